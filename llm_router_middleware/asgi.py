@@ -1,0 +1,102 @@
+"""The pure ASGI middleware: a lazy ``llm`` handle per HTTP request, errors as JSON."""
+
+from __future__ import annotations
+
+import json
+import logging
+from typing import Any
+
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from .client import RequestLLM
+from .context import ContextResolver, RequestContext, current_llm
+from .errors import RouterError
+from .policy import Policy
+from .router import Router
+
+logger = logging.getLogger("llm_router_middleware")
+
+
+def route_template(scope: Scope) -> str | None:
+    """The matched route's path template (``/chat/{room}``), once routing has run."""
+    route = scope.get("route")
+    path = getattr(route, "path_format", None) or getattr(route, "path", None)
+    return path if isinstance(path, str) else None
+
+
+async def send_error(send: Send, error: RouterError) -> None:
+    body = json.dumps(error.to_json()).encode()
+    headers = [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())]
+    headers += [(k.encode(), v.encode()) for k, v in error.headers().items()]
+    await send({"type": "http.response.start", "status": error.status_code, "headers": headers})
+    await send({"type": "http.response.body", "body": body})
+
+
+class LLMRouterMiddleware:
+    """``app.add_middleware(LLMRouterMiddleware, router=router, context=resolver)``.
+
+    ``context`` gets a Starlette ``Request`` and returns a ``RequestContext`` (sync or async);
+    without one every request is anonymous and gets the default tier. ``policy`` narrows routing
+    for every request through this app.
+    """
+
+    def __init__(
+        self, app: ASGIApp, router: Router, context: ContextResolver | None = None,
+        policy: Policy | None = None,
+    ) -> None:
+        self.app = app
+        self.router = router
+        self.resolver = context
+        self.policy = policy.validate(router.config) if policy is not None else None
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        handle = RequestLLM(self.router, resolver=self._resolve, request=scope, policy=self.policy)
+        state = scope.get("state")
+        if state is None:
+            scope["state"] = state = {}
+        state["llm"] = handle
+        token = current_llm.set(handle)
+        started = False
+
+        async def tracked_send(message: Message) -> None:
+            nonlocal started
+            if message["type"] == "http.response.start":
+                started = True
+            await send(message)
+
+        try:
+            await self.app(scope, receive, tracked_send)
+        except RouterError as error:
+            if started:
+                raise
+            logger.info("answering %s: %s", error.status_code, error.code)
+            await send_error(send, error)
+        finally:
+            current_llm.reset(token)
+
+    def _resolve(self, scope: Scope) -> RequestContext | Any:
+        endpoint = route_template(scope)
+        if self.resolver is None:
+            return RequestContext(endpoint=endpoint)
+        from starlette.requests import Request
+
+        result = self.resolver(Request(scope))
+        if isinstance(result, RequestContext) and result.endpoint is None and endpoint:
+            from dataclasses import replace
+
+            return replace(result, endpoint=endpoint)
+        if not isinstance(result, RequestContext) and endpoint:
+            return _with_endpoint(result, endpoint)
+        return result
+
+
+async def _with_endpoint(awaitable: Any, endpoint: str) -> Any:
+    result = await awaitable
+    if isinstance(result, RequestContext) and result.endpoint is None:
+        from dataclasses import replace
+
+        return replace(result, endpoint=endpoint)
+    return result

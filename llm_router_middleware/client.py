@@ -1,0 +1,182 @@
+"""The per-request handle: ``request.llm.complete(...)`` and ``await request.llm.acomplete(...)``."""
+
+from __future__ import annotations
+
+import inspect
+import logging
+from collections.abc import Callable, Mapping
+from dataclasses import replace
+from types import ModuleType
+from typing import TYPE_CHECKING, Any
+
+from opentelemetry.trace import Status, StatusCode
+
+from . import telemetry
+from .context import RequestContext
+from .errors import ContextError, RouterError
+from .execution import Execution
+from .policy import Policy
+from .routing.plan import Plan
+
+if TYPE_CHECKING:
+    from litellm import ModelResponse
+
+    from .router import Prepared, Router
+
+logger = logging.getLogger("llm_router_middleware")
+_litellm: ModuleType | None = None
+
+
+def litellm_module() -> ModuleType:
+    """litellm, imported once (the import costs about 2.5 s), with its own retries off."""
+    global _litellm
+    if _litellm is None:
+        import litellm
+
+        litellm.num_retries = 0
+        litellm.suppress_debug_info = True
+        _litellm = litellm
+    return _litellm
+
+
+class RequestLLM:
+    """Bound to one request. The context is resolved on first use, through the app's resolver."""
+
+    __slots__ = ("_context", "_endpoint", "_policy", "_request", "_resolver", "router")
+
+    def __init__(
+        self, router: Router, *, context: RequestContext | None = None,
+        resolver: Callable[[Any], Any] | None = None, request: Any = None,
+        policy: Policy | None = None, endpoint: str | None = None,
+    ) -> None:
+        if context is None and resolver is None:
+            context = RequestContext()
+        self.router = router
+        self._context = context
+        self._resolver = resolver
+        self._request = request
+        self._policy = policy
+        self._endpoint = endpoint
+
+    # --- context -----------------------------------------------------------------------------
+    def context(self) -> RequestContext:
+        if self._context is None:
+            result = self._call_resolver()
+            if inspect.isawaitable(result):
+                if inspect.iscoroutine(result):
+                    result.close()
+                raise ContextError(
+                    "the context resolver is async but complete() was called from sync code; "
+                    "use `await llm.acomplete(...)`, or give the middleware a sync resolver"
+                )
+            self._context = self._checked(result)
+        return self._context
+
+    async def acontext(self) -> RequestContext:
+        if self._context is None:
+            result = self._call_resolver()
+            if inspect.isawaitable(result):
+                try:
+                    result = await result
+                except RouterError:
+                    raise
+                except Exception as exc:
+                    raise self._resolver_failed(exc) from exc
+            self._context = self._checked(result)
+        return self._context
+
+    def _call_resolver(self) -> Any:
+        assert self._resolver is not None
+        try:
+            return self._resolver(self._request)
+        except RouterError:
+            raise
+        except Exception as exc:
+            raise self._resolver_failed(exc) from exc
+
+    def _resolver_failed(self, exc: Exception) -> ContextError:
+        logger.exception("the LLM router context resolver raised %s", type(exc).__name__)
+        return ContextError(f"the request context could not be resolved ({type(exc).__name__})")
+
+    def _checked(self, value: Any) -> RequestContext:
+        if not isinstance(value, RequestContext):
+            raise ContextError(
+                f"the context resolver returned {type(value).__name__}, expected RequestContext"
+            )
+        if self._endpoint is not None and value.endpoint is None:
+            value = replace(value, endpoint=self._endpoint)
+        return value
+
+    # --- narrowing ---------------------------------------------------------------------------
+    def with_policy(self, policy: Policy | None = None, **fields: Any) -> RequestLLM:
+        """A handle for the same request with routing narrowed (per view or per call)."""
+        narrowed = (policy or Policy(**fields)).validate(self.router.config)
+        merged = self._policy.merged(narrowed) if self._policy else narrowed
+        return RequestLLM(self.router, context=self._context, resolver=self._resolver,
+                          request=self._request, policy=merged, endpoint=self._endpoint)
+
+    @property
+    def policy(self) -> Policy | None:
+        return self._policy
+
+    # --- calls -------------------------------------------------------------------------------
+    def plan(self, messages: Any, **params: Any) -> Plan:
+        """The routing decision for these messages, without calling a model."""
+        return self._prepare(messages, self.context(), params).plan
+
+    async def aplan(self, messages: Any, **params: Any) -> Plan:
+        return self._prepare(messages, await self.acontext(), params).plan
+
+    def complete(self, messages: Any, **params: Any) -> ModelResponse:
+        litellm = litellm_module()
+        execution = Execution(self.router, self._prepare(messages, self.context(), params), params)
+        while (call := execution.next_call()) is not None:
+            try:
+                response = litellm.completion(**call.kwargs)
+            except Exception as exc:
+                execution.failed(call, exc)
+                continue
+            except BaseException as exc:
+                execution.cancelled(call, exc)
+                raise
+            result: ModelResponse = execution.succeeded(call, response)
+            return result
+        execution.exhausted()
+
+    async def acomplete(self, messages: Any, **params: Any) -> ModelResponse:
+        litellm = litellm_module()
+        context = await self.acontext()
+        execution = Execution(self.router, self._prepare(messages, context, params), params)
+        while (call := execution.next_call()) is not None:
+            try:
+                response = await litellm.acompletion(**call.kwargs)
+            except Exception as exc:
+                execution.failed(call, exc)
+                continue
+            except BaseException as exc:  # cancelled: the client went away
+                execution.cancelled(call, exc)
+                raise
+            result: ModelResponse = execution.succeeded(call, response)
+            return result
+        execution.exhausted()
+
+    def _prepare(self, messages: Any, context: RequestContext, params: Mapping[str, Any]) -> Prepared:
+        max_tokens = params.get("max_tokens") or params.get("max_completion_tokens")
+        try:
+            return self.router.prepare(
+                messages, context, self._policy,
+                expected_output_tokens=max_tokens if isinstance(max_tokens, int) else None,
+            )
+        except RouterError as error:
+            tier = context.tier or self.router.config.routing.default_tier
+            span = telemetry.start_route_span(self.router.config.routing.strategy)
+            if span.is_recording():
+                span.set_attributes({telemetry.TIER: tier, telemetry.ERROR_TYPE: error.code})
+                if context.endpoint:
+                    span.set_attribute(telemetry.ENDPOINT, context.endpoint)
+                span.set_status(Status(StatusCode.ERROR, error.message[:300]))
+            span.end()
+            telemetry.log_decision({"outcome": error.code, "tier": tier,
+                                    "user_id": context.user_id, "endpoint": context.endpoint,
+                                    "reason": error.message}, logging.WARNING)
+            raise

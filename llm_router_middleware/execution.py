@@ -1,0 +1,282 @@
+"""One call's execution of a Plan, shared by the sync and async clients.
+
+The loops in client.py only call litellm; everything else (breaker probes, budget
+reservations, deadlines, classification, cooldowns, spans, the log line) happens here.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+import uuid
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, NoReturn
+
+from opentelemetry.trace import Span, Status, StatusCode
+
+from . import telemetry
+from .config import ModelSpec
+from .errors import (
+    AllModelsFailedError,
+    Attempt,
+    BudgetExhaustedError,
+    DeadlineExceededError,
+    ProviderRequestError,
+    RouterError,
+)
+from .resilience import Action, ErrorKind, Transition, classify
+from .response import RoutingInfo
+from .routing import Reservation
+
+if TYPE_CHECKING:
+    from .router import Prepared, Router
+
+logger = logging.getLogger("llm_router_middleware")
+
+RESERVED_PARAMS = frozenset({
+    "model", "messages", "api_key", "api_base", "base_url", "timeout", "stream", "fallbacks",
+    "num_retries", "max_retries", "context_window_fallback_dict", "mock_response",
+})
+
+
+@dataclass(slots=True)
+class Call:
+    index: int
+    spec: ModelSpec
+    kwargs: dict[str, Any]
+    span: Span
+    started: float
+    reservation: Reservation | None
+
+
+class Execution:
+    def __init__(self, router: Router, prepared: Prepared, params: Mapping[str, Any]) -> None:
+        bad = sorted(RESERVED_PARAMS.intersection(params))
+        if bad:
+            from .errors import InvalidRequestError
+
+            raise InvalidRequestError(
+                f"parameter {bad[0]!r} is set by the router; configure it per model instead"
+            )
+        self.router = router
+        self.prepared = prepared
+        self.plan = prepared.plan
+        self.params = dict(params)
+        self.context = prepared.context
+        self.request_id = uuid.uuid4().hex
+        self.attempts: list[Attempt] = []
+        self.position = 0
+        self.min_window = 0
+        self.last_error: BaseException | None = None
+        self.budget_refusal: BudgetExhaustedError | None = None
+        self.secrets = [k for k in (s.resolved_api_key() for s in router.config.models.values()) if k]
+        self.span = telemetry.start_route_span(self.plan.strategy)
+        telemetry.record_plan(self.span, self.plan, user_id=self.context.user_id,
+                              endpoint=self.context.endpoint, request_id=self.request_id)
+
+    # --- before an attempt -------------------------------------------------------------------
+    def next_call(self) -> Call | None:
+        plan = self.plan
+        while self.position < len(plan.order):
+            index = self.position
+            self.position += 1
+            name = plan.order[index]
+            spec = self.router.config.models[name]
+            if spec.context_window < self.min_window:
+                self._skip(name, "context_window",
+                           f"context window {spec.context_window} is not larger than the one "
+                           f"that overflowed ({self.min_window - 1})")
+                continue
+            timeout = spec.timeout_s
+            remaining = self.context.remaining_s()
+            if remaining is not None:
+                if remaining <= 0:
+                    self._skip(name, "deadline", "request deadline passed")
+                    break
+                timeout = min(timeout, remaining)
+            allowed, transition = self.router.breakers.acquire(name)
+            self._transition(transition)
+            if not allowed:
+                self._skip(name, "breaker_open", "circuit breaker is open")
+                continue
+            reservation = self._reserve(name, spec)
+            if reservation is None:
+                self.router.breakers.release(name)
+                continue
+            kwargs = self._kwargs(spec, timeout)
+            span = telemetry.start_attempt_span(spec, self.span, index, self.params)
+            if span.is_recording():
+                span.set_attribute(telemetry.TIMEOUT_S, timeout)
+                telemetry.record_input(span, self.prepared.messages)
+            self.router.count_request(name)
+            return Call(index, spec, kwargs, span, time.perf_counter(), reservation)
+        return None
+
+    def _reserve(self, name: str, spec: ModelSpec) -> Reservation | None:
+        estimate = self.plan.estimates_usd.get(name, 0.0)
+        tier = self.plan.tier
+        result = self.router.ledger.reserve(self.context.budget_key, tier, estimate)
+        if isinstance(result, Reservation):
+            return result
+        remaining = result.remaining_usd if result.remaining_usd is not None else 0.0
+        self.budget_refusal = BudgetExhaustedError(
+            f"budget {result.scope} has ${remaining:.6f} left, model {name!r} needs an "
+            f"estimated ${estimate:.6f}",
+            scope=result.scope or "unknown", remaining_usd=remaining,
+            status_code=self.router.config.budgets.refuse_status,
+        )
+        self._skip(name, "budget", self.budget_refusal.message)
+        return None
+
+    def _kwargs(self, spec: ModelSpec, timeout: float) -> dict[str, Any]:
+        kwargs: dict[str, Any] = {**spec.params, **self.params}
+        kwargs.update(model=spec.model, messages=self.prepared.messages, timeout=timeout,
+                      max_retries=0, num_retries=0)
+        if spec.api_base:
+            kwargs["api_base"] = spec.api_base
+        key = spec.resolved_api_key()
+        if key:
+            kwargs["api_key"] = key
+        return kwargs
+
+    def _skip(self, name: str, code: str, reason: str) -> None:
+        self.attempts.append(Attempt(model=name, outcome="skipped", error_type=code,
+                                     error_message=reason))
+        self.span.add_event(telemetry.EVENT_SKIPPED, {"llm_router.model": name,
+                                                      "llm_router.filter": code,
+                                                      "llm_router.reason": reason})
+
+    def _transition(self, transition: Transition | None) -> None:
+        if transition is not None:
+            telemetry.breaker_event(self.span, transition.model, str(transition.from_state),
+                                    str(transition.to_state), transition.reason)
+
+    # --- after an attempt --------------------------------------------------------------------
+    def succeeded(self, call: Call, response: Any) -> Any:
+        latency = time.perf_counter() - call.started
+        spec = call.spec
+        usage = getattr(response, "usage", None)
+        prompt_tokens = int(getattr(usage, "prompt_tokens", 0) or 0)
+        completion_tokens = int(getattr(usage, "completion_tokens", 0) or 0)
+        cost = spec.estimate_cost(prompt_tokens, completion_tokens)
+        if call.reservation is not None:
+            self.router.ledger.settle(call.reservation, cost)
+        self._transition(self.router.breakers.record_success(spec.name))
+        self.router.latency.observe(spec.name, latency)
+        telemetry.record_response(call.span, response, cost, latency, spec)
+        call.span.end()
+        self.attempts.append(Attempt(model=spec.name, outcome="success", latency_s=latency))
+        fallback_count = call.index
+        self._experiment(spec.name, latency, cost)
+        info = RoutingInfo(
+            model=spec.name, litellm_model=spec.model, strategy=self.plan.strategy,
+            reason=self.plan.reason, fallback_count=fallback_count, attempts=tuple(self.attempts),
+            cost_usd=cost, estimated_cost_usd=self.plan.estimates_usd.get(spec.name, 0.0),
+            request_id=self.request_id, tier=self.plan.tier, experiment=self.plan.experiment,
+            arm=self.plan.arm, downgraded=self.plan.downgraded, plan=self.plan,
+        )
+        self.span.set_attributes({telemetry.MODEL_USED: spec.name,
+                                  telemetry.FALLBACK_COUNT: fallback_count,
+                                  telemetry.COST_USD: cost})
+        self.span.end()
+        self._log("success", spec.name, fallback_count, cost)
+        response.routing = info
+        return response
+
+    def failed(self, call: Call, exc: BaseException) -> None:
+        latency = time.perf_counter() - call.started
+        spec = call.spec
+        verdict = classify(exc, self.secrets)
+        if call.reservation is not None:
+            self.router.ledger.release(call.reservation)
+        if verdict.breaker_failure:
+            self._transition(self.router.breakers.record_failure(spec.name))
+        else:
+            self.router.breakers.release(spec.name)
+        if verdict.retry_after_s is not None:
+            self.router.cooldowns.start(spec.name, verdict.retry_after_s)
+            self.span.add_event(telemetry.EVENT_COOLDOWN, {"llm_router.model": spec.name,
+                                                           "llm_router.retry_after_s":
+                                                           verdict.retry_after_s})
+        if verdict.kind == ErrorKind.TIMEOUT:
+            self.router.latency.observe(spec.name, latency)
+        if verdict.flagged:
+            logger.warning("model %s failed with %s: %s (check its configuration)",
+                           spec.name, verdict.kind, verdict.message)
+        telemetry.record_error(call.span, type(exc).__name__, str(verdict.kind), verdict.message,
+                               flagged=verdict.flagged, retry_after_s=verdict.retry_after_s)
+        call.span.end()
+        self.attempts.append(Attempt(model=spec.name, outcome="error", error_type=str(verdict.kind),
+                                     error_message=verdict.message, latency_s=latency,
+                                     status_code=verdict.status_code))
+        self.last_error = exc
+        if verdict.action == Action.FAIL:
+            error = ProviderRequestError(
+                f"model {spec.name!r} rejected the request ({verdict.kind}): {verdict.message}",
+                model=spec.name, attempts=self.attempts,
+            )
+            self._fail(error)
+        if verdict.action == Action.LARGER_WINDOW:
+            self.min_window = max(self.min_window, spec.context_window + 1)
+
+    def exhausted(self) -> NoReturn:
+        """No call is left to make: raise the error that best explains why."""
+        tried = [a for a in self.attempts if a.outcome == "error"]
+        error: RouterError
+        if not tried and self.budget_refusal is not None:
+            error = self.budget_refusal
+        elif any(a.error_type == "deadline" for a in self.attempts):
+            error = DeadlineExceededError(
+                "the request deadline passed before a model answered: "
+                + "; ".join(a.describe() for a in self.attempts), self.attempts)
+        else:
+            error = AllModelsFailedError(self.attempts, self.last_error)
+        self._fail(error)
+
+    def cancelled(self, call: Call, exc: BaseException) -> None:
+        """The attempt was interrupted (cancellation, KeyboardInterrupt): free what it held."""
+        if call.reservation is not None:
+            self.router.ledger.release(call.reservation)
+        self.router.breakers.release(call.spec.name)
+        call.span.set_status(Status(StatusCode.ERROR, f"cancelled ({type(exc).__name__})"))
+        call.span.end()
+        self.abort(exc)
+
+    def abort(self, exc: BaseException) -> None:
+        """An exception we do not handle (cancellation, a bug) escaped: close spans, free budget."""
+        if self.span.is_recording():
+            self.span.record_exception(exc)
+            self.span.set_status(Status(StatusCode.ERROR, type(exc).__name__))
+        self.span.end()
+
+    def _fail(self, error: RouterError) -> NoReturn:
+        self._experiment(None, 0.0, 0.0)
+        self.span.set_attribute(telemetry.ERROR_TYPE, error.code)
+        self.span.set_attribute(telemetry.FALLBACK_COUNT, len(self.attempts))
+        self.span.set_status(Status(StatusCode.ERROR, error.message[:300]))
+        self.span.end()
+        self._log(error.code, None, len(self.attempts), 0.0, level=logging.WARNING)
+        raise error
+
+    def _experiment(self, model_used: str | None, latency: float, cost: float) -> None:
+        spec = self.router.config.routing.experiment
+        if self.plan.experiment is None or self.plan.arm is None or spec is None:
+            return
+        arm_model = spec.treatment if self.plan.arm == "treatment" else spec.control
+        outcome = "failure" if model_used is None else (
+            "success" if model_used == arm_model else "fallback")
+        self.router.experiments.record(self.plan.experiment, self.plan.arm, outcome=outcome,
+                                       latency_s=latency, cost_usd=cost)
+        if outcome == "success":
+            self.router.experiments.remember(self.request_id, self.plan.experiment, self.plan.arm)
+
+    def _log(self, outcome: str, model: str | None, fallbacks: int, cost: float,
+             level: int = logging.INFO) -> None:
+        telemetry.log_decision({
+            "request_id": self.request_id, "outcome": outcome, "strategy": self.plan.strategy,
+            "selected": self.plan.selected, "model_used": model, "fallback_count": fallbacks,
+            "cost_usd": round(cost, 8), "tier": self.plan.tier, "user_id": self.context.user_id,
+            "endpoint": self.context.endpoint, "experiment": self.plan.experiment,
+            "arm": self.plan.arm, "reason": self.plan.reason,
+        }, level)

@@ -1,0 +1,59 @@
+"""Per-view narrowing of routing: which tier, models, strategy, cost cap and deadline apply."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from .config import RouterConfig
+from .config.schema import STRATEGIES
+from .errors import ConfigError
+
+
+@dataclass(frozen=True, slots=True)
+class Policy:
+    """``tier`` replaces the context's tier, ``models`` narrows the tier's allow-list, ``strategy``
+    overrides the routing strategy, ``max_cost_usd`` caps one call's estimated cost, and
+    ``deadline_s`` bounds the whole call (fallbacks included)."""
+
+    tier: str | None = None
+    models: tuple[str, ...] | None = None
+    strategy: str | None = None
+    max_cost_usd: float | None = None
+    deadline_s: float | None = None
+
+    def validate(self, config: RouterConfig, where: str = "llm_policy") -> Policy:
+        if self.tier is not None and self.tier not in config.tiers:
+            raise ConfigError(f"{where}(tier=...)", f"unknown tier {self.tier!r}; "
+                              f"configured tiers: {', '.join(config.tiers)}")
+        for name in self.models or ():
+            if name not in config.models:
+                raise ConfigError(f"{where}(models=...)", f"unknown model {name!r}; "
+                                  f"configured models: {', '.join(config.models)}")
+        if self.models is not None and not self.models:
+            raise ConfigError(f"{where}(models=...)", "must name at least one model")
+        if self.strategy is not None and self.strategy not in STRATEGIES:
+            raise ConfigError(f"{where}(strategy=...)", f"unknown strategy {self.strategy!r}; "
+                              f"use one of {', '.join(STRATEGIES)}")
+        if self.strategy == "experiment" and config.routing.experiment is None:
+            raise ConfigError(f"{where}(strategy=...)", "no [routing.experiment] is configured")
+        if self.strategy == "semantic" and config.routing.semantic is None:
+            raise ConfigError(f"{where}(strategy=...)", "no [routing.semantic] is configured")
+        if self.max_cost_usd is not None and self.max_cost_usd < 0:
+            raise ConfigError(f"{where}(max_cost_usd=...)", "must not be negative")
+        if self.deadline_s is not None and self.deadline_s <= 0:
+            raise ConfigError(f"{where}(deadline_s=...)", "must be greater than 0")
+        return self
+
+    def merged(self, inner: Policy | None) -> Policy:
+        """``inner`` (closer to the call) wins field by field; model lists intersect."""
+        if inner is None:
+            return self
+        models = self.models
+        if inner.models is not None:
+            models = inner.models if models is None else tuple(m for m in models if m in inner.models)
+        caps = [c for c in (self.max_cost_usd, inner.max_cost_usd) if c is not None]
+        deadlines = [d for d in (self.deadline_s, inner.deadline_s) if d is not None]
+        return Policy(
+            tier=inner.tier or self.tier, models=models, strategy=inner.strategy or self.strategy,
+            max_cost_usd=min(caps) if caps else None, deadline_s=min(deadlines) if deadlines else None,
+        )

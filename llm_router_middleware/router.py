@@ -1,0 +1,188 @@
+"""The Router: owns the config and the shared state, turns (messages, context) into a Plan."""
+
+from __future__ import annotations
+
+import os
+import time
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, replace
+from typing import TYPE_CHECKING, Any
+
+from .config import RouterConfig, TierSpec, load_config
+from .context import ANONYMOUS, RequestContext
+from .errors import ContextError
+from .messages import count_tokens, routable_text, validate_messages
+from .policy import Policy
+from .resilience import BreakerBoard, Cooldowns
+from .routing import (
+    BudgetLedger,
+    ExperimentLog,
+    ExperimentReport,
+    LatencyTracker,
+    PlanInput,
+    Preselection,
+    StateView,
+    make_plan,
+)
+from .routing.plan import Plan
+from .state import MemoryStore, StateStore
+
+if TYPE_CHECKING:
+    from litellm import ModelResponse
+
+    from .client import RequestLLM
+
+_RPM_WINDOW_S = 60
+
+
+@dataclass(frozen=True, slots=True)
+class Prepared:
+    messages: list[Mapping[str, Any]]
+    context: RequestContext
+    plan: Plan
+    strategy: str
+
+
+class Router:
+    def __init__(self, config: RouterConfig, *, store: StateStore | None = None) -> None:
+        self.config = config
+        self.store: StateStore = store if store is not None else _default_store(config)
+        prefix = config.state.key_prefix
+        self.prefix = prefix
+        self.ledger = BudgetLedger(self.store, config.budgets, prefix=prefix)
+        self.breakers = BreakerBoard(self.store, config.breaker, prefix=prefix)
+        self.cooldowns = Cooldowns(self.store, prefix=prefix)
+        self.latency = LatencyTracker(self.store, prefix=prefix)
+        self.experiments = ExperimentLog(self.store, prefix=prefix)
+        self._semantic: Any = None
+
+    @classmethod
+    def from_config(
+        cls, source: Mapping[str, Any] | str | os.PathLike[str] | RouterConfig, *,
+        store: StateStore | None = None,
+    ) -> Router:
+        config = source if isinstance(source, RouterConfig) else load_config(source)
+        return cls(config, store=store)
+
+    # --- the per-request handle -------------------------------------------------------------
+    def handle(self, context: RequestContext = ANONYMOUS, *, policy: Policy | None = None) -> RequestLLM:
+        from .client import RequestLLM
+
+        return RequestLLM(self, context=context, policy=policy)
+
+    def complete(self, messages: Any, context: RequestContext = ANONYMOUS, **params: Any) -> ModelResponse:
+        return self.handle(context).complete(messages, **params)
+
+    async def acomplete(
+        self, messages: Any, context: RequestContext = ANONYMOUS, **params: Any
+    ) -> ModelResponse:
+        return await self.handle(context).acomplete(messages, **params)
+
+    # --- planning ----------------------------------------------------------------------------
+    def tier_of(self, context: RequestContext, policy: Policy | None = None) -> TierSpec:
+        name = (policy.tier if policy and policy.tier else None) or context.tier
+        if name is None:
+            name = self.config.routing.default_tier
+        tier = self.config.tiers.get(name)
+        if tier is None:
+            raise ContextError(
+                f"the request context names tier {name!r}, which is not configured "
+                f"(configured tiers: {', '.join(self.config.tiers)})"
+            )
+        return tier
+
+    def strategy_for(self, tier: TierSpec, policy: Policy | None = None) -> str:
+        if policy is not None and policy.strategy:
+            return policy.strategy
+        return tier.strategy or self.config.routing.strategy
+
+    def plan(
+        self, messages: Any, context: RequestContext = ANONYMOUS, *, policy: Policy | None = None,
+        expected_output_tokens: int | None = None,
+    ) -> Plan:
+        """The decision for these messages, without calling any model (a dry run)."""
+        return self.prepare(messages, context, policy, expected_output_tokens).plan
+
+    def prepare(
+        self, messages: Any, context: RequestContext, policy: Policy | None = None,
+        expected_output_tokens: int | None = None,
+    ) -> Prepared:
+        checked = validate_messages(messages)
+        if policy is not None and policy.deadline_s is not None:
+            context = context.with_timeout(policy.deadline_s)
+        tier = self.tier_of(context, policy)
+        strategy = self.strategy_for(tier, policy)
+        text = routable_text(checked)
+        preselection = self._preselect(text, tier) if strategy == "semantic" else None
+        inp = PlanInput(
+            text=text, prompt_tokens=count_tokens(checked), context=context, tier=tier,
+            strategy=strategy, allowed=policy.models if policy else None,
+            max_cost_usd=policy.max_cost_usd if policy else None, preselection=preselection,
+            expected_output_tokens=expected_output_tokens,
+        )
+        plan = make_plan(self.config, inp, self.state_view(context, tier))
+        return Prepared(messages=checked, context=context, plan=plan, strategy=strategy)
+
+    def state_view(self, context: RequestContext, tier: TierSpec) -> StateView:
+        models = tuple(self.config.models)
+        minute = int(time.time() // _RPM_WINDOW_S)
+        limited = [m for m in models if self.config.models[m].rpm is not None]
+        used = self.store.get_numbers([self._rpm_key(m, minute) for m in limited]) if limited else []
+        return StateView(
+            blocked=self.breakers.blocked(models),
+            cooldowns=self.cooldowns.remaining(models),
+            rpm_used=dict(zip(limited, used, strict=True)),
+            budget=self.ledger.snapshot(context.budget_key, tier.name),
+            latency_s=self.latency.snapshot(models) if context.deadline is not None else {},
+            now_monotonic=time.monotonic(),
+        )
+
+    def count_request(self, model: str) -> None:
+        if self.config.models[model].rpm is not None:
+            minute = int(time.time() // _RPM_WINDOW_S)
+            self.store.incr(self._rpm_key(model, minute), 1.0, ttl_s=2 * _RPM_WINDOW_S)
+
+    def _rpm_key(self, model: str, minute: int) -> str:
+        return f"{self.prefix}:rpm:{model}:{minute}"
+
+    def _preselect(self, text: str, tier: TierSpec) -> Preselection:
+        semantic = self.semantic_router()
+        decision = semantic.decide(text)
+        model = semantic.route_target(decision, tier.name)
+        return Preselection(model=model, reason=decision.explain(), attributes=decision.attributes())
+
+    def semantic_router(self) -> Any:
+        if self._semantic is None:
+            from .semantic import SemanticRouter
+
+            self._semantic = SemanticRouter(self.config.routing.semantic)
+        return self._semantic
+
+    # --- experiments -------------------------------------------------------------------------
+    def record_score(self, request_id: str, score: float) -> bool:
+        """Score a reply after the fact (user feedback, an eval); counted once per reply."""
+        return self.experiments.score(request_id, score)
+
+    def experiment_results(self, name: str | None = None) -> ExperimentReport:
+        if name is None:
+            if self.config.routing.experiment is None:
+                raise ValueError("no [routing.experiment] is configured; pass the experiment name")
+            name = self.config.routing.experiment.name
+        return self.experiments.results(name)
+
+    def with_context_defaults(self, context: RequestContext, endpoint: str | None) -> RequestContext:
+        if endpoint is not None and context.endpoint is None:
+            return replace(context, endpoint=endpoint)
+        return context
+
+    def model_names(self) -> Sequence[str]:
+        return tuple(self.config.models)
+
+
+def _default_store(config: RouterConfig) -> StateStore:
+    if config.state.backend == "redis":
+        from .state import redis_store  # type: ignore[attr-defined]
+
+        store: StateStore = redis_store(config.state.redis_url)
+        return store
+    return MemoryStore()

@@ -1,0 +1,146 @@
+"""Daily spend ledgers per user, per tier and globally, reserved atomically in the StateStore."""
+
+from __future__ import annotations
+
+import math
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo
+
+from ..config.schema import BudgetSpec
+from ..state.base import StateStore
+
+_GRACE_S = 3600.0
+
+
+@dataclass(frozen=True, slots=True)
+class BudgetSnapshot:
+    remaining_usd: float | None  # min over the scopes that apply; None = unlimited
+    scope: str | None  # label of the binding scope: "user:<id>" | "tier:<name>" | "global"
+    window: str  # the local date of the daily window, e.g. "2026-11-26"
+
+
+@dataclass(frozen=True, slots=True)
+class Reservation:
+    keys: tuple[tuple[str, float], ...]  # (store key, limit) per scope; limit inf = unlimited
+    amount: float
+    window: str
+    expires_at: float = 0.0  # wall-clock end of the window plus grace, for TTLs when settling
+
+
+@dataclass(frozen=True, slots=True)
+class _Scope:
+    label: str
+    key: str
+    limit: float  # math.inf when the scope is tracked but unlimited
+
+
+class BudgetLedger:
+    def __init__(
+        self,
+        store: StateStore,
+        spec: BudgetSpec,
+        prefix: str = "llmr",
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        self._store = store
+        self._spec = spec
+        self._prefix = prefix
+        self._clock = clock
+        self._tz = ZoneInfo(spec.timezone)
+        self._window_cache: tuple[float, float, str] = (math.inf, -math.inf, "")
+
+    def _window(self) -> tuple[str, float]:
+        """(local date, wall-clock end of that local day) for now."""
+        now = self._clock()
+        start, end, window = self._window_cache
+        if start <= now < end:
+            return window, end
+        local = datetime.fromtimestamp(now, self._tz)
+        day = local.date()
+        midnight = datetime(day.year, day.month, day.day, tzinfo=self._tz)
+        next_midnight = datetime.combine(day + timedelta(days=1), midnight.timetz())
+        window, start, end = day.isoformat(), midnight.timestamp(), next_midnight.timestamp()
+        self._window_cache = (start, end, window)
+        return window, end
+
+    def _scopes(self, budget_key: str | None, tier: str, window: str) -> list[_Scope]:
+        base = f"{self._prefix}:budget:{window}"
+        spec = self._spec
+        scopes = []
+        if budget_key is not None:
+            limit = spec.per_user_usd if spec.per_user_usd is not None else math.inf
+            scopes.append(_Scope(f"user:{budget_key}", f"{base}:user:{budget_key}", limit))
+        tier_limit = spec.per_tier_usd.get(tier)
+        scopes.append(
+            _Scope(
+                f"tier:{tier}",
+                f"{base}:tier:{tier}",
+                tier_limit if tier_limit is not None else math.inf,
+            )
+        )
+        limit = spec.global_usd if spec.global_usd is not None else math.inf
+        scopes.append(_Scope("global", f"{base}:global", limit))
+        return scopes
+
+    def snapshot(self, budget_key: str | None, tier: str) -> BudgetSnapshot:
+        window, _ = self._window()
+        scopes = [s for s in self._scopes(budget_key, tier, window) if s.limit != math.inf]
+        if not scopes:
+            return BudgetSnapshot(None, None, window)
+        spent = self._store.get_numbers([s.key for s in scopes])
+        best: tuple[float, str] | None = None
+        for scope, used in zip(scopes, spent, strict=True):
+            remaining = max(0.0, scope.limit - used)
+            if best is None or remaining < best[0]:
+                best = (remaining, scope.label)
+        assert best is not None
+        return BudgetSnapshot(best[0], best[1], window)
+
+    def reserve(
+        self, budget_key: str | None, tier: str, amount: float
+    ) -> Reservation | BudgetSnapshot:
+        """Add ``amount`` to every scope at once, or to none: on refusal, the snapshot names the
+        scope that refused and what it has left."""
+        window, end = self._window()
+        scopes = self._scopes(budget_key, tier, window)
+        expires_at = end + _GRACE_S
+        ttl = max(1.0, expires_at - self._clock())
+        keys = tuple((s.key, s.limit) for s in scopes)
+        if amount <= 0.0:
+            # Free calls always pass, even when a scope is already over its limit.
+            return Reservation(keys, 0.0, window, expires_at)
+        refused = self._store.reserve(keys, amount, ttl)
+        if refused is None:
+            return Reservation(keys, amount, window, expires_at)
+        scope = next(s for s in scopes if s.key == refused)
+        used = self._store.get_numbers([scope.key])[0]
+        return BudgetSnapshot(max(0.0, scope.limit - used), scope.label, window)
+
+    def _ttl(self, reservation: Reservation) -> float:
+        return max(1.0, reservation.expires_at - self._clock())
+
+    def settle(self, reservation: Reservation, actual_usd: float) -> None:
+        """Replace the reserved estimate by the actual cost (the difference may be negative)."""
+        delta = actual_usd - reservation.amount
+        if delta == 0.0:
+            return
+        ttl = self._ttl(reservation)
+        for key, _limit in reservation.keys:
+            self._store.incr(key, delta, ttl)
+
+    def release(self, reservation: Reservation) -> None:
+        """Give the whole reservation back (the call failed and nothing was charged)."""
+        if reservation.amount == 0.0:
+            return
+        ttl = self._ttl(reservation)
+        for key, _limit in reservation.keys:
+            self._store.incr(key, -reservation.amount, ttl)
+
+    def spent(self, budget_key: str | None, tier: str) -> dict[str, float]:
+        window, _ = self._window()
+        scopes = self._scopes(budget_key, tier, window)
+        values = self._store.get_numbers([s.key for s in scopes])
+        return {s.label: v for s, v in zip(scopes, values, strict=True)}

@@ -1,0 +1,394 @@
+"""The routing decision: candidates -> filters -> selection -> ordered fallbacks.
+
+Pure: everything that changes between calls (breakers, cooldowns, spend, latency, the clock)
+arrives in a ``StateView``, so a plan is a function of its inputs and costs microseconds.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from types import MappingProxyType
+
+from ..config.schema import RouterConfig, TierSpec
+from ..context import RequestContext
+from ..errors import (
+    BudgetExhaustedError,
+    DeadlineExceededError,
+    InvalidRequestError,
+    NoModelAvailableError,
+)
+from .budget import BudgetSnapshot
+from .complexity import ComplexityResult, classify_complexity
+from .experiments import assign
+from .plan import AttributeValue, Plan, Rejection
+
+_EPS = 1e-12
+_LEVEL_PREFERENCE = {
+    "complex": ("complex", "medium", "simple"),
+    "medium": ("medium", "simple", "complex"),
+    "simple": ("simple", "medium", "complex"),
+}
+
+
+def _empty_attrs() -> Mapping[str, AttributeValue]:
+    return MappingProxyType({})
+
+
+def _empty_floats() -> Mapping[str, float]:
+    return MappingProxyType({})
+
+
+@dataclass(frozen=True, slots=True)
+class Preselection:
+    """A decision made before planning (the semantic route); ``model`` None = no match."""
+
+    model: str | None
+    reason: str
+    attributes: Mapping[str, AttributeValue] = field(default_factory=_empty_attrs)
+
+
+@dataclass(frozen=True, slots=True)
+class PlanInput:
+    text: str  # routable text (user message text)
+    prompt_tokens: int
+    context: RequestContext
+    tier: TierSpec
+    strategy: str  # already resolved: view policy > tier.strategy > routing.strategy
+    allowed: tuple[str, ...] | None = None  # per-view allow-list, intersected with the tier's
+    max_cost_usd: float | None = None  # per-view cap per call
+    preselection: Preselection | None = None  # for strategy "semantic"
+
+
+@dataclass(frozen=True, slots=True)
+class StateView:
+    blocked: Mapping[str, str]  # model -> reason, from breakers
+    cooldowns: Mapping[str, float]  # model -> seconds remaining
+    rpm_used: Mapping[str, float]  # model -> requests in the current minute
+    budget: BudgetSnapshot
+    latency_s: Mapping[str, float]  # EWMA per model
+    now_monotonic: float | None = None  # for deadline checks (context.deadline is monotonic)
+    blocked_retry_s: Mapping[str, float] = field(default_factory=_empty_floats)  # breaker waits
+
+
+def _usd(x: float) -> str:
+    return f"${x:.6f}".rstrip("0").rstrip(".") if x else "$0"
+
+
+class _Selector:
+    """One plan's strategy: picks the first model from a pool and explains why."""
+
+    __slots__ = ("attrs", "cands", "complexity", "config", "est", "inp", "rejected")
+
+    def __init__(
+        self,
+        config: RouterConfig,
+        inp: PlanInput,
+        cands: tuple[str, ...],
+        est: dict[str, float],
+        rejected: list[Rejection],
+        attrs: dict[str, AttributeValue],
+    ) -> None:
+        self.config = config
+        self.inp = inp
+        self.cands = cands
+        self.est = est
+        self.rejected = rejected
+        self.attrs = attrs
+        self.complexity: ComplexityResult | None = None
+
+    def why_not(self, model: str) -> str:
+        for r in self.rejected:
+            if r.model == model:
+                return f"{model} unavailable ({r.code})"
+        if model not in self.cands:
+            return f"{model} not allowed for tier {self.inp.tier.name}"
+        return f"{model} unaffordable"
+
+    def select(self, strategy: str, pool: list[str]) -> tuple[str, str, list[str]]:
+        """(selected, reason, order of the whole pool with the selected first)."""
+        if strategy == "fixed":
+            first = pool[0]
+            if first == self.cands[0]:
+                return first, f"fixed: first in order -> {first}", pool
+            return first, f"fixed: {self.why_not(self.cands[0])} -> {first}", pool
+        if strategy == "cost":
+            est, models = self.est, self.config.models
+            ranked = sorted(pool, key=lambda m: (est[m], -models[m].quality))
+            first = ranked[0]
+            floor = self.attrs.get("cost.quality_floor", 0.0)
+            self.attrs["cost.estimate_usd"] = est[first]
+            return (
+                first,
+                f"cost: cheapest meeting quality floor {floor} -> {first} "
+                f"(~{_usd(est[first])}, quality {models[first].quality})",
+                ranked,
+            )
+        if strategy == "complexity":
+            return self._complexity(pool, "")
+        if strategy == "experiment":
+            return self._experiment(pool)
+        if strategy == "semantic":
+            pre = self.inp.preselection
+            if pre is not None:
+                self.attrs.update(pre.attributes)
+                if pre.model is not None and pre.model in pool:
+                    return (
+                        pre.model,
+                        f"semantic: {pre.reason} -> {pre.model}",
+                        _first(pool, pre.model),
+                    )
+                if pre.model is not None:
+                    lead = f"semantic: {pre.reason}, but {self.why_not(pre.model)}; "
+                else:
+                    lead = f"semantic: no match ({pre.reason}); "
+            else:
+                lead = "semantic: no preselection; "
+            return self._complexity(pool, lead)
+        raise InvalidRequestError(
+            f"unknown routing strategy {strategy!r}; use fixed, complexity, cost, experiment "
+            "or semantic"
+        )
+
+    def _complexity(self, pool: list[str], lead: str) -> tuple[str, str, list[str]]:
+        spec = self.config.routing.complexity
+        result = self.complexity
+        if result is None:
+            result = self.complexity = classify_complexity(self.inp.text, spec)
+            self.attrs["complexity.level"] = result.level
+        wanted = spec.levels[result.level]
+        for level in _LEVEL_PREFERENCE[result.level]:
+            model = spec.levels.get(level)
+            if model is not None and model in pool:
+                if model == wanted:
+                    return model, f"{lead}{result.reason} -> {model}", _first(pool, model)
+                return (
+                    model,
+                    f"{lead}{result.reason}; {self.why_not(wanted)} -> {level} model {model}",
+                    _first(pool, model),
+                )
+        return (
+            pool[0],
+            f"{lead}{result.reason}; no level model available -> {pool[0]}",
+            pool,
+        )
+
+    def _experiment(self, pool: list[str]) -> tuple[str, str, list[str]]:
+        spec = self.config.routing.experiment
+        if spec is None:
+            return pool[0], f"experiment: none configured, fixed order -> {pool[0]}", pool
+        a = assign(spec, self.inp.context)
+        self.attrs["experiment.arm"] = a.arm
+        self.attrs["experiment.enrolled"] = a.enrolled
+        if a.bucket is not None:
+            self.attrs["experiment.bucket"] = a.bucket
+        if a.model in pool:
+            self.attrs["experiment.arm_available"] = True
+            return a.model, f"{a.reason} -> {a.model}", _first(pool, a.model)
+        self.attrs["experiment.arm_available"] = False
+        return pool[0], f"{a.reason}; arm {self.why_not(a.model)} -> {pool[0]}", pool
+
+
+def _first(pool: list[str], model: str) -> list[str]:
+    if pool[0] == model:
+        return pool
+    return [model, *(m for m in pool if m != model)]
+
+
+def make_plan(config: RouterConfig, inp: PlanInput, view: StateView) -> Plan:
+    """Decide which models to try, in order, and why. Raises ``NoModelAvailableError``,
+    ``BudgetExhaustedError`` or ``DeadlineExceededError`` when nothing may be tried."""
+    routing = config.routing
+    tier = inp.tier
+    strategy = inp.strategy
+    cands = tier.models or routing.fallbacks
+    models = config.models
+    pt = inp.prompt_tokens
+    expected = routing.cost.expected_output_tokens
+    allowed = inp.allowed
+    blocked, cooldowns, rpm_used, latency = (
+        view.blocked,
+        view.cooldowns,
+        view.rpm_used,
+        view.latency_s,
+    )
+    cap = inp.max_cost_usd
+    attrs: dict[str, AttributeValue] = {}
+
+    time_left: float | None = None
+    deadline = inp.context.deadline
+    if deadline is not None and view.now_monotonic is not None:
+        time_left = deadline - view.now_monotonic
+        if time_left <= 0:
+            raise DeadlineExceededError(
+                f"the request's deadline passed {-time_left:.3f} s ago, before any model was tried"
+            )
+    floor = 0.0
+    if strategy == "cost":
+        floor = tier.quality_floor if tier.quality_floor is not None else routing.cost.quality_floor
+        attrs["cost.quality_floor"] = floor
+
+    eligible: list[str] = []
+    est: dict[str, float] = {}
+    rejected: list[Rejection] = []
+    for name in cands:
+        spec = models[name]
+        if allowed is not None and name not in allowed:
+            rejected.append(Rejection(name, "policy", f"{name}: not in this view's allowed models"))
+            continue
+        out = spec.max_output_tokens if spec.max_output_tokens < expected else expected
+        if pt + out > spec.context_window:
+            rejected.append(
+                Rejection(
+                    name,
+                    "context_window",
+                    f"{name}: needs {pt + out} tokens ({pt} prompt + {out} output) "
+                    f"> context window {spec.context_window}",
+                )
+            )
+            continue
+        if blocked and name in blocked:
+            rejected.append(Rejection(name, "breaker_open", f"{name}: {blocked[name]}"))
+            continue
+        if cooldowns:
+            wait = cooldowns.get(name)
+            if wait is not None and wait > 0:
+                rejected.append(
+                    Rejection(name, "cooldown", f"{name}: cooling down, {wait:.1f} s left")
+                )
+                continue
+        if spec.rpm is not None and rpm_used.get(name, 0.0) >= spec.rpm:
+            rejected.append(
+                Rejection(
+                    name,
+                    "rate_limit",
+                    f"{name}: {rpm_used[name]:.0f} requests this minute >= rpm {spec.rpm}",
+                )
+            )
+            continue
+        if time_left is not None and latency:
+            typical = latency.get(name)
+            if typical is not None and typical > time_left:
+                rejected.append(
+                    Rejection(
+                        name,
+                        "deadline",
+                        f"{name}: typical latency {typical:.3f} s > {time_left:.3f} s left",
+                    )
+                )
+                continue
+        if floor and spec.quality < floor:
+            rejected.append(
+                Rejection(name, "quality", f"{name}: quality {spec.quality} < floor {floor}")
+            )
+            continue
+        cost = pt * spec.input_cost_per_token + out * spec.output_cost_per_token
+        if cap is not None and cost > cap + _EPS:
+            rejected.append(
+                Rejection(name, "cost_cap", f"{name}: ~{_usd(cost)} > per-call cap {_usd(cap)}")
+            )
+            continue
+        est[name] = cost
+        eligible.append(name)
+
+    if not eligible:
+        _no_model(tier, cands, rejected, cooldowns, view.blocked_retry_s)
+
+    budget = view.budget
+    remaining = budget.remaining_usd
+    if remaining is None:
+        affordable = eligible
+    else:
+        limit = remaining + _EPS
+        affordable = [m for m in eligible if est[m] <= limit]
+        if not affordable:
+            cheapest = min(eligible, key=est.__getitem__)
+            raise BudgetExhaustedError(
+                f"budget exhausted: {budget.scope} has {_usd(remaining)} left in window "
+                f"{budget.window}; the cheapest allowed model {cheapest} needs "
+                f"~{_usd(est[cheapest])}",
+                scope=budget.scope or "budget",
+                remaining_usd=remaining,
+                status_code=config.budgets.refuse_status,
+            )
+
+    selector = _Selector(config, inp, cands, est, rejected, attrs)
+    selected, reason, order = selector.select(strategy, eligible)
+    downgraded = False
+    if affordable is not eligible and len(affordable) != len(eligible):
+        for m in eligible:
+            if m not in affordable:
+                rejected.append(
+                    Rejection(
+                        m,
+                        "budget",
+                        f"{m}: ~{_usd(est[m])} > {_usd(remaining or 0.0)} left ({budget.scope})",
+                    )
+                )
+        if selected not in affordable:
+            preferred = selected
+            if config.budgets.on_exhausted == "refuse":
+                raise BudgetExhaustedError(
+                    f"budget: {preferred} needs ~{_usd(est[preferred])} but {budget.scope} has "
+                    f"{_usd(remaining or 0.0)} left in window {budget.window} "
+                    "(budgets.on_exhausted = 'refuse')",
+                    scope=budget.scope or "budget",
+                    remaining_usd=remaining or 0.0,
+                    status_code=config.budgets.refuse_status,
+                )
+            selected, reason, order = selector.select(strategy, affordable)
+            reason = (
+                f"budget downgrade: preferred {preferred} ~{_usd(est[preferred])} > "
+                f"{_usd(remaining or 0.0)} left ({budget.scope}); {reason}"
+            )
+            downgraded = True
+            attrs["budget.preferred"] = preferred
+        else:
+            order = [m for m in order if m in affordable]
+
+    order_t = tuple(order[: routing.max_attempts])
+    attrs.setdefault("cost.estimate_usd", est[selected])
+    experiment = arm = None
+    if attrs.get("experiment.enrolled") and routing.experiment is not None:
+        experiment = routing.experiment.name
+        arm = str(attrs["experiment.arm"])
+    return Plan(
+        strategy=strategy,
+        order=order_t,
+        reason=reason,
+        tier=tier.name,
+        candidates=cands,
+        rejected=tuple(rejected),
+        prompt_tokens=pt,
+        estimates_usd=MappingProxyType({m: est[m] for m in order_t}),
+        budget_remaining_usd=remaining,
+        budget_scope=budget.scope,
+        downgraded=downgraded,
+        experiment=experiment,
+        arm=arm,
+        attributes=MappingProxyType(attrs),
+    )
+
+
+def _no_model(
+    tier: TierSpec,
+    cands: tuple[str, ...],
+    rejected: list[Rejection],
+    cooldowns: Mapping[str, float],
+    breaker_waits: Mapping[str, float],
+) -> None:
+    waits = [
+        w
+        for r in rejected
+        for w in (
+            cooldowns.get(r.model) if r.code == "cooldown" else None,
+            breaker_waits.get(r.model) if r.code == "breaker_open" else None,
+        )
+        if w is not None and w > 0
+    ]
+    detail = "; ".join(r.reason for r in rejected) or "the tier lists no models"
+    raise NoModelAvailableError(
+        f"no model available for tier {tier.name!r} ({len(cands)} candidates): {detail}",
+        rejected=[(r.model, r.reason) for r in rejected],
+        retry_after_s=min(waits) if waits else None,
+    )

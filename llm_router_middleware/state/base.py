@@ -1,0 +1,49 @@
+"""The StateStore protocol: the few atomic operations routing needs, shaped to map onto Redis.
+
+Numbers are floats (USD, counts); strings carry small JSON records (breaker state). Every write
+takes an optional TTL in seconds so windows and cooldowns expire by themselves.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Protocol, runtime_checkable
+
+
+@runtime_checkable
+class StateStore(Protocol):
+    def get_numbers(self, keys: Sequence[str]) -> list[float]:
+        """Values of numeric keys; a missing key reads 0.0 (Redis: MGET)."""
+
+    def incr(self, key: str, amount: float, ttl_s: float | None = None) -> float:
+        """Add ``amount`` and return the new value; set the TTL if the key is new
+        (Redis: INCRBYFLOAT + EXPIRE NX)."""
+
+    def reserve(
+        self, limits: Sequence[tuple[str, float]], amount: float, ttl_s: float | None = None
+    ) -> str | None:
+        """Atomically add ``amount`` to every key iff each stays within its limit.
+
+        Returns None on success, else the first key that would exceed its limit and changes
+        nothing (Redis: one Lua script)."""
+
+    def hincr(self, key: str, fields: Mapping[str, float], ttl_s: float | None = None) -> None:
+        """Add to several fields of a hash at once (Redis: HINCRBYFLOAT in a MULTI)."""
+
+    def hgetall(self, key: str) -> dict[str, float]:
+        """Every field of a numeric hash (Redis: HGETALL)."""
+
+    def get_many(self, keys: Sequence[str]) -> list[str | None]:
+        """Values of string keys, None where missing (Redis: MGET)."""
+
+    def set(self, key: str, value: str, ttl_s: float | None = None) -> None:
+        """Set a string key (Redis: SET PX)."""
+
+    def compare_and_set(
+        self, key: str, expected: str | None, new: str, ttl_s: float | None = None
+    ) -> bool:
+        """Set ``key`` to ``new`` only if it currently holds ``expected`` (None = absent)
+        (Redis: a Lua script)."""
+
+    def delete(self, key: str) -> None:
+        """Remove a key of either kind."""

@@ -1,0 +1,327 @@
+"""A fault-injecting OpenAI-compatible provider on loopback, for tests and examples.
+
+with FakeProvider() as provider:
+    provider.set("fake-cheap", Behavior(status=429, retry_after=2))
+    litellm.completion(model="openai/fake-cheap", api_base=provider.base_url, ...)
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import re
+import struct
+import threading
+import time
+from dataclasses import dataclass
+from typing import Any, ClassVar, cast
+
+from llm_router_middleware.testing._behavior import (
+    Behavior,
+    Messages,
+    context_length_body,
+    prompt_token_count,
+    rough_tokens,
+)
+from llm_router_middleware.testing._server import BackgroundServer, BaseHandler
+
+__all__ = ["Behavior", "FakeProvider", "RecordedRequest"]
+
+_SECRET_HEADERS = frozenset({"authorization", "api-key", "x-api-key", "proxy-authorization"})
+_REDACTED = "[REDACTED]"
+_WORDS = re.compile(r"\s*\S+\s*|\s+")
+
+
+@dataclass(frozen=True)
+class RecordedRequest:
+    """One request as the fake provider saw it, with credentials redacted."""
+
+    method: str
+    path: str
+    model: str
+    messages: Messages
+    stream: bool
+    body: dict[str, Any]
+    headers: dict[str, str]
+    had_auth: bool
+    api_key_suffix: str | None
+    timestamp: float
+
+
+class FakeProvider(BackgroundServer):
+    """OpenAI-compatible HTTP server in a background thread, configured per model name."""
+
+    def __init__(
+        self, default: Behavior | None = None, *, host: str = "127.0.0.1", port: int = 0
+    ) -> None:
+        super().__init__(host, port)
+        self._lock = threading.Lock()
+        self._initial_default = default or Behavior()
+        self._default = self._initial_default
+        self._behaviors: dict[str, Behavior] = {}
+        self._served: dict[str, int] = {}
+        self._requests: list[RecordedRequest] = []
+        self._ids = 0
+
+    @property
+    def url(self) -> str:
+        return f"http://{self._host}:{self.port}"
+
+    @property
+    def base_url(self) -> str:
+        """The litellm `api_base` / OpenAI `base_url`, e.g. http://127.0.0.1:PORT/v1."""
+        return f"{self.url}/v1"
+
+    def set(self, model: str, behavior: Behavior) -> None:
+        """Configure `model` (the request's `model` field, without any "openai/" prefix)."""
+        if "/" in model and model.split("/", 1)[0] in {"openai", "text-completion-openai"}:
+            raise ValueError(
+                f"FakeProvider.set({model!r}): use the name the provider receives, "
+                f"{model.split('/', 1)[1]!r}, not the litellm model string"
+            )
+        with self._lock:
+            self._behaviors[model] = behavior
+            self._served.pop(model, None)
+
+    def set_default(self, behavior: Behavior) -> None:
+        with self._lock:
+            self._default = behavior
+            self._served = {m: n for m, n in self._served.items() if m in self._behaviors}
+
+    def behavior(self, model: str) -> Behavior:
+        with self._lock:
+            return self._behaviors.get(model, self._default)
+
+    def reset(self) -> None:
+        """Forget every configured behavior and counter, and clear the recorded requests."""
+        with self._lock:
+            self._behaviors.clear()
+            self._default = self._initial_default
+            self._served.clear()
+            self._requests.clear()
+
+    @property
+    def requests(self) -> list[RecordedRequest]:
+        with self._lock:
+            return list(self._requests)
+
+    def count(self, model: str | None = None) -> int:
+        """Recorded requests to `model` (all models when None)."""
+        with self._lock:
+            return sum(1 for r in self._requests if model is None or r.model == model)
+
+    def clear(self) -> None:
+        with self._lock:
+            self._requests.clear()
+
+    def _next(self, model: str) -> tuple[Behavior, int, int]:
+        with self._lock:
+            index = self._served.get(model, 0)
+            self._served[model] = index + 1
+            self._ids += 1
+            return self._behaviors.get(model, self._default), index, self._ids
+
+    def _record(self, request: RecordedRequest) -> None:
+        with self._lock:
+            self._requests.append(request)
+
+
+def _redact(headers: dict[str, str]) -> tuple[dict[str, str], bool, str | None]:
+    clean: dict[str, str] = {}
+    suffix: str | None = None
+    had_auth = False
+    for name, value in headers.items():
+        key = name.lower()
+        if key in _SECRET_HEADERS:
+            had_auth = True
+            token = value.split(" ", 1)[-1].strip()
+            suffix = suffix or (token[-4:] if token else None)
+            clean[key] = _REDACTED
+        else:
+            clean[key] = value
+    return clean, had_auth, suffix
+
+
+class _Handler(BaseHandler):
+    routes: ClassVar[dict[str, str]] = {
+        "/chat/completions": "_chat",
+        "/embeddings": "_embeddings",
+    }
+
+    @property
+    def provider(self) -> FakeProvider:
+        return cast(FakeProvider, self.server.owner)
+
+    def _route(self) -> str:
+        path = self.path.split("?", 1)[0].rstrip("/")
+        return path.removeprefix("/v1")
+
+    def do_GET(self) -> None:
+        if self._route() == "/models":
+            provider = self.provider
+            with provider._lock:
+                names = sorted(provider._behaviors)
+            data = [{"id": n, "object": "model", "created": 0, "owned_by": "fake"} for n in names]
+            self.send_json(200, {"object": "list", "data": data})
+        else:
+            self._not_found()
+
+    def do_POST(self) -> None:
+        raw = self.read_body()
+        handler_name = self.routes.get(self._route())
+        if handler_name is None:
+            self._not_found()
+            return
+        try:
+            body = json.loads(raw or b"{}")
+            if not isinstance(body, dict):
+                raise ValueError("the body is not a JSON object")
+        except ValueError as exc:
+            message = f"We could not parse the JSON body of your request: {exc}"
+            self.send_json(400, Behavior(error_message=message).error_body(400))
+            return
+        model = str(body.get("model", ""))
+        behavior, index, request_id = self.provider._next(model)
+        headers, had_auth, suffix = _redact(dict(self.headers.items()))
+        messages = body.get("messages") if isinstance(body.get("messages"), list) else []
+        self.provider._record(
+            RecordedRequest(
+                method="POST",
+                path=self.path,
+                model=model,
+                messages=messages or [],
+                stream=bool(body.get("stream")),
+                body=body,
+                headers=headers,
+                had_auth=had_auth,
+                api_key_suffix=suffix,
+                timestamp=time.time(),
+            )
+        )
+        if behavior.latency_s and not self.sleep(behavior.latency_s):
+            return
+        if behavior.hang:
+            self.hang()
+            return
+        getattr(self, handler_name)(body, model, behavior, index, request_id)
+
+    def _not_found(self) -> None:
+        message = f"Unknown path {self.path!r}: the fake provider serves /v1/chat/completions, "
+        message += "/v1/embeddings and /v1/models"
+        self.send_json(404, Behavior(error_message=message).error_body(404))
+
+    def _fail(self, behavior: Behavior, model: str, index: int) -> bool:
+        status = behavior.failure_status(index, model)
+        if status is None:
+            return False
+        self.send_json(status, behavior.error_body(status), headers=behavior.error_headers())
+        return True
+
+    def _chat(
+        self, body: dict[str, Any], model: str, behavior: Behavior, index: int, request_id: int
+    ) -> None:
+        messages: Messages = body.get("messages") or []
+        counted = prompt_token_count(messages)
+        if behavior.context_window is not None and counted > behavior.context_window:
+            payload = context_length_body(behavior.context_window, counted)
+            self.send_json(400, payload, headers=dict(behavior.headers))
+            return
+        if self._fail(behavior, model, index):
+            return
+        stream = bool(body.get("stream"))
+        if behavior.malformed:
+            broken = b"data: {not json\n\n" if stream else b'{"id": "chatcmpl-broken", "choices": ['
+            ctype = "text/event-stream" if stream else "application/json"
+            self.send_bytes(200, broken, ctype, headers=dict(behavior.headers))
+            return
+        text = behavior.reply_text(messages)
+        prompt = behavior.prompt_tokens if behavior.prompt_tokens is not None else counted
+        completion = (
+            behavior.completion_tokens
+            if behavior.completion_tokens is not None
+            else rough_tokens(text)
+        )
+        usage = {
+            "prompt_tokens": prompt,
+            "completion_tokens": completion,
+            "total_tokens": prompt + completion,
+        }
+        base = {
+            "id": f"chatcmpl-fake-{request_id}",
+            "created": int(time.time()),
+            "model": model,
+            "system_fingerprint": "fp_fake",
+        }
+        if stream:
+            options = body.get("stream_options") or {}
+            include_usage = isinstance(options, dict) and bool(options.get("include_usage"))
+            self._stream(base, text, behavior, usage if include_usage else None)
+            return
+        choice = {
+            "index": 0,
+            "message": {"role": "assistant", "content": text, "refusal": None},
+            "logprobs": None,
+            "finish_reason": behavior.finish_reason,
+        }
+        payload = {**base, "object": "chat.completion", "choices": [choice], "usage": usage}
+        self.send_json(200, payload, headers=dict(behavior.headers))
+
+    def _stream(
+        self,
+        base: dict[str, Any],
+        text: str,
+        behavior: Behavior,
+        usage: dict[str, int] | None,
+    ) -> None:
+        def chunk(delta: dict[str, Any], finish: str | None) -> dict[str, Any]:
+            choice = {"index": 0, "delta": delta, "logprobs": None, "finish_reason": finish}
+            return {**base, "object": "chat.completion.chunk", "choices": [choice]}
+
+        events = [chunk({"role": "assistant", "content": ""}, None)]
+        events.extend(chunk({"content": piece}, None) for piece in _WORDS.findall(text))
+        events.append(chunk({}, behavior.finish_reason))
+        if usage is not None:
+            events.append(
+                {**base, "object": "chat.completion.chunk", "choices": [], "usage": usage}
+            )
+        self.start_chunked(200, "text/event-stream", dict(behavior.headers))
+        for number, event in enumerate(events):
+            delay = behavior.stream_chunk_delay_s
+            if number and delay and not self.sleep(delay):
+                return
+            data = json.dumps(event, separators=(",", ":"))
+            self.write_chunk(f"data: {data}\n\n".encode())
+        self.write_chunk(b"data: [DONE]\n\n")
+        self.end_chunked()
+
+    def _embeddings(
+        self, body: dict[str, Any], model: str, behavior: Behavior, index: int, request_id: int
+    ) -> None:
+        if self._fail(behavior, model, index):
+            return
+        if behavior.malformed:
+            self.send_bytes(200, b'{"object": "list", "data": [', headers=dict(behavior.headers))
+            return
+        raw_input = body.get("input", "")
+        inputs: list[Any] = raw_input if isinstance(raw_input, list) else [raw_input]
+        if inputs and all(isinstance(x, int) for x in inputs):
+            inputs = [inputs]
+        texts = [x if isinstance(x, str) else " ".join(map(str, x)) for x in inputs]
+        dimensions = body.get("dimensions")
+        as_base64 = body.get("encoding_format") == "base64"
+        data = []
+        for position, text in enumerate(texts):
+            vector = behavior.embedding(text, dimensions if isinstance(dimensions, int) else None)
+            encoded: Any = vector
+            if as_base64:
+                encoded = base64.b64encode(struct.pack(f"<{len(vector)}f", *vector)).decode()
+            data.append({"object": "embedding", "index": position, "embedding": encoded})
+        tokens = behavior.prompt_tokens
+        if tokens is None:
+            tokens = sum(rough_tokens(t) for t in texts)
+        usage = {"prompt_tokens": tokens, "total_tokens": tokens}
+        payload = {"object": "list", "data": data, "model": model, "usage": usage}
+        self.send_json(200, payload, headers=dict(behavior.headers))
+
+
+FakeProvider.handler_class = _Handler
