@@ -167,7 +167,10 @@ def main() -> None:
     parser.add_argument("file", type=Path)
     parser.add_argument("--threshold", type=float, default=0.6, help="one threshold for all routes")
     parser.add_argument(
-        "--calibrate", action="store_true", help="per-route thresholds from the examples split"
+        "--calibrate", action="store_true", help="thresholds from the examples split (calibrate.py)"
+    )
+    parser.add_argument(
+        "--per-route", action="store_true", help="with --calibrate: refine each route's threshold"
     )
     parser.add_argument("--aggregation", choices=("max", "mean"), default="max")
     parser.add_argument("--timed", type=int, default=300, help="queries timed with the embedding")
@@ -188,8 +191,10 @@ def main() -> None:
         ]
         vectors = encoder.encode([x.text for x in labelled]).vectors
         cal = calibrate_embeddings(
+            vectors,
+            [x.route for x in labelled],
+            aggregation=args.aggregation,
             per_route=args.per_route,
-            vectors, [x.route for x in labelled], aggregation=args.aggregation
         )
         thresholds = cal.thresholds
         print(cal.summary())

@@ -98,13 +98,13 @@ class RequestLLM:
         logger.exception("the LLM router context resolver raised %s", type(exc).__name__)
         return ContextError(f"the request context could not be resolved ({type(exc).__name__})")
 
-    def _checked(self, value: Any) -> RequestContext:
+    def _checked(self, value: object) -> RequestContext:
         if not isinstance(value, RequestContext):
             raise ContextError(
                 f"the context resolver returned {type(value).__name__}, expected RequestContext"
             )
         if self._endpoint is not None and value.endpoint is None:
-            value = replace(value, endpoint=self._endpoint)
+            return replace(value, endpoint=self._endpoint)
         return value
 
     # --- narrowing ---------------------------------------------------------------------------

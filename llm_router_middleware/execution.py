@@ -6,6 +6,7 @@ reservations, deadlines, classification, cooldowns, spans, the log line) happens
 
 from __future__ import annotations
 
+import copy
 import logging
 import time
 import uuid
@@ -181,8 +182,11 @@ class Execution:
                                   telemetry.COST_USD: cost})
         self.span.end()
         self._log("success", spec.name, fallback_count, cost)
-        response.routing = info
-        return response
+        # litellm's logging thread may still be serialising the object it returned: attach our
+        # routing info to a shallow copy so that thread never sees the attribute appear.
+        routed = copy.copy(response)
+        routed.routing = info
+        return routed
 
     def failed(self, call: Call, exc: BaseException) -> None:
         latency = time.perf_counter() - call.started

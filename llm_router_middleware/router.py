@@ -50,11 +50,16 @@ class Router:
         prefix = config.state.key_prefix
         self.prefix = prefix
         self.ledger = BudgetLedger(self.store, config.budgets, prefix=prefix)
-        self.breakers = BreakerBoard(self.store, config.breaker, prefix=prefix)
+        longest = max(spec.timeout_s for spec in config.models.values())
+        self.breakers = BreakerBoard(
+            self.store, config.breaker, prefix=prefix, probe_lease_s=max(60.0, 2 * longest)
+        )
         self.cooldowns = Cooldowns(self.store, prefix=prefix)
         self.latency = LatencyTracker(self.store, prefix=prefix)
         self.experiments = ExperimentLog(self.store, prefix=prefix)
         self._semantic: Any = None
+        self._models = tuple(config.models)
+        self._limited = tuple(m for m in self._models if config.models[m].rpm is not None)
 
     @classmethod
     def from_config(
@@ -124,17 +129,27 @@ class Router:
         return Prepared(messages=checked, context=context, plan=plan, strategy=strategy)
 
     def state_view(self, context: RequestContext, tier: TierSpec) -> StateView:
-        models = tuple(self.config.models)
-        minute = int(time.time() // _RPM_WINDOW_S)
-        limited = [m for m in models if self.config.models[m].rpm is not None]
-        used = self.store.get_numbers([self._rpm_key(m, minute) for m in limited]) if limited else []
+        models = self._models
+        statuses = self.breakers.statuses(models)
+        blocked: dict[str, str] = {}
+        waits: dict[str, float] = {}
+        for name, status in statuses.items():
+            if not status.allows:
+                blocked[name] = status.reason
+                if status.retry_in_s is not None:
+                    waits[name] = status.retry_in_s
+        used: list[float] = []
+        if self._limited:
+            minute = int(time.time() // _RPM_WINDOW_S)
+            used = self.store.get_numbers([self._rpm_key(m, minute) for m in self._limited])
         return StateView(
-            blocked=self.breakers.blocked(models),
+            blocked=blocked,
             cooldowns=self.cooldowns.remaining(models),
-            rpm_used=dict(zip(limited, used, strict=True)),
+            rpm_used=dict(zip(self._limited, used, strict=True)),
             budget=self.ledger.snapshot(context.budget_key, tier.name),
             latency_s=self.latency.snapshot(models) if context.deadline is not None else {},
             now_monotonic=time.monotonic(),
+            blocked_retry_s=waits,
         )
 
     def count_request(self, model: str) -> None:
@@ -148,14 +163,31 @@ class Router:
     def _preselect(self, text: str, tier: TierSpec) -> Preselection:
         semantic = self.semantic_router()
         decision = semantic.decide(text)
-        model = semantic.route_target(decision, tier.name)
-        return Preselection(model=model, reason=decision.explain(), attributes=decision.attributes())
+        model = semantic.route_target(decision, tier.name) if decision.route else None
+        attributes: dict[str, str | bool | int | float] = {
+            "semantic.score": round(float(decision.score), 4),
+            "semantic.threshold": float(decision.threshold),
+            "semantic.margin": round(float(decision.margin), 4),
+            "semantic.cached": bool(decision.cached),
+            "semantic.truncated": bool(decision.truncated),
+        }
+        if decision.route is not None:
+            attributes["semantic.route"] = decision.route
+        if decision.runner_up is not None:
+            attributes["semantic.runner_up"] = decision.runner_up
+        return Preselection(model=model, reason=str(decision.reason), attributes=attributes)
 
     def semantic_router(self) -> Any:
+        """The semantic router, built (and its route examples embedded) on first use."""
         if self._semantic is None:
+            settings = self.config.routing.semantic
+            if settings is None:
+                raise ContextError("strategy 'semantic' needs a [routing.semantic] section")
             from .semantic import SemanticRouter
 
-            self._semantic = SemanticRouter(self.config.routing.semantic)
+            router = SemanticRouter(settings)
+            router.warm()
+            self._semantic = router
         return self._semantic
 
     # --- experiments -------------------------------------------------------------------------

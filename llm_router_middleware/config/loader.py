@@ -136,12 +136,13 @@ def _models(root: Table) -> dict[str, ModelSpec]:
                     f"model {model!r} is not in litellm's price map; "
                     f"set {', '.join(missing)} for model {name!r}",
                 )
-        in_tok = in_cost / 1e6 if in_cost is not None else float(info["input_cost_per_token"] or 0)  # type: ignore[index]
+        known: Mapping[str, Any] = info or {}
+        in_tok = in_cost / 1e6 if in_cost is not None else float(known["input_cost_per_token"] or 0)
         out_tok = (
-            out_cost / 1e6 if out_cost is not None else float(info["output_cost_per_token"] or 0)
-        )  # type: ignore[index]
+            out_cost / 1e6 if out_cost is not None else float(known["output_cost_per_token"] or 0)
+        )
         if window is None:
-            window = int(info.get("max_input_tokens") or info.get("max_tokens") or 8192)  # type: ignore[union-attr]
+            window = int(known.get("max_input_tokens") or known.get("max_tokens") or 8192)
         if max_out is None:
             max_out = int((info or {}).get("max_output_tokens") or 4096)
         params_t = t.table("params")

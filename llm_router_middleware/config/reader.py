@@ -79,10 +79,11 @@ class Table:
             raise ConfigError(self.path(key), f"must be true or false, got {value!r}")
         return value
 
-    def choice(self, key: str, options: Sequence[str], default: Any = _MISSING) -> Any:
+    def choice(self, key: str, options: Sequence[object], default: Any = _MISSING) -> Any:
         value = self.raw(key, default)
         if value not in options:
-            raise ConfigError(self.path(key), f"must be one of {', '.join(options)}; got {value!r}")
+            names = ", ".join(str(o) for o in options if o is not None)
+            raise ConfigError(self.path(key), f"must be one of {names}; got {value!r}")
         return value
 
     def str_list(self, key: str, default: Any = _MISSING, *, non_empty: bool = False) -> Any:

@@ -94,8 +94,14 @@ _SPACES = re.compile(r"\s+")
 
 
 def classify(exc: BaseException, secrets: Iterable[str] = ()) -> Classified:
-    """Classify an exception raised by a litellm call. ``secrets`` are scrubbed from the message."""
+    """Classify an exception raised by a litellm call. ``secrets`` are scrubbed from the message.
+
+    A BaseException that is not an Exception (``asyncio.CancelledError``, ``KeyboardInterrupt``)
+    classifies as UNKNOWN / FAIL and does not count against the breaker."""
     status = _status_code(exc)
+    if not isinstance(exc, Exception):  # cancelled, interrupted: says nothing about the provider
+        message = _message(exc, secrets)
+        return Classified(ErrorKind.UNKNOWN, Action.FAIL, status, None, message, False, False)
     kind = _kind(exc, status)
     action, breaker_failure, flagged = _POLICY[kind]
     retry_after = None

@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from itertools import compress
 
 from ..config.schema import ComplexitySpec
 
@@ -18,20 +19,69 @@ class ComplexityResult:
     signals: Mapping[str, int | str]
 
 
-def _vocabulary(keywords: Sequence[str]) -> re.Pattern[str] | None:
-    words = sorted({k.strip().lower() for k in keywords if k.strip()}, key=len, reverse=True)
-    if not words:
-        return None
-    parts = [r"\s+".join(re.escape(piece) for piece in w.split()) for w in words]
-    # (?<!\w) / (?!\w) rather than \b so that keywords that start or end with punctuation
-    # ("c++", ".net") still only match whole words.
-    return re.compile(r"(?<!\w)(?:" + "|".join(parts) + r")(?!\w)")
+def _is_word(ch: str) -> bool:
+    return ch.isalnum() or ch == "_"
 
 
-_compiled: dict[int, tuple[ComplexitySpec, re.Pattern[str] | None, re.Pattern[str] | None]] = {}
+@dataclass(frozen=True, slots=True)
+class _Keyword:
+    word: str  # lower case, single spaces
+    probe: str  # a substring that must occur for the keyword to match (its first word)
+    pattern: re.Pattern[str] | None  # multi-word keywords: words separated by any whitespace
+
+    def occurs_in(self, text: str) -> bool:
+        """Whole-word match; call only when ``self.probe in text``."""
+        if self.pattern is None:
+            return _whole_word(text, self.word, 0)
+        return any(_whole_word(text, m.group(), m.start()) for m in self.pattern.finditer(text))
 
 
-def _patterns(spec: ComplexitySpec) -> tuple[re.Pattern[str] | None, re.Pattern[str] | None]:
+def _whole_word(text: str, word: str, start: int) -> bool:
+    """Does ``word`` occur at or after ``start`` with no word character on either side?"""
+    i = text.find(word, start)
+    n = len(word)
+    while i >= 0:
+        j = i + n
+        if (i == 0 or not _is_word(text[i - 1])) and (j == len(text) or not _is_word(text[j])):
+            return True
+        i = text.find(word, i + 1)
+    return False
+
+
+@dataclass(frozen=True, slots=True)
+class _Vocabulary:
+    keywords: tuple[_Keyword, ...]
+    probes: tuple[str, ...]
+
+    def hits(self, text: str) -> list[str]:
+        # Substring probes run in C (compress + map, no Python loop, no regex); only the few
+        # keywords whose probe occurs get the whole-word check.
+        return [
+            k.word
+            for k in compress(self.keywords, map(text.__contains__, self.probes))
+            if k.occurs_in(text)
+        ]
+
+
+def _vocabulary(keywords: Sequence[str]) -> _Vocabulary:
+    out: dict[str, _Keyword] = {}
+    for raw in keywords:
+        pieces = raw.lower().split()
+        if not pieces:
+            continue
+        word = " ".join(pieces)
+        pattern = None
+        if len(pieces) > 1:
+            pattern = re.compile(r"\s+".join(re.escape(p) for p in pieces))
+        out.setdefault(word, _Keyword(word, pieces[0], pattern))
+    words = tuple(out.values())
+    return _Vocabulary(words, tuple(k.probe for k in words))
+
+
+_compiled: dict[int, tuple[ComplexitySpec, _Vocabulary, _Vocabulary]] = {}
+
+
+def _vocabularies(spec: ComplexitySpec) -> tuple[_Vocabulary, _Vocabulary]:
     hit = _compiled.get(id(spec))
     if hit is not None and hit[0] is spec:
         return hit[1], hit[2]
@@ -43,24 +93,12 @@ def _patterns(spec: ComplexitySpec) -> tuple[re.Pattern[str] | None, re.Pattern[
     return simple, complex_
 
 
-def _distinct(pattern: re.Pattern[str] | None, text: str) -> list[str]:
-    if pattern is None:
-        return []
-    found = pattern.findall(text)
-    if not found:
-        return []
-    seen: dict[str, None] = {}
-    for word in found:
-        seen[" ".join(word.split())] = None
-    return list(seen)
-
-
 def classify_complexity(text: str, spec: ComplexitySpec) -> ComplexityResult:
     """Classify ``text``; the reason names the signal that decided the level."""
-    simple_re, complex_re = _patterns(spec)
+    simple_vocab, complex_vocab = _vocabularies(spec)
     lowered = text.lower()
     n = len(text)
-    complex_hits = _distinct(complex_re, lowered)
+    complex_hits = complex_vocab.hits(lowered)
     k = len(complex_hits)
     if k >= spec.complex_keyword_hits:
         level = "complex"
@@ -75,7 +113,7 @@ def classify_complexity(text: str, spec: ComplexitySpec) -> ComplexityResult:
         level = "medium"
         reason = f"complex keyword ({complex_hits[0]}) in a short prompt"
     else:
-        simple_hits = _distinct(simple_re, lowered)
+        simple_hits = simple_vocab.hits(lowered)
         level = "simple"
         if simple_hits:
             reason = f"simple keyword ({', '.join(simple_hits)}), {n} chars"

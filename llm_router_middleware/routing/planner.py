@@ -6,9 +6,10 @@ arrives in a ``StateView``, so a plan is a function of its inputs and costs micr
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from dataclasses import dataclass, field
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field, fields
 from types import MappingProxyType
+from typing import Any
 
 from ..config.schema import RouterConfig, TierSpec
 from ..context import RequestContext
@@ -58,6 +59,7 @@ class PlanInput:
     allowed: tuple[str, ...] | None = None  # per-view allow-list, intersected with the tier's
     max_cost_usd: float | None = None  # per-view cap per call
     preselection: Preselection | None = None  # for strategy "semantic"
+    expected_output_tokens: int | None = None  # the call's max_tokens; default routing.cost's
 
 
 @dataclass(frozen=True, slots=True)
@@ -69,6 +71,59 @@ class StateView:
     latency_s: Mapping[str, float]  # EWMA per model
     now_monotonic: float | None = None  # for deadline checks (context.deadline is monotonic)
     blocked_retry_s: Mapping[str, float] = field(default_factory=_empty_floats)  # breaker waits
+
+
+_PLAN_FIELDS = (
+    "strategy",
+    "order",
+    "reason",
+    "tier",
+    "candidates",
+    "rejected",
+    "prompt_tokens",
+    "estimates_usd",
+    "budget_remaining_usd",
+    "budget_scope",
+    "downgraded",
+    "experiment",
+    "arm",
+    "attributes",
+)
+_new = object.__new__
+
+
+def _slot_setter(cls: type, name: str) -> Callable[[Any, Any], None]:
+    setter: Callable[[Any, Any], None] = getattr(cls, name).__set__
+    return setter
+
+
+# A frozen dataclass's generated __init__ goes through object.__setattr__ once per field; the
+# slot descriptors do the same work several times faster, which matters for objects built on
+# every request. If plan.py changes its fields, the dataclass constructors are used instead.
+if tuple(f.name for f in fields(Plan)) == _PLAN_FIELDS and tuple(
+    f.name for f in fields(Rejection)
+) == ("model", "code", "reason"):
+    _rm, _rc, _rr = (_slot_setter(Rejection, n) for n in ("model", "code", "reason"))
+    _plan_setters = tuple(_slot_setter(Plan, n) for n in _PLAN_FIELDS)
+
+    def _new_rejection(model: str, code: str, reason: str) -> Rejection:
+        r = _new(Rejection)
+        _rm(r, model)
+        _rc(r, code)
+        _rr(r, reason)
+        return r
+
+    def _new_plan(*values: Any) -> Plan:
+        plan = _new(Plan)
+        for set_, value in zip(_plan_setters, values, strict=True):
+            set_(plan, value)
+        return plan
+
+else:  # pragma: no cover - only if plan.py changes shape
+    _new_rejection = Rejection
+
+    def _new_plan(*values: Any) -> Plan:
+        return Plan(**dict(zip(_PLAN_FIELDS, values, strict=True)))
 
 
 def _usd(x: float) -> str:
@@ -204,7 +259,7 @@ def make_plan(config: RouterConfig, inp: PlanInput, view: StateView) -> Plan:
     cands = tier.models or routing.fallbacks
     models = config.models
     pt = inp.prompt_tokens
-    expected = routing.cost.expected_output_tokens
+    expected = inp.expected_output_tokens or routing.cost.expected_output_tokens
     allowed = inp.allowed
     blocked, cooldowns, rpm_used, latency = (
         view.blocked,
@@ -234,12 +289,14 @@ def make_plan(config: RouterConfig, inp: PlanInput, view: StateView) -> Plan:
     for name in cands:
         spec = models[name]
         if allowed is not None and name not in allowed:
-            rejected.append(Rejection(name, "policy", f"{name}: not in this view's allowed models"))
+            rejected.append(
+                _new_rejection(name, "policy", f"{name}: not in this view's allowed models")
+            )
             continue
         out = spec.max_output_tokens if spec.max_output_tokens < expected else expected
         if pt + out > spec.context_window:
             rejected.append(
-                Rejection(
+                _new_rejection(
                     name,
                     "context_window",
                     f"{name}: needs {pt + out} tokens ({pt} prompt + {out} output) "
@@ -248,18 +305,18 @@ def make_plan(config: RouterConfig, inp: PlanInput, view: StateView) -> Plan:
             )
             continue
         if blocked and name in blocked:
-            rejected.append(Rejection(name, "breaker_open", f"{name}: {blocked[name]}"))
+            rejected.append(_new_rejection(name, "breaker_open", f"{name}: {blocked[name]}"))
             continue
         if cooldowns:
             wait = cooldowns.get(name)
             if wait is not None and wait > 0:
                 rejected.append(
-                    Rejection(name, "cooldown", f"{name}: cooling down, {wait:.1f} s left")
+                    _new_rejection(name, "cooldown", f"{name}: cooling down, {wait:.1f} s left")
                 )
                 continue
         if spec.rpm is not None and rpm_used.get(name, 0.0) >= spec.rpm:
             rejected.append(
-                Rejection(
+                _new_rejection(
                     name,
                     "rate_limit",
                     f"{name}: {rpm_used[name]:.0f} requests this minute >= rpm {spec.rpm}",
@@ -270,7 +327,7 @@ def make_plan(config: RouterConfig, inp: PlanInput, view: StateView) -> Plan:
             typical = latency.get(name)
             if typical is not None and typical > time_left:
                 rejected.append(
-                    Rejection(
+                    _new_rejection(
                         name,
                         "deadline",
                         f"{name}: typical latency {typical:.3f} s > {time_left:.3f} s left",
@@ -279,13 +336,15 @@ def make_plan(config: RouterConfig, inp: PlanInput, view: StateView) -> Plan:
                 continue
         if floor and spec.quality < floor:
             rejected.append(
-                Rejection(name, "quality", f"{name}: quality {spec.quality} < floor {floor}")
+                _new_rejection(name, "quality", f"{name}: quality {spec.quality} < floor {floor}")
             )
             continue
         cost = pt * spec.input_cost_per_token + out * spec.output_cost_per_token
         if cap is not None and cost > cap + _EPS:
             rejected.append(
-                Rejection(name, "cost_cap", f"{name}: ~{_usd(cost)} > per-call cap {_usd(cap)}")
+                _new_rejection(
+                    name, "cost_cap", f"{name}: ~{_usd(cost)} > per-call cap {_usd(cap)}"
+                )
             )
             continue
         est[name] = cost
@@ -319,7 +378,7 @@ def make_plan(config: RouterConfig, inp: PlanInput, view: StateView) -> Plan:
         for m in eligible:
             if m not in affordable:
                 rejected.append(
-                    Rejection(
+                    _new_rejection(
                         m,
                         "budget",
                         f"{m}: ~{_usd(est[m])} > {_usd(remaining or 0.0)} left ({budget.scope})",
@@ -352,21 +411,21 @@ def make_plan(config: RouterConfig, inp: PlanInput, view: StateView) -> Plan:
     if attrs.get("experiment.enrolled") and routing.experiment is not None:
         experiment = routing.experiment.name
         arm = str(attrs["experiment.arm"])
-    return Plan(
-        strategy=strategy,
-        order=order_t,
-        reason=reason,
-        tier=tier.name,
-        candidates=cands,
-        rejected=tuple(rejected),
-        prompt_tokens=pt,
-        estimates_usd=MappingProxyType({m: est[m] for m in order_t}),
-        budget_remaining_usd=remaining,
-        budget_scope=budget.scope,
-        downgraded=downgraded,
-        experiment=experiment,
-        arm=arm,
-        attributes=MappingProxyType(attrs),
+    return _new_plan(
+        strategy,
+        order_t,
+        reason,
+        tier.name,
+        cands,
+        tuple(rejected),
+        pt,
+        MappingProxyType({m: est[m] for m in order_t}),
+        remaining,
+        budget.scope,
+        downgraded,
+        experiment,
+        arm,
+        MappingProxyType(attrs),
     )
 
 

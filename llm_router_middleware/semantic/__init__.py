@@ -22,13 +22,13 @@ query_cache_ttl = 3600       # seconds
 
 [[routing.semantic.routes]]
 name = "billing"
-model = "cheap"              # a model name, or a tier table: { free = "cheap", pro = "gpt-4o",
-threshold = 0.55             #   default = "cheap" }   ("default" serves unlisted tiers)
+model = "cheap"              # one model for every tier ...
+threshold = 0.55             # this route's own threshold
 utterances = ["I was charged twice", "Where is my refund?"]
 
 [[routing.semantic.routes]]
 name = "chitchat"
-model = "cheap"
+tiers = { free = "cheap", pro = "gpt-4o", default = "cheap" }  # ... or one per tier
 utterances = ["hi there", "how are you?"]
 ```
 

@@ -105,18 +105,23 @@ def loo_scores(
     names: Sequence[str],
     aggregation: Aggregation,
 ) -> Scores:
-    """(utterances x routes) scores, each utterance excluded from its own route's examples."""
+    """(utterances x routes) scores, each utterance excluded from its own route's examples.
+
+    A route's only example scores -1 for itself (nothing else is left to compare with).
+    """
     sims = vectors @ vectors.T
     out = np.empty((len(labels), len(names)), dtype=np.float32)
     for j, name in enumerate(names):
-        members = np.array([r == name for r in labels])
-        block = sims[:, members].copy()
-        rows = np.flatnonzero(members)
-        block[rows, np.arange(rows.size)] = np.nan
+        members = np.flatnonzero(np.array([r == name for r in labels]))
+        block = sims[:, members].astype(np.float64)
+        own = np.zeros(block.shape, dtype=bool)
+        own[members, np.arange(members.size)] = True
         if aggregation == "mean":
-            out[:, j] = np.nanmean(block, axis=1)
+            count = members.size - own.sum(axis=1)
+            total = np.where(own, 0.0, block).sum(axis=1)
+            out[:, j] = np.where(count > 0, total / np.maximum(count, 1), -1.0)
         else:
-            out[:, j] = np.nanmax(block, axis=1)
+            out[:, j] = np.where(own, -np.inf, block).max(axis=1).clip(min=-1.0)
     return out
 
 

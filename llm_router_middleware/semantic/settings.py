@@ -38,7 +38,7 @@ _SETTINGS_KEYS = frozenset(
         "routes",
     }
 )
-_ROUTE_KEYS = frozenset({"name", "utterances", "model", "threshold"})
+_ROUTE_KEYS = frozenset({"name", "utterances", "model", "tiers", "threshold"})
 
 
 def default_cache_dir() -> Path:
@@ -49,20 +49,23 @@ def default_cache_dir() -> Path:
 
 @dataclass(frozen=True)
 class SemanticRouteSpec:
-    """One route: example utterances and the model (or tier -> model map) it sends to."""
+    """One route: example utterances and the model it sends to, one for all tiers (`model`)
+    or one per tier (`tiers`, whose "default" key serves unlisted tiers). Exactly one is set."""
 
     name: str
     utterances: tuple[str, ...]
-    model: str | Mapping[str, str]
+    model: str | None = None
+    tiers: Mapping[str, str] | None = None
     threshold: float | None = None
 
     def target(self, tier: str | None) -> str | None:
-        """The model for `tier`; a map falls back to its "default" key, else None."""
-        if isinstance(self.model, str):
+        """The model for `tier`; a tier map falls back to its "default" key, else None."""
+        if self.model is not None:
             return self.model
-        if tier is not None and tier in self.model:
-            return self.model[tier]
-        return self.model.get(TIER_DEFAULT_KEY)
+        tiers = self.tiers or {}
+        if tier is not None and tier in tiers:
+            return tiers[tier]
+        return tiers.get(TIER_DEFAULT_KEY)
 
 
 @dataclass(frozen=True)
@@ -91,6 +94,10 @@ class SemanticSettings:
             if name in names[:i]:
                 raise ConfigError(f"{where}.routes[{i}].name", f"duplicate route name {name!r}")
         for i, route in enumerate(self.routes):
+            if (route.model is None) == (route.tiers is None):
+                raise ConfigError(
+                    f"{where}.routes[{i}].model", f"route {route.name!r}: set model or tiers"
+                )
             if not route.utterances:
                 raise ConfigError(
                     f"{where}.routes[{i}].utterances",
@@ -193,25 +200,22 @@ def _route(data: Any, where: str) -> SemanticRouteSpec:
             f"{where}.utterances",
             f"route {name!r}: must be a non-empty list of non-empty strings",
         )
-    model = data.get("model")
-    target: str | Mapping[str, str]
-    if isinstance(model, str) and model:
-        target = model
-    elif (
-        isinstance(model, Mapping)
-        and model
-        and all(isinstance(k, str) and isinstance(v, str) and v for k, v in model.items())
+    model, tiers = data.get("model"), data.get("tiers")
+    if (model is None) == (tiers is None):
+        raise ConfigError(f"{where}.model", f"route {name!r}: set model or tiers (one of them)")
+    if model is not None and (not isinstance(model, str) or not model):
+        raise ConfigError(f"{where}.model", f"route {name!r}: must be a model name")
+    if tiers is not None and (
+        not isinstance(tiers, Mapping)
+        or not tiers
+        or not all(isinstance(k, str) and isinstance(v, str) and v for k, v in tiers.items())
     ):
-        target = dict(model)
-    else:
-        raise ConfigError(
-            f"{where}.model",
-            f"route {name!r}: must be a model name or a table of tier = model name",
-        )
+        raise ConfigError(f"{where}.tiers", f"route {name!r}: must be a table of tier = model")
     return SemanticRouteSpec(
         name=name,
         utterances=tuple(dict.fromkeys(u.strip() for u in utterances)),
-        model=target,
+        model=model,
+        tiers=dict(tiers) if tiers is not None else None,
         threshold=_float(data, "threshold", where),
     )
 

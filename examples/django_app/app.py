@@ -1,0 +1,141 @@
+"""Django + llm-router-middleware in one file, against a local fake provider (no API key needed).
+
+    python examples/django_app/app.py           # serves http://127.0.0.1:8000 (runserver)
+    python examples/django_app/app.py --demo    # sends a few requests, prints the decisions
+
+    curl -H "Authorization: Bearer alice-token" http://127.0.0.1:8000/chat/?q=hello
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from dataclasses import dataclass
+from typing import Any
+
+os.environ.setdefault("LITELLM_LOCAL_MODEL_COST_MAP", "True")
+
+from asgiref.sync import iscoroutinefunction, markcoroutinefunction  # noqa: E402
+from django.http import HttpRequest, JsonResponse  # noqa: E402
+from django.urls import path  # noqa: E402
+
+from llm_router_middleware.integrations.django import llm_policy  # noqa: E402
+
+
+def router_config(base_url: str) -> dict[str, Any]:
+    common = {"api_base": base_url, "api_key": "sk-fake", "context_window": 8000}
+    return {
+        "models": [
+            {"name": "cheap", "model": "openai/fake-cheap", "input_cost_per_1m": 0.1,
+             "output_cost_per_1m": 0.2, "quality": 0.3, **common},
+            {"name": "premium", "model": "openai/fake-premium", "input_cost_per_1m": 5.0,
+             "output_cost_per_1m": 15.0, "quality": 0.9, **common},
+        ],
+        "routing": {"strategy": "fixed", "fallbacks": ["premium", "cheap"], "default_tier": "free"},
+        "tiers": {"free": {"models": ["cheap"]}, "pro": {"models": ["premium", "cheap"]}},
+    }
+
+
+def settings_for(base_url: str) -> dict[str, Any]:
+    """The settings the integration needs (a real project keeps its own auth middleware)."""
+    return {
+        "ROOT_URLCONF": __name__,
+        "MIDDLEWARE": [
+            f"{__name__}.TokenAuthMiddleware",
+            "llm_router_middleware.integrations.django.LLMRouterMiddleware",
+        ],
+        "LLM_ROUTER": router_config(base_url),  # or "router.toml"
+        "LLM_ROUTER_TIER": "plan",  # attribute of request.user, e.g. "profile.plan"
+    }
+
+
+# --- the app's own authentication (stands in for django.contrib.auth) ------------------------
+@dataclass
+class User:
+    pk: str
+    plan: str
+    is_authenticated: bool = True
+
+
+class Anonymous:
+    pk = None
+    is_authenticated = False
+
+
+USERS = {"alice-token": User("alice", "pro"), "bob-token": User("bob", "free")}
+
+
+class TokenAuthMiddleware:
+    sync_capable = async_capable = True
+
+    def __init__(self, get_response: Any) -> None:
+        self.get_response = get_response
+        if iscoroutinefunction(get_response):
+            markcoroutinefunction(self)
+
+    def __call__(self, request: HttpRequest) -> Any:
+        token = request.headers.get("Authorization", "").removeprefix("Bearer ").strip()
+        request.user = USERS.get(token, Anonymous())
+        return self.get_response(request)
+
+
+# --- views -----------------------------------------------------------------------------------
+def as_json(reply: Any) -> JsonResponse:
+    return JsonResponse({"answer": reply.choices[0].message.content, "model": reply.routing.model,
+                         "tier": reply.routing.tier, "fallbacks": reply.routing.fallback_count})
+
+
+async def chat(request: HttpRequest) -> JsonResponse:
+    q = request.GET.get("q", "hello")
+    return as_json(await request.llm.acomplete([{"role": "user", "content": q}]))
+
+
+@llm_policy(models=["cheap"])
+def summary(request: HttpRequest) -> JsonResponse:  # a sync view with a narrowed policy
+    q = request.GET.get("q", "")
+    return as_json(request.llm.complete([{"role": "user", "content": f"Summarise: {q}"}]))
+
+
+urlpatterns = [path("chat/", chat), path("summary/", summary)]
+
+
+def demo() -> list[tuple[str, str, int, dict[str, Any]]]:
+    """Requests through Django's test client (settings must be configured)."""
+    from django.test import Client
+
+    client = Client()
+    rows = []
+    for who, url, headers in [
+        ("anonymous", "/chat/?q=hi", {}),
+        ("anonymous + spoofed X-LLM-Tier: pro", "/chat/?q=hi", {"X-LLM-Tier": "pro"}),
+        ("alice (pro)", "/chat/?q=hi", {"Authorization": "Bearer alice-token"}),
+        ("alice, /summary/ (cheap only)", "/summary/?q=report",
+         {"Authorization": "Bearer alice-token"}),
+    ]:
+        response = client.get(url, headers=headers)
+        rows.append((who, url, response.status_code, response.json()))
+    return rows
+
+
+def main(argv: list[str]) -> None:
+    import django
+    from django.conf import settings
+    from django.core.management import execute_from_command_line
+
+    from llm_router_middleware.testing import FakeProvider
+
+    with FakeProvider() as provider:
+        settings.configure(DEBUG=True, SECRET_KEY="example-only", ALLOWED_HOSTS=["127.0.0.1"],
+                           INSTALLED_APPS=[], **settings_for(provider.base_url))
+        django.setup()
+        if "--demo" in argv:
+            for who, url, status, body in demo():
+                print(f"{who:38} {url:20} {status}  model={body.get('model')} "
+                      f"tier={body.get('tier')}")
+            return
+        execute_from_command_line([argv[0] if argv else "app.py", "runserver",
+                                   "127.0.0.1:8000", "--noreload"])
+
+
+if __name__ == "__main__":
+    main(sys.argv)

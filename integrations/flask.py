@@ -1,0 +1,202 @@
+"""Flask: ``request.llm`` in every view, and the ``llm`` proxy for code without a request at hand.
+
+app.config["LLM_ROUTER"] = "router.toml"     # or the same shape as a dict
+LLMRouter(app, context=lambda request: RequestContext(user_id=current_user.id, tier=...))
+"""
+
+from __future__ import annotations
+
+import functools
+import inspect
+import os
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any, TypeVar, cast
+
+from flask import Flask, current_app, g, request
+from flask.typing import ResponseReturnValue
+from werkzeug.local import LocalProxy
+
+from llm_router_middleware import ConfigError, Policy, RequestLLM, Router, RouterError
+from llm_router_middleware.context import ContextResolver, current_llm
+
+from ._sync import settle
+
+__all__ = ["LLMRouter", "LLMRouterState", "error_response", "get_router", "llm", "llm_policy"]
+
+EXTENSION = "llm_router"
+CONFIG_KEY = "LLM_ROUTER"
+_HANDLE = "_llm_router_handle"
+_TOKEN = "_llm_router_token"
+
+View = TypeVar("View", bound=Callable[..., Any])
+
+
+@dataclass(frozen=True, slots=True)
+class LLMRouterState:
+    """What ``app.extensions["llm_router"]`` holds for one app."""
+
+    router: Router
+    resolver: ContextResolver | None
+    policy: Policy | None
+
+    def resolve(self, req: Any) -> Any:
+        assert self.resolver is not None
+        # in a sync view an async resolver is run to completion (asgiref); async views await it
+        return settle(self.resolver(req))
+
+
+class LLMRouter:
+    """The extension: ``LLMRouter(app)`` or ``ext = LLMRouter(); ext.init_app(app)``.
+
+    ``router`` defaults to one built from ``app.config["LLM_ROUTER"]`` (a dict or a TOML path).
+    ``context`` gets the Flask request and returns a ``RequestContext`` (sync or async); without
+    it every request is anonymous and gets the default tier. Client headers are never read."""
+
+    def __init__(
+        self,
+        app: Flask | None = None,
+        *,
+        router: Router | None = None,
+        context: ContextResolver | None = None,
+        policy: Policy | None = None,
+    ) -> None:
+        self.router = router
+        self.context = context
+        self.policy = policy
+        if app is not None:
+            self.init_app(app)
+
+    def init_app(self, app: Flask) -> None:
+        router = self.router if self.router is not None else _router_from_config(app)
+        policy = (
+            self.policy.validate(router.config, "LLMRouter(policy=...)") if self.policy else None
+        )
+        state = LLMRouterState(router=router, resolver=self.context, policy=policy)
+        app.extensions[EXTENSION] = state
+        # first, so the app's own before_request functions can use request.llm too
+        app.before_request_funcs.setdefault(None, []).insert(0, functools.partial(_attach, state))
+        app.teardown_request(_detach)
+        app.register_error_handler(RouterError, error_response)
+
+
+def _router_from_config(app: Flask) -> Router:
+    where = f"app.config[{CONFIG_KEY!r}]"
+    source = app.config.get(CONFIG_KEY)
+    if source is None:
+        raise ConfigError(
+            where,
+            "is not set: give it the router config as a dict, or the path "
+            "of a TOML file (or pass LLMRouter(app, router=...))",
+        )
+    if not isinstance(source, Mapping | str | os.PathLike):
+        raise ConfigError(where, f"must be a dict or a path, not {type(source).__name__}")
+    try:
+        return Router.from_config(source)
+    except ConfigError as exc:
+        raise ConfigError(f"{where}.{exc.key}" if exc.key else where, exc.problem) from exc
+
+
+def _attach(state: LLMRouterState) -> None:
+    req = cast(Any, request)._get_current_object()
+    rule = req.url_rule
+    handle = RequestLLM(
+        state.router,
+        resolver=state.resolve if state.resolver else None,
+        request=req,
+        policy=state.policy,
+        endpoint=rule.rule if rule is not None else None,
+    )
+    _install(req, handle)
+    setattr(g, _TOKEN, current_llm.set(handle))
+
+
+def _install(req: Any, handle: RequestLLM) -> None:
+    req.llm = handle
+    setattr(g, _HANDLE, handle)
+
+
+def _detach(exc: BaseException | None) -> None:
+    token = g.pop(_TOKEN, None)
+    if token is not None:
+        try:
+            current_llm.reset(token)
+        except ValueError:  # torn down in another context: just clear it
+            current_llm.set(None)
+
+
+def error_response(error: RouterError) -> ResponseReturnValue:
+    """The JSON answer for a router error: 402/429 budget, 502 all failed, 503, 504..."""
+    return error.to_json(), error.status_code, error.headers()
+
+
+def get_router(app: Flask | None = None) -> Router:
+    """The Router of ``app`` (the current app by default), for code outside a request."""
+    target = app if app is not None else current_app
+    state = target.extensions.get(EXTENSION)
+    if not isinstance(state, LLMRouterState):
+        raise RuntimeError("the LLM router extension is not set up: call LLMRouter(app)")
+    return state.router
+
+
+def _current() -> RequestLLM:
+    handle = g.get(_HANDLE)
+    if not isinstance(handle, RequestLLM):
+        raise RuntimeError(
+            "no LLM handle for this request: initialise LLMRouter(app) and use `llm` "
+            "inside a request"
+        )
+    return handle
+
+
+llm: RequestLLM = cast(RequestLLM, LocalProxy(_current))
+"""The current request's handle, like ``flask.g``: ``llm.complete(...)`` anywhere in a request."""
+
+
+def llm_policy(
+    *,
+    tier: str | None = None,
+    models: Sequence[str] | None = None,
+    strategy: str | None = None,
+    max_cost_usd: float | None = None,
+    deadline_s: float | None = None,
+) -> Callable[[View], View]:
+    """Narrow routing for one view (sync or async). Put it below ``@app.route``."""
+    policy = Policy(
+        tier=tier,
+        models=tuple(models) if models is not None else None,
+        strategy=strategy,
+        max_cost_usd=max_cost_usd,
+        deadline_s=deadline_s,
+    )
+
+    def decorate(view: View) -> View:
+        if inspect.iscoroutinefunction(view):
+
+            @functools.wraps(view)
+            async def async_view(*args: Any, **kwargs: Any) -> Any:
+                token = _narrow(policy)
+                try:
+                    return await view(*args, **kwargs)
+                finally:
+                    current_llm.reset(token)
+
+            return cast(View, async_view)
+
+        @functools.wraps(view)
+        def sync_view(*args: Any, **kwargs: Any) -> Any:
+            token = _narrow(policy)
+            try:
+                return view(*args, **kwargs)
+            finally:
+                current_llm.reset(token)
+
+        return cast(View, sync_view)
+
+    return decorate
+
+
+def _narrow(policy: Policy) -> Any:
+    narrowed = _current().with_policy(policy)
+    _install(cast(Any, request)._get_current_object(), narrowed)
+    return current_llm.set(narrowed)

@@ -1,0 +1,304 @@
+"""The fake provider, driven through litellm over real loopback HTTP."""
+
+from __future__ import annotations
+
+import asyncio
+import math
+import os
+import threading
+import time
+from typing import Any
+
+import httpx
+import pytest
+
+os.environ.setdefault("LITELLM_LOCAL_MODEL_COST_MAP", "True")
+
+import litellm  # noqa: E402
+
+from llm_router_middleware.testing import Behavior, FakeProvider  # noqa: E402
+
+MESSAGES = [{"role": "user", "content": "say hello to the tests"}]
+
+
+def call(provider: FakeProvider, name: str, **kwargs: Any) -> Any:
+    kwargs.setdefault("messages", MESSAGES)
+    return litellm.completion(
+        model=f"openai/{name}",
+        api_base=provider.base_url,
+        api_key="sk-test",
+        max_retries=0,
+        **kwargs,
+    )
+
+
+async def acall(provider: FakeProvider, name: str, **kwargs: Any) -> Any:
+    kwargs.setdefault("messages", MESSAGES)
+    return await litellm.acompletion(
+        model=f"openai/{name}",
+        api_base=provider.base_url,
+        api_key="sk-test",
+        max_retries=0,
+        **kwargs,
+    )
+
+
+def test_completion_returns_content_and_usage(fake_provider: FakeProvider) -> None:
+    fake_provider.set("fake-cheap", Behavior(reply="four words of reply", finish_reason="length"))
+    response = call(fake_provider, "fake-cheap")
+    assert response.choices[0].message.content == "four words of reply"
+    assert response.choices[0].finish_reason == "length"
+    assert response.model.endswith("fake-cheap")
+    assert response.usage.prompt_tokens == 5
+    assert response.usage.completion_tokens == 4
+    assert response.usage.total_tokens == 9
+
+
+async def test_acompletion_with_callable_reply_and_token_overrides(
+    fake_provider: FakeProvider,
+) -> None:
+    def echo(messages: list[dict[str, Any]]) -> str:
+        return "echo: " + messages[-1]["content"]
+
+    fake_provider.set("echo", Behavior(reply=echo, prompt_tokens=120, completion_tokens=30))
+    response = await acall(fake_provider, "echo")
+    assert response.choices[0].message.content == "echo: say hello to the tests"
+    assert (response.usage.prompt_tokens, response.usage.completion_tokens) == (120, 30)
+
+
+def test_default_behavior_applies_to_unconfigured_models(fake_provider: FakeProvider) -> None:
+    fake_provider.set_default(Behavior(reply="default"))
+    assert call(fake_provider, "anything").choices[0].message.content == "default"
+    fake_provider.reset()
+    assert call(fake_provider, "anything").choices[0].message.content != "default"
+
+
+def test_rate_limit_carries_retry_after(fake_provider: FakeProvider) -> None:
+    fake_provider.set("limited", Behavior(status=429, retry_after=7, headers={"x-extra": "1"}))
+    with pytest.raises(litellm.RateLimitError) as caught:
+        call(fake_provider, "limited")
+    assert caught.value.status_code == 429
+    assert caught.value.response.headers["retry-after"] == "7"
+    assert caught.value.response.headers["x-extra"] == "1"
+
+
+@pytest.mark.parametrize(
+    ("behavior", "expected"),
+    [
+        (Behavior(status=503), litellm.ServiceUnavailableError),
+        (Behavior(status=500), litellm.InternalServerError),
+        (Behavior(status=502), litellm.BadGatewayError),
+        (Behavior(status=401), litellm.AuthenticationError),
+        (Behavior(status=404), litellm.NotFoundError),
+        (Behavior(status=400, error_message="bad param foo"), litellm.BadRequestError),
+        (Behavior(context_window=3), litellm.ContextWindowExceededError),
+        (Behavior(malformed=True), litellm.InternalServerError),
+    ],
+    ids=["503", "500", "502", "401", "404", "400", "context", "malformed"],
+)
+@pytest.mark.parametrize("stream", [False, True], ids=["plain", "stream"])
+def test_faults_map_to_litellm_exceptions(
+    fake_provider: FakeProvider, behavior: Behavior, expected: type[Exception], stream: bool
+) -> None:
+    fake_provider.set("faulty", behavior)
+    if stream and behavior.malformed:
+        expected = litellm.exceptions.MidStreamFallbackError  # litellm fails while reading the SSE chunks
+    with pytest.raises(expected) as caught:
+        response = call(fake_provider, "faulty", stream=stream)
+        list(response)
+    assert type(caught.value) is expected
+    if behavior.error_message:
+        assert behavior.error_message in str(caught.value)
+
+
+async def test_hang_times_out_quickly_and_does_not_block(fake_provider: FakeProvider) -> None:
+    fake_provider.set("stuck", Behavior(hang=True))
+    started = time.perf_counter()
+    with pytest.raises(litellm.Timeout):
+        await acall(fake_provider, "stuck", timeout=0.3)
+    assert time.perf_counter() - started < 1.5
+    assert (await acall(fake_provider, "other")).choices[0].message.content
+
+
+def test_latency_is_added(fake_provider: FakeProvider) -> None:
+    fake_provider.set("slow", Behavior(latency_s=0.2))
+    started = time.perf_counter()
+    call(fake_provider, "slow")
+    assert 0.2 <= time.perf_counter() - started < 1.0
+
+
+def test_stream_yields_chunks_and_usage(fake_provider: FakeProvider) -> None:
+    fake_provider.set("streamer", Behavior(reply="one two three"))
+    chunks = list(call(fake_provider, "streamer", stream=True, stream_options={"include_usage": True}))
+    text = "".join(c.choices[0].delta.content or "" for c in chunks if c.choices)
+    assert text == "one two three"
+    assert len(chunks) >= 4
+    assert chunks[-1].usage.completion_tokens == 3
+    assert chunks[-1].usage.prompt_tokens == 5
+
+
+async def test_astream_yields_chunks(fake_provider: FakeProvider) -> None:
+    fake_provider.set("streamer", Behavior(reply="a b c d", stream_chunk_delay_s=0.01))
+    response = await acall(fake_provider, "streamer", stream=True)
+    pieces = [chunk.choices[0].delta.content async for chunk in response if chunk.choices]
+    assert "".join(p or "" for p in pieces) == "a b c d"
+    assert fake_provider.requests[-1].stream is True
+
+
+def test_embeddings_are_deterministic_and_normalised(fake_provider: FakeProvider) -> None:
+    fake_provider.set("embedder", Behavior(embedding_dim=32))
+
+    def embed(texts: list[str]) -> list[list[float]]:
+        response = litellm.embedding(
+            model="openai/embedder", input=texts, api_base=fake_provider.base_url, api_key="sk-t"
+        )
+        return [item["embedding"] for item in response.data]
+
+    first, second, again = embed(["hello", "world", "hello"])
+    assert len(first) == 32
+    assert first == again
+    assert first != second
+    assert math.isclose(math.fsum(x * x for x in first), 1.0, rel_tol=1e-5)
+    assert embed(["hello"])[0] == first
+
+
+def test_failure_rate_is_deterministic(fake_provider: FakeProvider) -> None:
+    behavior = Behavior(failure_rate=0.5, fail_status=503, seed=42)
+
+    def outcomes() -> list[bool]:
+        fake_provider.set("flaky", behavior)
+        results = []
+        for _ in range(16):
+            try:
+                call(fake_provider, "flaky")
+                results.append(True)
+            except litellm.ServiceUnavailableError:
+                results.append(False)
+        return results
+
+    first = outcomes()
+    assert first == outcomes()
+    assert 3 <= first.count(False) <= 13
+    expected = [behavior.failure_status(i, "flaky") is None for i in range(16)]
+    assert first == expected
+
+
+def test_fail_times_then_success_and_set_restarts_the_count(fake_provider: FakeProvider) -> None:
+    fake_provider.set("recovering", Behavior(fail_times=2, fail_status=500, retry_after=1))
+    for _ in range(2):
+        with pytest.raises(litellm.InternalServerError):
+            call(fake_provider, "recovering")
+    assert call(fake_provider, "recovering").choices[0].message.content
+    fake_provider.set("recovering", Behavior(fail_times=1))
+    with pytest.raises(litellm.InternalServerError):
+        call(fake_provider, "recovering")
+    assert fake_provider.count("recovering") == 4
+
+
+def test_requests_are_recorded_without_secrets(fake_provider: FakeProvider) -> None:
+    litellm.completion(
+        model="openai/recorded",
+        messages=MESSAGES,
+        api_base=fake_provider.base_url,
+        api_key="sk-very-secret-1234",
+        max_retries=0,
+    )
+    (recorded,) = fake_provider.requests
+    assert recorded.model == "recorded"
+    assert recorded.messages == MESSAGES
+    assert recorded.stream is False
+    assert recorded.had_auth is True
+    assert recorded.api_key_suffix == "1234"
+    assert recorded.headers["authorization"] == "[REDACTED]"
+    assert "very-secret" not in repr(recorded)
+    assert recorded.timestamp <= time.time()
+    assert fake_provider.count() == fake_provider.count("recorded") == 1
+    fake_provider.clear()
+    assert fake_provider.requests == []
+
+
+async def test_concurrent_requests_from_several_loops(fake_provider: FakeProvider) -> None:
+    fake_provider.set("busy", Behavior(latency_s=0.05))
+    replies = await asyncio.gather(*(acall(fake_provider, "busy") for _ in range(20)))
+    assert len(replies) == 20
+
+    async def call_then_drain() -> None:
+        await acall(fake_provider, "busy")
+        # litellm schedules its success logging as tasks: let them finish before the loop closes
+        pending = asyncio.all_tasks() - {asyncio.current_task()}
+        if pending:
+            await asyncio.wait(pending, timeout=2)
+
+    def other_loop() -> None:
+        asyncio.run(call_then_drain())
+
+    threads = [threading.Thread(target=other_loop) for _ in range(3)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert fake_provider.count("busy") == 23
+
+
+def test_models_and_protocol_errors(fake_provider: FakeProvider) -> None:
+    fake_provider.set("listed", Behavior())
+    with httpx.Client(base_url=fake_provider.base_url) as client:
+        models = client.get("/models").json()
+        assert [m["id"] for m in models["data"]] == ["listed"]
+        bad_json = client.post("/chat/completions", content=b"{nope")
+        assert bad_json.status_code == 400
+        assert "could not parse" in bad_json.json()["error"]["message"]
+        missing = client.post("/nowhere", json={})
+        assert missing.status_code == 404
+        # keep-alive: every request above went over one connection
+        assert client.get("/models").status_code == 200
+
+
+def test_standalone_server_stops_cleanly_while_a_request_hangs() -> None:
+    before = threading.active_count()
+    with FakeProvider(Behavior(hang=True)) as provider:
+        port = provider.port
+
+        def hanging_request() -> None:
+            with pytest.raises(httpx.HTTPError):
+                httpx.post(f"{provider.base_url}/chat/completions", json={"model": "x"}, timeout=5)
+
+        client = threading.Thread(target=hanging_request)
+        client.start()
+        while provider.count() == 0:
+            time.sleep(0.005)
+        started = time.perf_counter()
+    assert time.perf_counter() - started < 0.5
+    client.join()
+    assert threading.active_count() == before
+    assert not provider.running
+    with pytest.raises(RuntimeError, match="not running"):
+        _ = provider.port
+    with pytest.raises(httpx.ConnectError):
+        httpx.get(f"http://127.0.0.1:{port}/v1/models")
+
+
+def test_start_stop_are_idempotent() -> None:
+    provider = FakeProvider()
+    assert provider.start() is provider.start()
+    provider.stop()
+    provider.stop()
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "message"),
+    [
+        ({"failure_rate": 1.5}, "failure_rate"),
+        ({"status": 42}, "status"),
+        ({"latency_s": -1}, "latency_s"),
+        ({"embedding_dim": 0}, "embedding_dim"),
+    ],
+)
+def test_behavior_validates(kwargs: dict[str, Any], message: str) -> None:
+    with pytest.raises(ValueError, match=message):
+        Behavior(**kwargs)
+
+
+def test_set_rejects_litellm_model_strings(fake_provider: FakeProvider) -> None:
+    with pytest.raises(ValueError, match="'fake-cheap'"):
+        fake_provider.set("openai/fake-cheap", Behavior())
