@@ -107,7 +107,7 @@ def ours(strategy: str) -> Callable[[], object]:
         blocked={"m2": "circuit open after 5 consecutive failures"},
         cooldowns={"m3": 12.0},
         rpm_used={"m1": 1000.0, **{f"m{i}": 10.0 for i in range(2, 10)}},
-        budget=BudgetSnapshot(0.07, "user:u1", "2026-11-26"),
+        budget=BudgetSnapshot(0.05, "user:u1", "2026-11-26"),
         latency_s={**{f"m{i}": 0.2 + i / 20 for i in range(10)}, "m8": 1.5},
         now_monotonic=999_999.0,
     )

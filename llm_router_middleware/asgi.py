@@ -41,7 +41,10 @@ class LLMRouterMiddleware:
     """
 
     def __init__(
-        self, app: ASGIApp, router: Router, context: ContextResolver | None = None,
+        self,
+        app: ASGIApp,
+        router: Router,
+        context: ContextResolver | None = None,
         policy: Policy | None = None,
     ) -> None:
         self.app = app

@@ -1,10 +1,10 @@
-"""The per-request handle: ``request.llm.complete(...)`` and ``await request.llm.acomplete(...)``."""
+"""The per-request handle: `request.llm.complete(...)` and `await request.llm.acomplete(...)`."""
 
 from __future__ import annotations
 
 import inspect
 import logging
-from collections.abc import Callable, Mapping
+from collections.abc import AsyncIterator, Callable, Mapping
 from dataclasses import replace
 from types import ModuleType
 from typing import TYPE_CHECKING, Any
@@ -17,6 +17,7 @@ from .errors import ContextError, RouterError
 from .execution import Execution
 from .policy import Policy
 from .routing.plan import Plan
+from .streaming import AsyncRoutedStream, RoutedStream, stream_kwargs
 
 if TYPE_CHECKING:
     from litellm import ModelResponse
@@ -45,9 +46,14 @@ class RequestLLM:
     __slots__ = ("_context", "_endpoint", "_policy", "_request", "_resolver", "router")
 
     def __init__(
-        self, router: Router, *, context: RequestContext | None = None,
-        resolver: Callable[[Any], Any] | None = None, request: Any = None,
-        policy: Policy | None = None, endpoint: str | None = None,
+        self,
+        router: Router,
+        *,
+        context: RequestContext | None = None,
+        resolver: Callable[[Any], Any] | None = None,
+        request: Any = None,
+        policy: Policy | None = None,
+        endpoint: str | None = None,
     ) -> None:
         if context is None and resolver is None:
             context = RequestContext()
@@ -112,8 +118,14 @@ class RequestLLM:
         """A handle for the same request with routing narrowed (per view or per call)."""
         narrowed = (policy or Policy(**fields)).validate(self.router.config)
         merged = self._policy.merged(narrowed) if self._policy else narrowed
-        return RequestLLM(self.router, context=self._context, resolver=self._resolver,
-                          request=self._request, policy=merged, endpoint=self._endpoint)
+        return RequestLLM(
+            self.router,
+            context=self._context,
+            resolver=self._resolver,
+            request=self._request,
+            policy=merged,
+            endpoint=self._endpoint,
+        )
 
     @property
     def policy(self) -> Policy | None:
@@ -160,11 +172,57 @@ class RequestLLM:
             return result
         execution.exhausted()
 
-    def _prepare(self, messages: Any, context: RequestContext, params: Mapping[str, Any]) -> Prepared:
+    def stream(self, messages: Any, **params: Any) -> RoutedStream:
+        """Stream the reply. Falls back between models until one sends its first chunk."""
+        litellm = litellm_module()
+        execution = Execution(self.router, self._prepare(messages, self.context(), params), params)
+        while (call := execution.next_call()) is not None:
+            try:
+                chunks = iter(litellm.completion(**stream_kwargs(call)))
+                first = next(chunks)
+            except StopIteration:
+                first = None
+                chunks = iter(())
+            except Exception as exc:
+                execution.failed(call, exc)
+                continue
+            except BaseException as exc:
+                execution.cancelled(call, exc)
+                raise
+            return RoutedStream(execution, call, first, chunks)
+        execution.exhausted()
+
+    async def astream(self, messages: Any, **params: Any) -> AsyncRoutedStream:
+        """``async for chunk in await llm.astream(...)``: the async twin of ``stream``."""
+        litellm = litellm_module()
+        context = await self.acontext()
+        execution = Execution(self.router, self._prepare(messages, context, params), params)
+        while (call := execution.next_call()) is not None:
+            try:
+                response = await litellm.acompletion(**stream_kwargs(call))
+                chunks = response.__aiter__()
+                first = await chunks.__anext__()
+            except StopAsyncIteration:
+                first = None
+                chunks = _empty()
+            except Exception as exc:
+                execution.failed(call, exc)
+                continue
+            except BaseException as exc:
+                execution.cancelled(call, exc)
+                raise
+            return AsyncRoutedStream(execution, call, first, chunks)
+        execution.exhausted()
+
+    def _prepare(
+        self, messages: Any, context: RequestContext, params: Mapping[str, Any]
+    ) -> Prepared:
         max_tokens = params.get("max_tokens") or params.get("max_completion_tokens")
         try:
             return self.router.prepare(
-                messages, context, self._policy,
+                messages,
+                context,
+                self._policy,
                 expected_output_tokens=max_tokens if isinstance(max_tokens, int) else None,
             )
         except RouterError as error:
@@ -176,7 +234,19 @@ class RequestLLM:
                     span.set_attribute(telemetry.ENDPOINT, context.endpoint)
                 span.set_status(Status(StatusCode.ERROR, error.message[:300]))
             span.end()
-            telemetry.log_decision({"outcome": error.code, "tier": tier,
-                                    "user_id": context.user_id, "endpoint": context.endpoint,
-                                    "reason": error.message}, logging.WARNING)
+            telemetry.log_decision(
+                {
+                    "outcome": error.code,
+                    "tier": tier,
+                    "user_id": context.user_id,
+                    "endpoint": context.endpoint,
+                    "reason": error.message,
+                },
+                logging.WARNING,
+            )
             raise
+
+
+async def _empty() -> AsyncIterator[Any]:
+    return
+    yield

@@ -35,10 +35,22 @@ if TYPE_CHECKING:
 
 logger = logging.getLogger("llm_router_middleware")
 
-RESERVED_PARAMS = frozenset({
-    "model", "messages", "api_key", "api_base", "base_url", "timeout", "stream", "fallbacks",
-    "num_retries", "max_retries", "context_window_fallback_dict", "mock_response",
-})
+RESERVED_PARAMS = frozenset(
+    {
+        "model",
+        "messages",
+        "api_key",
+        "api_base",
+        "base_url",
+        "timeout",
+        "stream",
+        "fallbacks",
+        "num_retries",
+        "max_retries",
+        "context_window_fallback_dict",
+        "mock_response",
+    }
+)
 
 
 @dataclass(slots=True)
@@ -71,10 +83,17 @@ class Execution:
         self.min_window = 0
         self.last_error: BaseException | None = None
         self.budget_refusal: BudgetExhaustedError | None = None
-        self.secrets = [k for k in (s.resolved_api_key() for s in router.config.models.values()) if k]
+        self.secrets = [
+            k for k in (s.resolved_api_key() for s in router.config.models.values()) if k
+        ]
         self.span = telemetry.start_route_span(self.plan.strategy)
-        telemetry.record_plan(self.span, self.plan, user_id=self.context.user_id,
-                              endpoint=self.context.endpoint, request_id=self.request_id)
+        telemetry.record_plan(
+            self.span,
+            self.plan,
+            user_id=self.context.user_id,
+            endpoint=self.context.endpoint,
+            request_id=self.request_id,
+        )
 
     # --- before an attempt -------------------------------------------------------------------
     def next_call(self) -> Call | None:
@@ -85,9 +104,12 @@ class Execution:
             name = plan.order[index]
             spec = self.router.config.models[name]
             if spec.context_window < self.min_window:
-                self._skip(name, "context_window",
-                           f"context window {spec.context_window} is not larger than the one "
-                           f"that overflowed ({self.min_window - 1})")
+                self._skip(
+                    name,
+                    "context_window",
+                    f"context window {spec.context_window} is not larger than the one "
+                    f"that overflowed ({self.min_window - 1})",
+                )
                 continue
             timeout = spec.timeout_s
             remaining = self.context.remaining_s()
@@ -124,7 +146,8 @@ class Execution:
         self.budget_refusal = BudgetExhaustedError(
             f"budget {result.scope} has ${remaining:.6f} left, model {name!r} needs an "
             f"estimated ${estimate:.6f}",
-            scope=result.scope or "unknown", remaining_usd=remaining,
+            scope=result.scope or "unknown",
+            remaining_usd=remaining,
             status_code=self.router.config.budgets.refuse_status,
         )
         self._skip(name, "budget", self.budget_refusal.message)
@@ -132,8 +155,13 @@ class Execution:
 
     def _kwargs(self, spec: ModelSpec, timeout: float) -> dict[str, Any]:
         kwargs: dict[str, Any] = {**spec.params, **self.params}
-        kwargs.update(model=spec.model, messages=self.prepared.messages, timeout=timeout,
-                      max_retries=0, num_retries=0)
+        kwargs.update(
+            model=spec.model,
+            messages=self.prepared.messages,
+            timeout=timeout,
+            max_retries=0,
+            num_retries=0,
+        )
         if spec.api_base:
             kwargs["api_base"] = spec.api_base
         key = spec.resolved_api_key()
@@ -142,51 +170,94 @@ class Execution:
         return kwargs
 
     def _skip(self, name: str, code: str, reason: str) -> None:
-        self.attempts.append(Attempt(model=name, outcome="skipped", error_type=code,
-                                     error_message=reason))
-        self.span.add_event(telemetry.EVENT_SKIPPED, {"llm_router.model": name,
-                                                      "llm_router.filter": code,
-                                                      "llm_router.reason": reason})
+        self.attempts.append(
+            Attempt(model=name, outcome="skipped", error_type=code, error_message=reason)
+        )
+        self.span.add_event(
+            telemetry.EVENT_SKIPPED,
+            {"llm_router.model": name, "llm_router.filter": code, "llm_router.reason": reason},
+        )
 
     def _transition(self, transition: Transition | None) -> None:
         if transition is not None:
-            telemetry.breaker_event(self.span, transition.model, str(transition.from_state),
-                                    str(transition.to_state), transition.reason)
+            telemetry.breaker_event(
+                self.span,
+                transition.model,
+                str(transition.from_state),
+                str(transition.to_state),
+                transition.reason,
+            )
 
     # --- after an attempt --------------------------------------------------------------------
     def succeeded(self, call: Call, response: Any) -> Any:
-        latency = time.perf_counter() - call.started
-        spec = call.spec
         usage = getattr(response, "usage", None)
-        prompt_tokens = int(getattr(usage, "prompt_tokens", 0) or 0)
-        completion_tokens = int(getattr(usage, "completion_tokens", 0) or 0)
-        cost = spec.estimate_cost(prompt_tokens, completion_tokens)
-        if call.reservation is not None:
-            self.router.ledger.settle(call.reservation, cost)
-        self._transition(self.router.breakers.record_success(spec.name))
-        self.router.latency.observe(spec.name, latency)
-        telemetry.record_response(call.span, response, cost, latency, spec)
-        call.span.end()
-        self.attempts.append(Attempt(model=spec.name, outcome="success", latency_s=latency))
-        fallback_count = call.index
-        self._experiment(spec.name, latency, cost)
-        info = RoutingInfo(
-            model=spec.name, litellm_model=spec.model, strategy=self.plan.strategy,
-            reason=self.plan.reason, fallback_count=fallback_count, attempts=tuple(self.attempts),
-            cost_usd=cost, estimated_cost_usd=self.plan.estimates_usd.get(spec.name, 0.0),
-            request_id=self.request_id, tier=self.plan.tier, experiment=self.plan.experiment,
-            arm=self.plan.arm, downgraded=self.plan.downgraded, plan=self.plan,
+        info = self.finish(
+            call,
+            response,
+            int(getattr(usage, "prompt_tokens", 0) or 0),
+            int(getattr(usage, "completion_tokens", 0) or 0),
         )
-        self.span.set_attributes({telemetry.MODEL_USED: spec.name,
-                                  telemetry.FALLBACK_COUNT: fallback_count,
-                                  telemetry.COST_USD: cost})
-        self.span.end()
-        self._log("success", spec.name, fallback_count, cost)
         # litellm's logging thread may still be serialising the object it returned: attach our
         # routing info to a shallow copy so that thread never sees the attribute appear.
         routed = copy.copy(response)
         routed.routing = info
         return routed
+
+    def finish(
+        self, call: Call, response: Any, prompt_tokens: int, completion_tokens: int
+    ) -> RoutingInfo:
+        """The call answered (for a stream: the stream ended): settle, record, close spans."""
+        latency = time.perf_counter() - call.started
+        spec = call.spec
+        cost = spec.estimate_cost(prompt_tokens, completion_tokens)
+        if call.reservation is not None:
+            self.router.ledger.settle(call.reservation, cost)
+            call.reservation = None
+        self._transition(self.router.breakers.record_success(spec.name))
+        self.router.latency.observe(spec.name, latency)
+        telemetry.record_response(
+            call.span,
+            response,
+            cost,
+            latency,
+            spec,
+            input_tokens=prompt_tokens,
+            output_tokens=completion_tokens,
+        )
+        call.span.end()
+        self.attempts.append(Attempt(model=spec.name, outcome="success", latency_s=latency))
+        fallback_count = call.index
+        self._experiment(spec.name, latency, cost)
+        info = self.routing_info(spec, cost)
+        self.span.set_attributes(
+            {
+                telemetry.MODEL_USED: spec.name,
+                telemetry.FALLBACK_COUNT: fallback_count,
+                telemetry.COST_USD: cost,
+            }
+        )
+        self.span.end()
+        self._log("success", spec.name, fallback_count, cost)
+        return info
+
+    def routing_info(self, spec: ModelSpec, cost: float) -> RoutingInfo:
+        index = self.plan.order.index(spec.name)
+        return RoutingInfo(
+            model=spec.name,
+            litellm_model=spec.model,
+            strategy=self.plan.strategy,
+            reason=self.plan.reason,
+            fallback_count=index,
+            attempts=tuple(self.attempts),
+            cost_usd=cost,
+            estimated_cost_usd=self.plan.estimates_usd.get(spec.name, 0.0),
+            request_id=self.request_id,
+            tier=self.plan.tier,
+            experiment=self.plan.experiment,
+            arm=self.plan.arm,
+            downgraded=self.plan.downgraded,
+            plan=self.plan,
+        )
 
     def failed(self, call: Call, exc: BaseException) -> None:
         latency = time.perf_counter() - call.started
@@ -194,31 +265,51 @@ class Execution:
         verdict = classify(exc, self.secrets)
         if call.reservation is not None:
             self.router.ledger.release(call.reservation)
+            call.reservation = None
         if verdict.breaker_failure:
             self._transition(self.router.breakers.record_failure(spec.name))
         else:
             self.router.breakers.release(spec.name)
         if verdict.retry_after_s is not None:
             self.router.cooldowns.start(spec.name, verdict.retry_after_s)
-            self.span.add_event(telemetry.EVENT_COOLDOWN, {"llm_router.model": spec.name,
-                                                           "llm_router.retry_after_s":
-                                                           verdict.retry_after_s})
+            self.span.add_event(
+                telemetry.EVENT_COOLDOWN,
+                {"llm_router.model": spec.name, "llm_router.retry_after_s": verdict.retry_after_s},
+            )
         if verdict.kind == ErrorKind.TIMEOUT:
             self.router.latency.observe(spec.name, latency)
         if verdict.flagged:
-            logger.warning("model %s failed with %s: %s (check its configuration)",
-                           spec.name, verdict.kind, verdict.message)
-        telemetry.record_error(call.span, type(exc).__name__, str(verdict.kind), verdict.message,
-                               flagged=verdict.flagged, retry_after_s=verdict.retry_after_s)
+            logger.warning(
+                "model %s failed with %s: %s (check its configuration)",
+                spec.name,
+                verdict.kind,
+                verdict.message,
+            )
+        telemetry.record_error(
+            call.span,
+            type(exc).__name__,
+            str(verdict.kind),
+            verdict.message,
+            flagged=verdict.flagged,
+            retry_after_s=verdict.retry_after_s,
+        )
         call.span.end()
-        self.attempts.append(Attempt(model=spec.name, outcome="error", error_type=str(verdict.kind),
-                                     error_message=verdict.message, latency_s=latency,
-                                     status_code=verdict.status_code))
+        self.attempts.append(
+            Attempt(
+                model=spec.name,
+                outcome="error",
+                error_type=str(verdict.kind),
+                error_message=verdict.message,
+                latency_s=latency,
+                status_code=verdict.status_code,
+            )
+        )
         self.last_error = exc
         if verdict.action == Action.FAIL:
             error = ProviderRequestError(
                 f"model {spec.name!r} rejected the request ({verdict.kind}): {verdict.message}",
-                model=spec.name, attempts=self.attempts,
+                model=spec.name,
+                attempts=self.attempts,
             )
             self._fail(error)
         if verdict.action == Action.LARGER_WINDOW:
@@ -233,7 +324,9 @@ class Execution:
         elif any(a.error_type == "deadline" for a in self.attempts):
             error = DeadlineExceededError(
                 "the request deadline passed before a model answered: "
-                + "; ".join(a.describe() for a in self.attempts), self.attempts)
+                + "; ".join(a.describe() for a in self.attempts),
+                self.attempts,
+            )
         else:
             error = AllModelsFailedError(self.attempts, self.last_error)
         self._fail(error)
@@ -242,6 +335,7 @@ class Execution:
         """The attempt was interrupted (cancellation, KeyboardInterrupt): free what it held."""
         if call.reservation is not None:
             self.router.ledger.release(call.reservation)
+            call.reservation = None
         self.router.breakers.release(call.spec.name)
         call.span.set_status(Status(StatusCode.ERROR, f"cancelled ({type(exc).__name__})"))
         call.span.end()
@@ -268,19 +362,40 @@ class Execution:
         if self.plan.experiment is None or self.plan.arm is None or spec is None:
             return
         arm_model = spec.treatment if self.plan.arm == "treatment" else spec.control
-        outcome = "failure" if model_used is None else (
-            "success" if model_used == arm_model else "fallback")
-        self.router.experiments.record(self.plan.experiment, self.plan.arm, outcome=outcome,
-                                       latency_s=latency, cost_usd=cost)
+        outcome = (
+            "failure"
+            if model_used is None
+            else ("success" if model_used == arm_model else "fallback")
+        )
+        self.router.experiments.record(
+            self.plan.experiment, self.plan.arm, outcome=outcome, latency_s=latency, cost_usd=cost
+        )
         if outcome == "success":
             self.router.experiments.remember(self.request_id, self.plan.experiment, self.plan.arm)
 
-    def _log(self, outcome: str, model: str | None, fallbacks: int, cost: float,
-             level: int = logging.INFO) -> None:
-        telemetry.log_decision({
-            "request_id": self.request_id, "outcome": outcome, "strategy": self.plan.strategy,
-            "selected": self.plan.selected, "model_used": model, "fallback_count": fallbacks,
-            "cost_usd": round(cost, 8), "tier": self.plan.tier, "user_id": self.context.user_id,
-            "endpoint": self.context.endpoint, "experiment": self.plan.experiment,
-            "arm": self.plan.arm, "reason": self.plan.reason,
-        }, level)
+    def _log(
+        self,
+        outcome: str,
+        model: str | None,
+        fallbacks: int,
+        cost: float,
+        level: int = logging.INFO,
+    ) -> None:
+        telemetry.log_decision(
+            {
+                "request_id": self.request_id,
+                "outcome": outcome,
+                "strategy": self.plan.strategy,
+                "selected": self.plan.selected,
+                "model_used": model,
+                "fallback_count": fallbacks,
+                "cost_usd": round(cost, 8),
+                "tier": self.plan.tier,
+                "user_id": self.context.user_id,
+                "endpoint": self.context.endpoint,
+                "experiment": self.plan.experiment,
+                "arm": self.plan.arm,
+                "reason": self.plan.reason,
+            },
+            level,
+        )

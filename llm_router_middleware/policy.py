@@ -23,17 +23,23 @@ class Policy:
 
     def validate(self, config: RouterConfig, where: str = "llm_policy") -> Policy:
         if self.tier is not None and self.tier not in config.tiers:
-            raise ConfigError(f"{where}(tier=...)", f"unknown tier {self.tier!r}; "
-                              f"configured tiers: {', '.join(config.tiers)}")
+            raise ConfigError(
+                f"{where}(tier=...)",
+                f"unknown tier {self.tier!r}; configured tiers: {', '.join(config.tiers)}",
+            )
         for name in self.models or ():
             if name not in config.models:
-                raise ConfigError(f"{where}(models=...)", f"unknown model {name!r}; "
-                                  f"configured models: {', '.join(config.models)}")
+                raise ConfigError(
+                    f"{where}(models=...)",
+                    f"unknown model {name!r}; configured models: {', '.join(config.models)}",
+                )
         if self.models is not None and not self.models:
             raise ConfigError(f"{where}(models=...)", "must name at least one model")
         if self.strategy is not None and self.strategy not in STRATEGIES:
-            raise ConfigError(f"{where}(strategy=...)", f"unknown strategy {self.strategy!r}; "
-                              f"use one of {', '.join(STRATEGIES)}")
+            raise ConfigError(
+                f"{where}(strategy=...)",
+                f"unknown strategy {self.strategy!r}; use one of {', '.join(STRATEGIES)}",
+            )
         if self.strategy == "experiment" and config.routing.experiment is None:
             raise ConfigError(f"{where}(strategy=...)", "no [routing.experiment] is configured")
         if self.strategy == "semantic" and config.routing.semantic is None:
@@ -50,10 +56,15 @@ class Policy:
             return self
         models = self.models
         if inner.models is not None:
-            models = inner.models if models is None else tuple(m for m in models if m in inner.models)
+            models = (
+                inner.models if models is None else tuple(m for m in models if m in inner.models)
+            )
         caps = [c for c in (self.max_cost_usd, inner.max_cost_usd) if c is not None]
         deadlines = [d for d in (self.deadline_s, inner.deadline_s) if d is not None]
         return Policy(
-            tier=inner.tier or self.tier, models=models, strategy=inner.strategy or self.strategy,
-            max_cost_usd=min(caps) if caps else None, deadline_s=min(deadlines) if deadlines else None,
+            tier=inner.tier or self.tier,
+            models=models,
+            strategy=inner.strategy or self.strategy,
+            max_cost_usd=min(caps) if caps else None,
+            deadline_s=min(deadlines) if deadlines else None,
         )

@@ -14,7 +14,7 @@ from .errors import ContextRejected
 
 
 def sign(secret: str, user_id: str, tier: str) -> str:
-    """The signature a trusted upstream sends in ``X-LLM-Signature`` for ``user_id`` and ``tier``."""
+    """What a trusted upstream sends in ``X-LLM-Signature`` for ``user_id`` and ``tier``."""
     message = f"{user_id}\n{tier}".encode()
     return hmac.new(secret.encode(), message, hashlib.sha256).hexdigest()
 
@@ -27,9 +27,13 @@ class HeaderContextResolver:
     unproven are refused with 401, so a spoofed tier never passes silently."""
 
     def __init__(
-        self, *, secret: str | None = None, trusted_proxies: Sequence[str] = (),
+        self,
+        *,
+        secret: str | None = None,
+        trusted_proxies: Sequence[str] = (),
         fallback: Callable[[Any], RequestContext] | None = None,
-        user_header: str = "x-llm-user", tier_header: str = "x-llm-tier",
+        user_header: str = "x-llm-user",
+        tier_header: str = "x-llm-tier",
         signature_header: str = "x-llm-signature",
     ) -> None:
         if not secret and not trusted_proxies:
@@ -45,8 +49,10 @@ class HeaderContextResolver:
         self.signature_header = signature_header.lower()
 
     def __repr__(self) -> str:
-        return f"HeaderContextResolver(secret={'***' if self._secret else None}, " \
-               f"trusted_proxies={[str(n) for n in self._networks]})"
+        return (
+            f"HeaderContextResolver(secret={'***' if self._secret else None}, "
+            f"trusted_proxies={[str(n) for n in self._networks]})"
+        )
 
     def __call__(self, request: Any) -> RequestContext:
         """For Starlette/FastAPI requests; other frameworks call ``resolve`` directly."""
@@ -54,8 +60,9 @@ class HeaderContextResolver:
         headers = {k.lower(): v for k, v in request.headers.items()}
         return self.resolve(headers, getattr(client, "host", None), request)
 
-    def resolve(self, headers: Mapping[str, str], client_host: str | None,
-                request: Any = None) -> RequestContext:
+    def resolve(
+        self, headers: Mapping[str, str], client_host: str | None, request: Any = None
+    ) -> RequestContext:
         user = headers.get(self.user_header)
         tier = headers.get(self.tier_header)
         if user is None and tier is None:
@@ -63,13 +70,16 @@ class HeaderContextResolver:
         if self._trusted(client_host):
             return RequestContext(user_id=user, tier=tier)
         signature = headers.get(self.signature_header)
-        if self._secret and signature and hmac.compare_digest(
-            signature, sign(self._secret, user or "", tier or "")
+        if (
+            self._secret
+            and signature
+            and hmac.compare_digest(signature, sign(self._secret, user or "", tier or ""))
         ):
             return RequestContext(user_id=user, tier=tier)
         raise ContextRejected(
             f"headers {self.user_header}/{self.tier_header} are not signed "
-            f"({self.signature_header}) and the client is not a trusted proxy", status_code=401,
+            f"({self.signature_header}) and the client is not a trusted proxy",
+            status_code=401,
         )
 
     def _trusted(self, host: str | None) -> bool:

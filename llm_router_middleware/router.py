@@ -63,19 +63,25 @@ class Router:
 
     @classmethod
     def from_config(
-        cls, source: Mapping[str, Any] | str | os.PathLike[str] | RouterConfig, *,
+        cls,
+        source: Mapping[str, Any] | str | os.PathLike[str] | RouterConfig,
+        *,
         store: StateStore | None = None,
     ) -> Router:
         config = source if isinstance(source, RouterConfig) else load_config(source)
         return cls(config, store=store)
 
     # --- the per-request handle -------------------------------------------------------------
-    def handle(self, context: RequestContext = ANONYMOUS, *, policy: Policy | None = None) -> RequestLLM:
+    def handle(
+        self, context: RequestContext = ANONYMOUS, *, policy: Policy | None = None
+    ) -> RequestLLM:
         from .client import RequestLLM
 
         return RequestLLM(self, context=context, policy=policy)
 
-    def complete(self, messages: Any, context: RequestContext = ANONYMOUS, **params: Any) -> ModelResponse:
+    def complete(
+        self, messages: Any, context: RequestContext = ANONYMOUS, **params: Any
+    ) -> ModelResponse:
         return self.handle(context).complete(messages, **params)
 
     async def acomplete(
@@ -102,14 +108,21 @@ class Router:
         return tier.strategy or self.config.routing.strategy
 
     def plan(
-        self, messages: Any, context: RequestContext = ANONYMOUS, *, policy: Policy | None = None,
+        self,
+        messages: Any,
+        context: RequestContext = ANONYMOUS,
+        *,
+        policy: Policy | None = None,
         expected_output_tokens: int | None = None,
     ) -> Plan:
         """The decision for these messages, without calling any model (a dry run)."""
         return self.prepare(messages, context, policy, expected_output_tokens).plan
 
     def prepare(
-        self, messages: Any, context: RequestContext, policy: Policy | None = None,
+        self,
+        messages: Any,
+        context: RequestContext,
+        policy: Policy | None = None,
         expected_output_tokens: int | None = None,
     ) -> Prepared:
         checked = validate_messages(messages)
@@ -120,9 +133,14 @@ class Router:
         text = routable_text(checked)
         preselection = self._preselect(text, tier) if strategy == "semantic" else None
         inp = PlanInput(
-            text=text, prompt_tokens=count_tokens(checked), context=context, tier=tier,
-            strategy=strategy, allowed=policy.models if policy else None,
-            max_cost_usd=policy.max_cost_usd if policy else None, preselection=preselection,
+            text=text,
+            prompt_tokens=count_tokens(checked),
+            context=context,
+            tier=tier,
+            strategy=strategy,
+            allowed=policy.models if policy else None,
+            max_cost_usd=policy.max_cost_usd if policy else None,
+            preselection=preselection,
             expected_output_tokens=expected_output_tokens,
         )
         plan = make_plan(self.config, inp, self.state_view(context, tier))
@@ -202,7 +220,9 @@ class Router:
             name = self.config.routing.experiment.name
         return self.experiments.results(name)
 
-    def with_context_defaults(self, context: RequestContext, endpoint: str | None) -> RequestContext:
+    def with_context_defaults(
+        self, context: RequestContext, endpoint: str | None
+    ) -> RequestContext:
         if endpoint is not None and context.endpoint is None:
             return replace(context, endpoint=endpoint)
         return context

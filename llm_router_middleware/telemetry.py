@@ -95,7 +95,9 @@ def start_route_span(strategy: str) -> Span:
     return _tracer.start_span(f"route {strategy}", kind=SpanKind.INTERNAL)
 
 
-def start_attempt_span(spec: ModelSpec, parent: Span, index: int, params: Mapping[str, Any]) -> Span:
+def start_attempt_span(
+    spec: ModelSpec, parent: Span, index: int, params: Mapping[str, Any]
+) -> Span:
     ctx = trace.set_span_in_context(parent)
     request_model = spec.model.split("/", 1)[1] if "/" in spec.model else spec.model
     attrs: dict[str, Any] = {
@@ -115,26 +117,30 @@ def start_attempt_span(spec: ModelSpec, parent: Span, index: int, params: Mappin
         attrs[GEN_AI_REQUEST_MAX_TOKENS] = params["max_tokens"]
     if isinstance(params.get("temperature"), int | float):
         attrs[GEN_AI_REQUEST_TEMPERATURE] = float(params["temperature"])
-    return _tracer.start_span(f"chat {request_model}", context=ctx, kind=SpanKind.CLIENT,
-                              attributes=attrs)
+    return _tracer.start_span(
+        f"chat {request_model}", context=ctx, kind=SpanKind.CLIENT, attributes=attrs
+    )
 
 
-def record_plan(span: Span, plan: Plan, *, user_id: str | None, endpoint: str | None,
-                request_id: str) -> None:
+def record_plan(
+    span: Span, plan: Plan, *, user_id: str | None, endpoint: str | None, request_id: str
+) -> None:
     if not span.is_recording():
         return
-    span.set_attributes({
-        STRATEGY: plan.strategy,
-        CANDIDATES: list(plan.candidates),
-        ORDER: list(plan.order),
-        SELECTED: plan.selected,
-        REASON: plan.reason,
-        TIER: plan.tier,
-        REQUEST_ID: request_id,
-        PROMPT_TOKENS_ESTIMATE: plan.prompt_tokens,
-        DOWNGRADED: plan.downgraded,
-        ESTIMATED_COST_USD: plan.estimates_usd.get(plan.selected, 0.0),
-    })
+    span.set_attributes(
+        {
+            STRATEGY: plan.strategy,
+            CANDIDATES: list(plan.candidates),
+            ORDER: list(plan.order),
+            SELECTED: plan.selected,
+            REASON: plan.reason,
+            TIER: plan.tier,
+            REQUEST_ID: request_id,
+            PROMPT_TOKENS_ESTIMATE: plan.prompt_tokens,
+            DOWNGRADED: plan.downgraded,
+            ESTIMATED_COST_USD: plan.estimates_usd.get(plan.selected, 0.0),
+        }
+    )
     if user_id is not None:
         span.set_attribute(USER_ID, user_id)
     if endpoint is not None:
@@ -150,9 +156,14 @@ def record_plan(span: Span, plan: Plan, *, user_id: str | None, endpoint: str | 
     for key, value in plan.attributes.items():
         span.set_attribute(f"llm_router.{key}", value)
     for rejection in plan.rejected:
-        span.add_event(EVENT_REJECTED, {"llm_router.model": rejection.model,
-                                         "llm_router.filter": rejection.code,
-                                         "llm_router.reason": rejection.reason})
+        span.add_event(
+            EVENT_REJECTED,
+            {
+                "llm_router.model": rejection.model,
+                "llm_router.filter": rejection.code,
+                "llm_router.reason": rejection.reason,
+            },
+        )
 
 
 def record_input(span: Span, messages: Sequence[Mapping[str, Any]]) -> None:
@@ -160,11 +171,16 @@ def record_input(span: Span, messages: Sequence[Mapping[str, Any]]) -> None:
         span.set_attribute(GEN_AI_INPUT_MESSAGES, json.dumps(list(messages), default=str))
 
 
-def record_response(span: Span, response: Any, cost_usd: float, duration_s: float,
-                    spec: ModelSpec) -> None:
-    usage = getattr(response, "usage", None)
-    input_tokens = int(getattr(usage, "prompt_tokens", 0) or 0)
-    output_tokens = int(getattr(usage, "completion_tokens", 0) or 0)
+def record_response(
+    span: Span,
+    response: Any,
+    cost_usd: float,
+    duration_s: float,
+    spec: ModelSpec,
+    *,
+    input_tokens: int,
+    output_tokens: int,
+) -> None:
     base = {GEN_AI_OPERATION_NAME: "chat", GEN_AI_PROVIDER_NAME: spec.provider, MODEL: spec.name}
     _duration.record(duration_s, base)
     _tokens.record(input_tokens, {**base, "gen_ai.token.type": "input"})
@@ -186,14 +202,27 @@ def record_response(span: Span, response: Any, cost_usd: float, duration_s: floa
     if finish:
         attrs[GEN_AI_RESPONSE_FINISH_REASONS] = finish
     if capture_content():
-        out = [{"role": "assistant", "content": getattr(getattr(c, "message", None), "content", None),
-                "finish_reason": getattr(c, "finish_reason", None)} for c in choices]
+        out = [
+            {
+                "role": "assistant",
+                "content": getattr(getattr(c, "message", None), "content", None),
+                "finish_reason": getattr(c, "finish_reason", None),
+            }
+            for c in choices
+        ]
         attrs[GEN_AI_OUTPUT_MESSAGES] = json.dumps(out, default=str)
     span.set_attributes(attrs)
 
 
-def record_error(span: Span, error_type: str, kind: str, message: str, *, flagged: bool,
-                 retry_after_s: float | None) -> None:
+def record_error(
+    span: Span,
+    error_type: str,
+    kind: str,
+    message: str,
+    *,
+    flagged: bool,
+    retry_after_s: float | None,
+) -> None:
     if not span.is_recording():
         return
     span.set_attributes({ERROR_TYPE: error_type, ERROR_KIND: kind, ERROR_FLAGGED: flagged})
@@ -203,8 +232,15 @@ def record_error(span: Span, error_type: str, kind: str, message: str, *, flagge
 
 
 def breaker_event(span: Span, model: str, from_state: str, to_state: str, reason: str) -> None:
-    span.add_event(EVENT_BREAKER, {"llm_router.model": model, "llm_router.breaker.from": from_state,
-                                   "llm_router.breaker.to": to_state, "llm_router.reason": reason})
+    span.add_event(
+        EVENT_BREAKER,
+        {
+            "llm_router.model": model,
+            "llm_router.breaker.from": from_state,
+            "llm_router.breaker.to": to_state,
+            "llm_router.reason": reason,
+        },
+    )
 
 
 def log_decision(fields: Mapping[str, Any], level: int = logging.INFO) -> None:

@@ -1,9 +1,9 @@
 """Django + llm-router-middleware in one file, against a local fake provider (no API key needed).
 
-    python examples/django_app/app.py           # serves http://127.0.0.1:8000 (runserver)
-    python examples/django_app/app.py --demo    # sends a few requests, prints the decisions
+python examples/django_app/app.py           # serves http://127.0.0.1:8080 (runserver)
+python examples/django_app/app.py --demo    # sends a few requests, prints the decisions
 
-    curl -H "Authorization: Bearer alice-token" http://127.0.0.1:8000/chat/?q=hello
+curl -H "Authorization: Bearer alice-token" http://127.0.0.1:8080/chat/?q=hello
 """
 
 from __future__ import annotations
@@ -15,21 +15,32 @@ from typing import Any
 
 os.environ.setdefault("LITELLM_LOCAL_MODEL_COST_MAP", "True")
 
-from asgiref.sync import iscoroutinefunction, markcoroutinefunction  # noqa: E402
-from django.http import HttpRequest, JsonResponse  # noqa: E402
-from django.urls import path  # noqa: E402
-
-from llm_router_middleware.integrations.django import llm_policy  # noqa: E402
+from asgiref.sync import iscoroutinefunction, markcoroutinefunction
+from django.http import HttpRequest, JsonResponse
+from django.urls import path
+from llm_router_middleware.integrations.django import llm_policy
 
 
 def router_config(base_url: str) -> dict[str, Any]:
     common = {"api_base": base_url, "api_key": "sk-fake", "context_window": 8000}
     return {
         "models": [
-            {"name": "cheap", "model": "openai/fake-cheap", "input_cost_per_1m": 0.1,
-             "output_cost_per_1m": 0.2, "quality": 0.3, **common},
-            {"name": "premium", "model": "openai/fake-premium", "input_cost_per_1m": 5.0,
-             "output_cost_per_1m": 15.0, "quality": 0.9, **common},
+            {
+                "name": "cheap",
+                "model": "openai/fake-cheap",
+                "input_cost_per_1m": 0.1,
+                "output_cost_per_1m": 0.2,
+                "quality": 0.3,
+                **common,
+            },
+            {
+                "name": "premium",
+                "model": "openai/fake-premium",
+                "input_cost_per_1m": 5.0,
+                "output_cost_per_1m": 15.0,
+                "quality": 0.9,
+                **common,
+            },
         ],
         "routing": {"strategy": "fixed", "fallbacks": ["premium", "cheap"], "default_tier": "free"},
         "tiers": {"free": {"models": ["cheap"]}, "pro": {"models": ["premium", "cheap"]}},
@@ -81,8 +92,14 @@ class TokenAuthMiddleware:
 
 # --- views -----------------------------------------------------------------------------------
 def as_json(reply: Any) -> JsonResponse:
-    return JsonResponse({"answer": reply.choices[0].message.content, "model": reply.routing.model,
-                         "tier": reply.routing.tier, "fallbacks": reply.routing.fallback_count})
+    return JsonResponse(
+        {
+            "answer": reply.choices[0].message.content,
+            "model": reply.routing.model,
+            "tier": reply.routing.tier,
+            "fallbacks": reply.routing.fallback_count,
+        }
+    )
 
 
 async def chat(request: HttpRequest) -> JsonResponse:
@@ -109,8 +126,11 @@ def demo() -> list[tuple[str, str, int, dict[str, Any]]]:
         ("anonymous", "/chat/?q=hi", {}),
         ("anonymous + spoofed X-LLM-Tier: pro", "/chat/?q=hi", {"X-LLM-Tier": "pro"}),
         ("alice (pro)", "/chat/?q=hi", {"Authorization": "Bearer alice-token"}),
-        ("alice, /summary/ (cheap only)", "/summary/?q=report",
-         {"Authorization": "Bearer alice-token"}),
+        (
+            "alice, /summary/ (cheap only)",
+            "/summary/?q=report",
+            {"Authorization": "Bearer alice-token"},
+        ),
     ]:
         response = client.get(url, headers=headers)
         rows.append((who, url, response.status_code, response.json()))
@@ -125,16 +145,23 @@ def main(argv: list[str]) -> None:
     from llm_router_middleware.testing import FakeProvider
 
     with FakeProvider() as provider:
-        settings.configure(DEBUG=True, SECRET_KEY="example-only", ALLOWED_HOSTS=["127.0.0.1"],
-                           INSTALLED_APPS=[], **settings_for(provider.base_url))
+        settings.configure(
+            DEBUG=True,
+            SECRET_KEY="example-only",
+            ALLOWED_HOSTS=["127.0.0.1"],
+            INSTALLED_APPS=[],
+            **settings_for(provider.base_url),
+        )
         django.setup()
         if "--demo" in argv:
             for who, url, status, body in demo():
-                print(f"{who:38} {url:20} {status}  model={body.get('model')} "
-                      f"tier={body.get('tier')}")
+                print(
+                    f"{who:38} {url:20} {status}  model={body.get('model')} tier={body.get('tier')}"
+                )
             return
-        execute_from_command_line([argv[0] if argv else "app.py", "runserver",
-                                   "127.0.0.1:8000", "--noreload"])
+        execute_from_command_line(
+            [argv[0] if argv else "app.py", "runserver", "127.0.0.1:8080", "--noreload"]
+        )
 
 
 if __name__ == "__main__":

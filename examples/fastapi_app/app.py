@@ -1,9 +1,9 @@
 """FastAPI + llm-router-middleware against a local fake provider (no API key needed).
 
-    python examples/fastapi_app/app.py           # serves http://127.0.0.1:8000 (see /docs)
-    python examples/fastapi_app/app.py --demo    # sends a few requests, prints the decisions
+python examples/fastapi_app/app.py           # serves http://127.0.0.1:8000 (see /docs)
+python examples/fastapi_app/app.py --demo    # sends a few requests, prints the decisions
 
-    curl -H "Authorization: Bearer alice-token" http://127.0.0.1:8000/chat?q=hello
+curl -H "Authorization: Bearer alice-token" http://127.0.0.1:8000/chat?q=hello
 """
 
 from __future__ import annotations
@@ -14,14 +14,14 @@ from typing import Annotated, Any
 
 os.environ.setdefault("LITELLM_LOCAL_MODEL_COST_MAP", "True")
 
-from fastapi import Depends, FastAPI, Request  # noqa: E402
-
-from llm_router_middleware import RequestContext, RequestLLM, Router  # noqa: E402
-from llm_router_middleware.integrations.fastapi import (  # noqa: E402
+from fastapi import Depends, FastAPI, Request
+from llm_router_middleware.integrations.fastapi import (
     llm_dependency,
     llm_policy,
     setup,
 )
+
+from llm_router_middleware import RequestContext, RequestLLM, Router
 
 # The app's own users: a bearer token is checked against its user table, never trusted as is.
 USERS = {"alice-token": ("alice", "pro"), "bob-token": ("bob", "free")}
@@ -31,10 +31,22 @@ def router_config(base_url: str) -> dict[str, Any]:
     common = {"api_base": base_url, "api_key": "sk-fake", "context_window": 8000}
     return {
         "models": [
-            {"name": "cheap", "model": "openai/fake-cheap", "input_cost_per_1m": 0.1,
-             "output_cost_per_1m": 0.2, "quality": 0.3, **common},
-            {"name": "premium", "model": "openai/fake-premium", "input_cost_per_1m": 5.0,
-             "output_cost_per_1m": 15.0, "quality": 0.9, **common},
+            {
+                "name": "cheap",
+                "model": "openai/fake-cheap",
+                "input_cost_per_1m": 0.1,
+                "output_cost_per_1m": 0.2,
+                "quality": 0.3,
+                **common,
+            },
+            {
+                "name": "premium",
+                "model": "openai/fake-premium",
+                "input_cost_per_1m": 5.0,
+                "output_cost_per_1m": 15.0,
+                "quality": 0.9,
+                **common,
+            },
         ],
         "routing": {"strategy": "fixed", "fallbacks": ["premium", "cheap"], "default_tier": "free"},
         "tiers": {"free": {"models": ["cheap"]}, "pro": {"models": ["premium", "cheap"]}},
@@ -53,7 +65,9 @@ def llm_context(
 
 
 UserLLM = Annotated[RequestLLM, Depends(llm_dependency(llm_context))]
-SummaryLLM = Annotated[RequestLLM, Depends(llm_policy(models=["cheap"], llm=llm_dependency(llm_context)))]
+SummaryLLM = Annotated[
+    RequestLLM, Depends(llm_policy(models=["cheap"], llm=llm_dependency(llm_context)))
+]
 
 
 def create_app(base_url: str) -> FastAPI:
@@ -63,14 +77,22 @@ def create_app(base_url: str) -> FastAPI:
     @app.get("/chat")
     async def chat(q: str, llm: UserLLM) -> dict[str, Any]:
         reply = await llm.acomplete([{"role": "user", "content": q}])
-        return {"answer": reply.choices[0].message.content, "model": reply.routing.model,
-                "tier": reply.routing.tier, "fallbacks": reply.routing.fallback_count}
+        return {
+            "answer": reply.choices[0].message.content,
+            "model": reply.routing.model,
+            "tier": reply.routing.tier,
+            "fallbacks": reply.routing.fallback_count,
+        }
 
     @app.get("/summary")
     def summary(q: str, llm: SummaryLLM) -> dict[str, Any]:  # sync endpoint, narrowed policy
         reply = llm.complete([{"role": "user", "content": f"Summarise: {q}"}])
-        return {"answer": reply.choices[0].message.content, "model": reply.routing.model,
-                "tier": reply.routing.tier, "fallbacks": reply.routing.fallback_count}
+        return {
+            "answer": reply.choices[0].message.content,
+            "model": reply.routing.model,
+            "tier": reply.routing.tier,
+            "fallbacks": reply.routing.fallback_count,
+        }
 
     return app
 
@@ -84,8 +106,11 @@ def demo(base_url: str) -> list[tuple[str, str, int, dict[str, Any]]]:
         ("anonymous", "/chat?q=hi", {}),
         ("anonymous + spoofed X-LLM-Tier: pro", "/chat?q=hi", {"X-LLM-Tier": "pro"}),
         ("alice (pro)", "/chat?q=hi", {"Authorization": "Bearer alice-token"}),
-        ("alice, /summary (cheap only)", "/summary?q=report",
-         {"Authorization": "Bearer alice-token"}),
+        (
+            "alice, /summary (cheap only)",
+            "/summary?q=report",
+            {"Authorization": "Bearer alice-token"},
+        ),
     ]:
         response = client.get(path, headers=headers)
         rows.append((who, path, response.status_code, response.json()))
@@ -98,8 +123,10 @@ def main(argv: list[str]) -> None:
     with FakeProvider() as provider:
         if "--demo" in argv:
             for who, path, status, body in demo(provider.base_url):
-                print(f"{who:38} {path:20} {status}  model={body.get('model')} "
-                      f"tier={body.get('tier')}")
+                print(
+                    f"{who:38} {path:20} {status}  model={body.get('model')} "
+                    f"tier={body.get('tier')}"
+                )
             return
         import uvicorn
 

@@ -1,9 +1,9 @@
 """Flask + llm-router-middleware against a local fake provider (no API key needed).
 
-    python examples/flask_app/app.py           # serves http://127.0.0.1:5000
-    python examples/flask_app/app.py --demo    # sends a few requests, prints the decisions
+python examples/flask_app/app.py           # serves http://127.0.0.1:5000
+python examples/flask_app/app.py --demo    # sends a few requests, prints the decisions
 
-    curl -H "Authorization: Bearer alice-token" http://127.0.0.1:5000/chat?q=hello
+curl -H "Authorization: Bearer alice-token" http://127.0.0.1:5000/chat?q=hello
 """
 
 from __future__ import annotations
@@ -14,11 +14,11 @@ from typing import Any
 
 os.environ.setdefault("LITELLM_LOCAL_MODEL_COST_MAP", "True")
 
-from flask import Flask, request  # noqa: E402
-from flask.typing import ResponseReturnValue  # noqa: E402
+from flask import Flask, request
+from flask.typing import ResponseReturnValue
+from llm_router_middleware.integrations.flask import LLMRouter, llm, llm_policy
 
-from llm_router_middleware import RequestContext  # noqa: E402
-from llm_router_middleware.integrations.flask import LLMRouter, llm, llm_policy  # noqa: E402
+from llm_router_middleware import RequestContext
 
 # The app's own users (think flask-login): a token is checked against its table.
 USERS = {"alice-token": ("alice", "pro"), "bob-token": ("bob", "free")}
@@ -28,10 +28,22 @@ def router_config(base_url: str) -> dict[str, Any]:
     common = {"api_base": base_url, "api_key": "sk-fake", "context_window": 8000}
     return {
         "models": [
-            {"name": "cheap", "model": "openai/fake-cheap", "input_cost_per_1m": 0.1,
-             "output_cost_per_1m": 0.2, "quality": 0.3, **common},
-            {"name": "premium", "model": "openai/fake-premium", "input_cost_per_1m": 5.0,
-             "output_cost_per_1m": 15.0, "quality": 0.9, **common},
+            {
+                "name": "cheap",
+                "model": "openai/fake-cheap",
+                "input_cost_per_1m": 0.1,
+                "output_cost_per_1m": 0.2,
+                "quality": 0.3,
+                **common,
+            },
+            {
+                "name": "premium",
+                "model": "openai/fake-premium",
+                "input_cost_per_1m": 5.0,
+                "output_cost_per_1m": 15.0,
+                "quality": 0.9,
+                **common,
+            },
         ],
         "routing": {"strategy": "fixed", "fallbacks": ["premium", "cheap"], "default_tier": "free"},
         "tiers": {"free": {"models": ["cheap"]}, "pro": {"models": ["premium", "cheap"]}},
@@ -54,15 +66,23 @@ def create_app(base_url: str) -> Flask:
         reply = await request.llm.acomplete(  # type: ignore[attr-defined]
             [{"role": "user", "content": request.args.get("q", "hello")}]
         )
-        return {"answer": reply.choices[0].message.content, "model": reply.routing.model,
-                "tier": reply.routing.tier, "fallbacks": reply.routing.fallback_count}
+        return {
+            "answer": reply.choices[0].message.content,
+            "model": reply.routing.model,
+            "tier": reply.routing.tier,
+            "fallbacks": reply.routing.fallback_count,
+        }
 
     @app.get("/summary")
     @llm_policy(models=["cheap"])
     def summary() -> ResponseReturnValue:  # sync view, narrowed policy, the `llm` proxy
         reply = llm.complete([{"role": "user", "content": f"Summarise: {request.args['q']}"}])
-        return {"answer": reply.choices[0].message.content, "model": reply.routing.model,
-                "tier": reply.routing.tier, "fallbacks": reply.routing.fallback_count}
+        return {
+            "answer": reply.choices[0].message.content,
+            "model": reply.routing.model,
+            "tier": reply.routing.tier,
+            "fallbacks": reply.routing.fallback_count,
+        }
 
     return app
 
@@ -74,8 +94,11 @@ def demo(base_url: str) -> list[tuple[str, str, int, dict[str, Any]]]:
         ("anonymous", "/chat?q=hi", {}),
         ("anonymous + spoofed X-LLM-Tier: pro", "/chat?q=hi", {"X-LLM-Tier": "pro"}),
         ("alice (pro)", "/chat?q=hi", {"Authorization": "Bearer alice-token"}),
-        ("alice, /summary (cheap only)", "/summary?q=report",
-         {"Authorization": "Bearer alice-token"}),
+        (
+            "alice, /summary (cheap only)",
+            "/summary?q=report",
+            {"Authorization": "Bearer alice-token"},
+        ),
     ]:
         response = client.get(path, headers=headers)
         rows.append((who, path, response.status_code, response.get_json()))
@@ -88,8 +111,10 @@ def main(argv: list[str]) -> None:
     with FakeProvider() as provider:
         if "--demo" in argv:
             for who, path, status, body in demo(provider.base_url):
-                print(f"{who:38} {path:20} {status}  model={body.get('model')} "
-                      f"tier={body.get('tier')}")
+                print(
+                    f"{who:38} {path:20} {status}  model={body.get('model')} "
+                    f"tier={body.get('tier')}"
+                )
             return
         create_app(provider.base_url).run(host="127.0.0.1", port=5000)
 

@@ -114,6 +114,11 @@ def _models(root: Table) -> dict[str, ModelSpec]:
         api_key_env = t.string("api_key_env", None)
         if api_key is not None and api_key_env is not None:
             raise ConfigError(t.path("api_key"), "set api_key or api_key_env, not both")
+        if api_key_env is not None and not os.environ.get(api_key_env):
+            raise ConfigError(
+                t.path("api_key_env"),
+                f"environment variable {api_key_env} is not set (model {name!r} needs its API key)",
+            )
         in_cost = t.number("input_cost_per_1m", None, minimum=0)
         out_cost = t.number("output_cost_per_1m", None, minimum=0)
         window = t.integer("context_window", None, minimum=1)

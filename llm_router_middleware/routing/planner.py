@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, fields
 from types import MappingProxyType
-from typing import Any
+from typing import Any, NoReturn
 
 from ..config.schema import RouterConfig, TierSpec
 from ..context import RequestContext
@@ -73,22 +73,10 @@ class StateView:
     blocked_retry_s: Mapping[str, float] = field(default_factory=_empty_floats)  # breaker waits
 
 
-_PLAN_FIELDS = (
-    "strategy",
-    "order",
-    "reason",
-    "tier",
-    "candidates",
-    "rejected",
-    "prompt_tokens",
-    "estimates_usd",
-    "budget_remaining_usd",
-    "budget_scope",
-    "downgraded",
-    "experiment",
-    "arm",
-    "attributes",
+_SPLIT = "strategy order reason tier candidates rejected prompt_tokens estimates_usd " + (
+    "budget_remaining_usd budget_scope downgraded experiment arm attributes"
 )
+_PLAN_FIELDS = tuple(_SPLIT.split())
 _new = object.__new__
 
 
@@ -261,12 +249,8 @@ def make_plan(config: RouterConfig, inp: PlanInput, view: StateView) -> Plan:
     pt = inp.prompt_tokens
     expected = inp.expected_output_tokens or routing.cost.expected_output_tokens
     allowed = inp.allowed
-    blocked, cooldowns, rpm_used, latency = (
-        view.blocked,
-        view.cooldowns,
-        view.rpm_used,
-        view.latency_s,
-    )
+    blocked, cooldowns, rpm_used = view.blocked, view.cooldowns, view.rpm_used
+    latency = view.latency_s
     cap = inp.max_cost_usd
     attrs: dict[str, AttributeValue] = {}
 
@@ -288,67 +272,36 @@ def make_plan(config: RouterConfig, inp: PlanInput, view: StateView) -> Plan:
     rejected: list[Rejection] = []
     for name in cands:
         spec = models[name]
-        if allowed is not None and name not in allowed:
-            rejected.append(
-                _new_rejection(name, "policy", f"{name}: not in this view's allowed models")
-            )
-            continue
         out = spec.max_output_tokens if spec.max_output_tokens < expected else expected
-        if pt + out > spec.context_window:
-            rejected.append(
-                _new_rejection(
-                    name,
-                    "context_window",
-                    f"{name}: needs {pt + out} tokens ({pt} prompt + {out} output) "
-                    f"> context window {spec.context_window}",
-                )
+        if allowed is not None and name not in allowed:
+            code, why = "policy", "not in this view's allowed models"
+        elif pt + out > spec.context_window:
+            code, why = (
+                "context_window",
+                f"needs {pt + out} tokens ({pt} prompt + {out} output) "
+                f"> context window {spec.context_window}",
             )
-            continue
-        if blocked and name in blocked:
-            rejected.append(_new_rejection(name, "breaker_open", f"{name}: {blocked[name]}"))
-            continue
-        if cooldowns:
-            wait = cooldowns.get(name)
-            if wait is not None and wait > 0:
-                rejected.append(
-                    _new_rejection(name, "cooldown", f"{name}: cooling down, {wait:.1f} s left")
-                )
+        elif blocked and name in blocked:
+            code, why = "breaker_open", blocked[name]
+        elif cooldowns and cooldowns.get(name, 0.0) > 0:
+            code, why = "cooldown", f"cooling down, {cooldowns[name]:.1f} s left"
+        elif spec.rpm is not None and rpm_used.get(name, 0.0) >= spec.rpm:
+            code, why = "rate_limit", f"{rpm_used[name]:.0f} requests this minute >= rpm {spec.rpm}"
+        elif time_left is not None and latency and latency.get(name, 0.0) > time_left:
+            code, why = (
+                "deadline",
+                f"typical latency {latency[name]:.3f} s > {time_left:.3f} s left",
+            )
+        elif floor and spec.quality < floor:
+            code, why = "quality", f"quality {spec.quality} < floor {floor}"
+        else:
+            cost = pt * spec.input_cost_per_token + out * spec.output_cost_per_token
+            if cap is None or cost <= cap + _EPS:
+                est[name] = cost
+                eligible.append(name)
                 continue
-        if spec.rpm is not None and rpm_used.get(name, 0.0) >= spec.rpm:
-            rejected.append(
-                _new_rejection(
-                    name,
-                    "rate_limit",
-                    f"{name}: {rpm_used[name]:.0f} requests this minute >= rpm {spec.rpm}",
-                )
-            )
-            continue
-        if time_left is not None and latency:
-            typical = latency.get(name)
-            if typical is not None and typical > time_left:
-                rejected.append(
-                    _new_rejection(
-                        name,
-                        "deadline",
-                        f"{name}: typical latency {typical:.3f} s > {time_left:.3f} s left",
-                    )
-                )
-                continue
-        if floor and spec.quality < floor:
-            rejected.append(
-                _new_rejection(name, "quality", f"{name}: quality {spec.quality} < floor {floor}")
-            )
-            continue
-        cost = pt * spec.input_cost_per_token + out * spec.output_cost_per_token
-        if cap is not None and cost > cap + _EPS:
-            rejected.append(
-                _new_rejection(
-                    name, "cost_cap", f"{name}: ~{_usd(cost)} > per-call cap {_usd(cap)}"
-                )
-            )
-            continue
-        est[name] = cost
-        eligible.append(name)
+            code, why = "cost_cap", f"~{_usd(cost)} > per-call cap {_usd(cap)}"
+        rejected.append(_new_rejection(name, code, f"{name}: {why}"))
 
     if not eligible:
         _no_model(tier, cands, rejected, cooldowns, view.blocked_retry_s)
@@ -434,17 +387,10 @@ def _no_model(
     cands: tuple[str, ...],
     rejected: list[Rejection],
     cooldowns: Mapping[str, float],
-    breaker_waits: Mapping[str, float],
-) -> None:
-    waits = [
-        w
-        for r in rejected
-        for w in (
-            cooldowns.get(r.model) if r.code == "cooldown" else None,
-            breaker_waits.get(r.model) if r.code == "breaker_open" else None,
-        )
-        if w is not None and w > 0
-    ]
+    waits_s: Mapping[str, float],
+) -> NoReturn:
+    sources: dict[str, Mapping[str, float]] = {"cooldown": cooldowns, "breaker_open": waits_s}
+    waits = [w for r in rejected if (w := sources.get(r.code, {}).get(r.model, 0.0)) > 0]
     detail = "; ".join(r.reason for r in rejected) or "the tier lists no models"
     raise NoModelAvailableError(
         f"no model available for tier {tier.name!r} ({len(cands)} candidates): {detail}",

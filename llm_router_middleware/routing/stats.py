@@ -204,8 +204,19 @@ class ExperimentReport:
         return {"control": self.control, "treatment": self.treatment}
 
     def to_dict(self) -> dict[str, Any]:
-        return {
+        """Plain JSON-safe data: infinities and NaNs (zero-variance arms) become None."""
+        return _json_safe({
             "experiment": self.experiment,
             "arms": {name: asdict(stats) for name, stats in self.arms.items()},
             "difference": asdict(self.difference) if self.difference is not None else None,
-        }
+        })
+
+
+def _json_safe(value: Any) -> Any:
+    if isinstance(value, float):
+        return value if math.isfinite(value) else None
+    if isinstance(value, dict):
+        return {k: _json_safe(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_json_safe(v) for v in value]
+    return value

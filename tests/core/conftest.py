@@ -10,15 +10,15 @@ import pytest
 
 os.environ.setdefault("LITELLM_LOCAL_MODEL_COST_MAP", "True")
 
-from opentelemetry import trace  # noqa: E402
-from opentelemetry.sdk.trace import ReadableSpan, TracerProvider  # noqa: E402
-from opentelemetry.sdk.trace.export import SimpleSpanProcessor  # noqa: E402
-from opentelemetry.sdk.trace.export.in_memory_span_exporter import (  # noqa: E402
+from opentelemetry import trace
+from opentelemetry.sdk.trace import ReadableSpan, TracerProvider
+from opentelemetry.sdk.trace.export import SimpleSpanProcessor
+from opentelemetry.sdk.trace.export.in_memory_span_exporter import (
     InMemorySpanExporter,
 )
 
-from llm_router_middleware import Router  # noqa: E402
-from llm_router_middleware.testing import FakeProvider  # noqa: E402
+from llm_router_middleware import Router
+from llm_router_middleware.testing import FakeProvider
 
 SECRET = "sk-core-test-SECRET-0123456789"
 
@@ -59,12 +59,27 @@ def spans() -> Iterator[Spans]:
     _EXPORTER.clear()
 
 
-def model(provider: FakeProvider, name: str, quality: float, *, window: int = 8000,
-          cost: float = 1.0, timeout_s: float = 5.0, **extra: Any) -> dict[str, Any]:
+def model(
+    provider: FakeProvider,
+    name: str,
+    quality: float,
+    *,
+    window: int = 8000,
+    cost: float = 1.0,
+    timeout_s: float = 5.0,
+    **extra: Any,
+) -> dict[str, Any]:
     return {
-        "name": name, "model": f"openai/fake-{name}", "api_base": provider.base_url,
-        "api_key": SECRET, "input_cost_per_1m": cost, "output_cost_per_1m": 2 * cost,
-        "quality": quality, "context_window": window, "timeout_s": timeout_s, **extra,
+        "name": name,
+        "model": f"openai/fake-{name}",
+        "api_base": provider.base_url,
+        "api_key": SECRET,
+        "input_cost_per_1m": cost,
+        "output_cost_per_1m": 2 * cost,
+        "quality": quality,
+        "context_window": window,
+        "timeout_s": timeout_s,
+        **extra,
     }
 
 

@@ -26,8 +26,10 @@ from llm_router_middleware import (
 from llm_router_middleware.resolvers import sign
 from llm_router_middleware.testing import Behavior, FakeProvider
 
-USERS = {"token-alice": RequestContext(user_id="alice", tier="free"),
-         "token-bob": RequestContext(user_id="bob", tier="pro")}
+USERS = {
+    "token-alice": RequestContext(user_id="alice", tier="free"),
+    "token-bob": RequestContext(user_id="bob", tier="pro"),
+}
 
 
 def session_resolver(request: Request) -> RequestContext:
@@ -39,13 +41,21 @@ async def async_session_resolver(request: Request) -> RequestContext:
     return session_resolver(request)
 
 
-def build_app(router: Router, resolver: Any = session_resolver, calls: list[str] | None = None) -> Starlette:
+def build_app(
+    router: Router, resolver: Any = session_resolver, calls: list[str] | None = None
+) -> Starlette:
     async def chat(request: Request) -> JSONResponse:
         body = await request.json()
         reply = await request.state.llm.acomplete(body["messages"])
         r = reply.routing
-        return JSONResponse({"model": r.model, "tier": r.tier, "fallbacks": r.fallback_count,
-                             "content": reply.choices[0].message.content})
+        return JSONResponse(
+            {
+                "model": r.model,
+                "tier": r.tier,
+                "fallbacks": r.fallback_count,
+                "content": reply.choices[0].message.content,
+            }
+        )
 
     def chat_sync(request: Request) -> JSONResponse:
         reply = request.state.llm.complete([{"role": "user", "content": "hi"}])
@@ -62,6 +72,7 @@ def build_app(router: Router, resolver: Any = session_resolver, calls: list[str]
         async def parts() -> Any:
             for i in range(3):
                 yield f"part{i}\n"
+
         return StreamingResponse(parts())
 
     async def ws(websocket: WebSocket) -> None:
@@ -75,22 +86,36 @@ def build_app(router: Router, resolver: Any = session_resolver, calls: list[str]
         return resolver(request)
 
     return Starlette(
-        routes=[Route("/chat", chat, methods=["POST"]), Route("/chat-sync", chat_sync),
-                Route("/deep", deep), Route("/health", health), Route("/stream", stream),
-                Route("/rooms/{room}/chat", chat, methods=["POST"]), WebSocketRoute("/ws", ws)],
+        routes=[
+            Route("/chat", chat, methods=["POST"]),
+            Route("/chat-sync", chat_sync),
+            Route("/deep", deep),
+            Route("/health", health),
+            Route("/stream", stream),
+            Route("/rooms/{room}/chat", chat, methods=["POST"]),
+            WebSocketRoute("/ws", ws),
+        ],
         middleware=[Middleware(LLMRouterMiddleware, router=router, context=counting)],
     )
 
 
 @pytest.fixture
 def router(fake_provider: FakeProvider) -> Router:
-    return Router.from_config(base_config(
-        fake_provider,
-        tiers={"free": {"models": ["cheap"]}, "pro": {"models": ["premium", "balanced", "cheap"]}},
-        routing={"strategy": "fixed", "fallbacks": ["premium", "balanced", "cheap"],
-                 "default_tier": "anonymous"},
-        budgets={"per_user_usd": 1.0},
-    ))
+    return Router.from_config(
+        base_config(
+            fake_provider,
+            tiers={
+                "free": {"models": ["cheap"]},
+                "pro": {"models": ["premium", "balanced", "cheap"]},
+            },
+            routing={
+                "strategy": "fixed",
+                "fallbacks": ["premium", "balanced", "cheap"],
+                "default_tier": "anonymous",
+            },
+            budgets={"per_user_usd": 1.0},
+        )
+    )
 
 
 HI = {"messages": [{"role": "user", "content": "hi"}]}
@@ -102,8 +127,10 @@ def test_tier_comes_from_the_apps_resolver(router: Router, resolver: Any) -> Non
         alice = client.post("/chat", json=HI, headers={"authorization": "Bearer token-alice"})
         bob = client.post("/chat", json=HI, headers={"authorization": "Bearer token-bob"})
         anon = client.post("/chat", json=HI)
-    assert alice.json()["model"] == "cheap" and alice.json()["tier"] == "free"
-    assert bob.json()["model"] == "premium" and bob.json()["tier"] == "pro"
+    assert alice.json()["model"] == "cheap"
+    assert alice.json()["tier"] == "free"
+    assert bob.json()["model"] == "premium"
+    assert bob.json()["tier"] == "pro"
     assert anon.json()["tier"] == "anonymous"
 
 
@@ -117,8 +144,11 @@ def test_sync_endpoint_in_threadpool_and_context_variable(router: Router) -> Non
 
 def test_spoofed_tier_header_changes_nothing(router: Router, fake_provider: FakeProvider) -> None:
     with TestClient(build_app(router)) as client:
-        reply = client.post("/chat", json=HI, headers={
-            "x-user-tier": "pro", "x-llm-tier": "pro", "x-llm-user": "bob"})
+        reply = client.post(
+            "/chat",
+            json=HI,
+            headers={"x-user-tier": "pro", "x-llm-tier": "pro", "x-llm-user": "bob"},
+        )
     assert reply.json()["tier"] == "anonymous"
     spent = router.ledger.spent("bob", "pro")
     assert spent["user:bob"] == 0.0
@@ -152,12 +182,20 @@ def test_route_template_is_attributed(router: Router, spans: Spans) -> None:
         (None, {"messages": [{"role": "robot", "content": "x"}]}, 400, "invalid_request"),
         (None, {"messages": "hello"}, 400, "invalid_request"),
         (Behavior(status=503), HI, 502, "all_models_failed"),
-        (Behavior(status=400, error_message="bad temperature"), HI, 400,
-         "provider_rejected_request"),
+        (
+            Behavior(status=400, error_message="bad temperature"),
+            HI,
+            400,
+            "provider_rejected_request",
+        ),
     ],
 )
 def test_router_errors_become_json_answers(
-    router: Router, fake_provider: FakeProvider, setup: Behavior | None, body: Any, status: int,
+    router: Router,
+    fake_provider: FakeProvider,
+    setup: Behavior | None,
+    body: Any,
+    status: int,
     error_type: str,
 ) -> None:
     if setup is not None:
@@ -171,8 +209,9 @@ def test_router_errors_become_json_answers(
 
 
 def test_exhausted_budget_answers_402(fake_provider: FakeProvider) -> None:
-    router = Router.from_config(base_config(
-        fake_provider, budgets={"per_user_usd": 0.0}, tiers={"pro": {}, "free": {}}))
+    router = Router.from_config(
+        base_config(fake_provider, budgets={"per_user_usd": 0.0}, tiers={"pro": {}, "free": {}})
+    )
     with TestClient(build_app(router)) as client:
         reply = client.post("/chat", json=HI, headers={"authorization": "Bearer token-bob"})
     assert reply.status_code == 402
@@ -204,8 +243,9 @@ def test_resolver_can_refuse_a_request(router: Router) -> None:
 
 
 def test_unknown_tier_from_resolver_is_a_clear_error(router: Router) -> None:
-    with TestClient(build_app(router, lambda r: RequestContext(tier="platinum")),
-                    raise_server_exceptions=False) as client:
+    with TestClient(
+        build_app(router, lambda r: RequestContext(tier="platinum")), raise_server_exceptions=False
+    ) as client:
         reply = client.post("/chat", json=HI)
     assert reply.status_code == 500
     assert "platinum" in reply.json()["error"]["message"]
@@ -215,8 +255,15 @@ def test_header_resolver_requires_a_valid_signature(router: Router) -> None:
     resolver = HeaderContextResolver(secret="s3cret")
     with TestClient(build_app(router, resolver)) as client:
         forged = client.post("/chat", json=HI, headers={"x-llm-user": "bob", "x-llm-tier": "pro"})
-        signed = client.post("/chat", json=HI, headers={
-            "x-llm-user": "bob", "x-llm-tier": "pro", "x-llm-signature": sign("s3cret", "bob", "pro")})
+        signed = client.post(
+            "/chat",
+            json=HI,
+            headers={
+                "x-llm-user": "bob",
+                "x-llm-tier": "pro",
+                "x-llm-signature": sign("s3cret", "bob", "pro"),
+            },
+        )
         plain = client.post("/chat", json=HI)
     assert forged.status_code == 401
     assert signed.json()["tier"] == "pro"
@@ -247,4 +294,3 @@ def test_middleware_policy_validates_at_startup(router: Router) -> None:
 
     with pytest.raises(ConfigError, match="unknown model 'gpt-9'"):
         LLMRouterMiddleware(build_app(router), router=router, policy=Policy(models=("gpt-9",)))
-

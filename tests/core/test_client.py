@@ -27,8 +27,13 @@ HI = [{"role": "user", "content": "hi"}]
 MODES = ["sync", "async"]
 
 
-def call(router: Router, mode: str, messages: Any = HI,
-         context: RequestContext | None = None, **params: Any) -> Any:
+def call(
+    router: Router,
+    mode: str,
+    messages: Any = HI,
+    context: RequestContext | None = None,
+    **params: Any,
+) -> Any:
     handle = router.handle(context or RequestContext(user_id="u1"))
     if mode == "sync":
         return handle.complete(messages, **params)
@@ -39,8 +44,9 @@ def call(router: Router, mode: str, messages: Any = HI,
 def test_first_choice_answers_and_reports_routing(
     mode: str, make_router: Callable[..., Router], fake_provider: FakeProvider, spans: Spans
 ) -> None:
-    fake_provider.set("fake-premium", Behavior(reply="from premium", prompt_tokens=100,
-                                               completion_tokens=50))
+    fake_provider.set(
+        "fake-premium", Behavior(reply="from premium", prompt_tokens=100, completion_tokens=50)
+    )
     reply = call(make_router(), mode)
     assert reply.choices[0].message.content == "from premium"
     routing = reply.routing
@@ -62,7 +68,8 @@ def test_first_choice_answers_and_reports_routing(
     (chat,) = spans.named("chat ")
     assert chat.name == "chat fake-premium"
     assert chat.kind == SpanKind.CLIENT
-    assert chat.parent is not None and chat.parent.span_id == route.context.span_id
+    assert chat.parent is not None
+    assert chat.parent.span_id == route.context.span_id
     cattrs = dict(chat.attributes or {})
     assert cattrs["gen_ai.operation.name"] == "chat"
     assert cattrs["gen_ai.provider.name"] == "openai"
@@ -84,8 +91,12 @@ def test_first_choice_answers_and_reports_routing(
     ],
 )
 def test_provider_failure_falls_back_to_the_next_model(
-    mode: str, behavior: Behavior, kind: str, make_router: Callable[..., Router],
-    fake_provider: FakeProvider, spans: Spans,
+    mode: str,
+    behavior: Behavior,
+    kind: str,
+    make_router: Callable[..., Router],
+    fake_provider: FakeProvider,
+    spans: Spans,
 ) -> None:
     fake_provider.set("fake-premium", behavior)
     reply = call(make_router(), mode)
@@ -102,9 +113,7 @@ def test_provider_failure_falls_back_to_the_next_model(
 
 
 @pytest.mark.parametrize("mode", MODES)
-def test_timeout_is_per_model_and_falls_back(
-    mode: str, fake_provider: FakeProvider
-) -> None:
+def test_timeout_is_per_model_and_falls_back(mode: str, fake_provider: FakeProvider) -> None:
     config = base_config(fake_provider)
     config["models"][0]["timeout_s"] = 0.3
     router = Router.from_config(config)
@@ -179,9 +188,13 @@ def test_all_models_failing_raises_one_error_listing_every_attempt(
     error = caught.value
     assert [a.model for a in error.attempts] == ["premium", "balanced", "cheap"]
     assert error.status_code == 502
-    assert "premium" in error.message and "cheap" in error.message
+    assert "premium" in error.message
+    assert "cheap" in error.message
     assert [a["model"] for a in error.to_json()["error"]["attempts"]] == [
-        "premium", "balanced", "cheap"]
+        "premium",
+        "balanced",
+        "cheap",
+    ]
     assert spans.route().status.status_code == StatusCode.ERROR
 
 
@@ -189,8 +202,9 @@ def test_all_models_failing_raises_one_error_listing_every_attempt(
 def test_breaker_opens_then_half_open_probe_closes_it(
     mode: str, fake_provider: FakeProvider, spans: Spans
 ) -> None:
-    router = Router.from_config(base_config(
-        fake_provider, breaker={"consecutive_failures": 2, "cooldown_s": 0.5}))
+    router = Router.from_config(
+        base_config(fake_provider, breaker={"consecutive_failures": 2, "cooldown_s": 0.5})
+    )
     fake_provider.set("fake-premium", Behavior(status=500))
     call(router, mode)
     call(router, mode)
@@ -211,9 +225,7 @@ def test_breaker_opens_then_half_open_probe_closes_it(
 
 
 @pytest.mark.parametrize("mode", MODES)
-def test_failed_calls_leave_nothing_charged(
-    mode: str, fake_provider: FakeProvider
-) -> None:
+def test_failed_calls_leave_nothing_charged(mode: str, fake_provider: FakeProvider) -> None:
     router = Router.from_config(base_config(fake_provider, budgets={"per_user_usd": 1.0}))
     fake_provider.set_default(Behavior(status=503))
     with pytest.raises(AllModelsFailedError):
@@ -240,10 +252,13 @@ def test_zero_budget_refuses_and_no_paid_fallback_bypasses_it(
 def test_budget_downgrade_routes_to_what_the_user_can_afford(
     mode: str, fake_provider: FakeProvider
 ) -> None:
-    router = Router.from_config(base_config(
-        fake_provider, budgets={"per_user_usd": 0.002, "on_exhausted": "downgrade"},
-        routing={"strategy": "fixed", "fallbacks": ["premium", "balanced", "cheap"]},
-    ))
+    router = Router.from_config(
+        base_config(
+            fake_provider,
+            budgets={"per_user_usd": 0.002, "on_exhausted": "downgrade"},
+            routing={"strategy": "fixed", "fallbacks": ["premium", "balanced", "cheap"]},
+        )
+    )
     reply = call(router, mode, max_tokens=100)
     assert reply.routing.model == "balanced"
     assert reply.routing.downgraded is True
@@ -251,8 +266,9 @@ def test_budget_downgrade_routes_to_what_the_user_can_afford(
 
 
 @pytest.mark.parametrize("mode", MODES)
-def test_deadline_bounds_the_whole_call(mode: str, make_router: Callable[..., Router],
-                                        fake_provider: FakeProvider) -> None:
+def test_deadline_bounds_the_whole_call(
+    mode: str, make_router: Callable[..., Router], fake_provider: FakeProvider
+) -> None:
     fake_provider.set_default(Behavior(hang=True))
     context = RequestContext(user_id="u1").with_timeout(0.4)
     started = time.monotonic()
@@ -274,7 +290,10 @@ def test_deadline_bounds_the_whole_call(mode: str, make_router: Callable[..., Ro
     ],
 )
 def test_malformed_messages_are_rejected_before_any_call(
-    mode: str, messages: Any, where: str, make_router: Callable[..., Router],
+    mode: str,
+    messages: Any,
+    where: str,
+    make_router: Callable[..., Router],
     fake_provider: FakeProvider,
 ) -> None:
     with pytest.raises(InvalidRequestError) as caught:
@@ -291,7 +310,10 @@ def test_router_sets_parameters_itself(make_router: Callable[..., Router]) -> No
 
 @pytest.mark.parametrize("mode", MODES)
 def test_no_api_key_reaches_spans_logs_or_errors(
-    mode: str, make_router: Callable[..., Router], fake_provider: FakeProvider, spans: Spans,
+    mode: str,
+    make_router: Callable[..., Router],
+    fake_provider: FakeProvider,
+    spans: Spans,
     caplog: pytest.LogCaptureFixture,
 ) -> None:
     caplog.set_level(logging.DEBUG, logger="llm_router_middleware")
@@ -325,8 +347,9 @@ def test_message_content_is_captured_only_when_opted_in(
     assert "Hello" in str(attrs["gen_ai.output.messages"])
 
 
-def test_one_log_line_per_decision(make_router: Callable[..., Router],
-                                   caplog: pytest.LogCaptureFixture) -> None:
+def test_one_log_line_per_decision(
+    make_router: Callable[..., Router], caplog: pytest.LogCaptureFixture
+) -> None:
     caplog.set_level(logging.INFO, logger="llm_router_middleware")
     call(make_router(), "sync")
     lines = [r for r in caplog.records if r.getMessage().startswith("llm_router decision")]

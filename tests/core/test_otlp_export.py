@@ -54,7 +54,8 @@ def test_route_and_attempt_spans_reach_a_real_otlp_receiver(
     tracer = trace.get_tracer("app")
     with tracer.start_as_current_span("POST /chat", kind=SpanKind.SERVER) as server:
         reply = router.handle(RequestContext(user_id="u1", tier=None)).complete(
-            [{"role": "user", "content": "hi"}])
+            [{"role": "user", "content": "hi"}]
+        )
     assert reply.routing.model == "balanced"
     spans = exported.wait_for(lambda got: len(got) >= 4, timeout=10)
     by_name = {s.name: s for s in spans}

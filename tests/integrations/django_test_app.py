@@ -9,9 +9,9 @@ from typing import Any
 from asgiref.sync import iscoroutinefunction, markcoroutinefunction
 from django.http import HttpRequest, JsonResponse
 from django.urls import path
+from llm_router_middleware.integrations.django import llm_policy
 
 from llm_router_middleware import RequestContext, get_llm
-from llm_router_middleware.integrations.django import llm_policy
 
 SETTINGS: dict[str, Any] = {
     "DEBUG": False,
@@ -68,14 +68,16 @@ class CookieLoginMiddleware:
 
 
 def reply_json(reply: Any, request: HttpRequest) -> JsonResponse:
-    return JsonResponse({
-        "model": reply.routing.model,
-        "tier": reply.routing.tier,
-        "fallback_count": reply.routing.fallback_count,
-        "content": reply.choices[0].message.content,
-        "user_id": request.llm.context().user_id,
-        "same_handle": get_llm() is request.llm,
-    })
+    return JsonResponse(
+        {
+            "model": reply.routing.model,
+            "tier": reply.routing.tier,
+            "fallback_count": reply.routing.fallback_count,
+            "content": reply.choices[0].message.content,
+            "user_id": request.llm.context().user_id,
+            "same_handle": get_llm() is request.llm,
+        }
+    )
 
 
 def chat_sync(request: HttpRequest, room: str) -> JsonResponse:

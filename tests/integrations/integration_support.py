@@ -12,8 +12,12 @@ from llm_router_middleware.testing import FakeProvider
 
 MESSAGES = [{"role": "user", "content": "hello"}]
 
-SPOOFED = {"X-User-Tier": "premium", "X-LLM-Tier": "premium", "X-LLM-User": "admin",
-           "X-User-Id": "admin"}
+SPOOFED = {
+    "X-User-Tier": "premium",
+    "X-LLM-Tier": "premium",
+    "X-LLM-User": "admin",
+    "X-User-Id": "admin",
+}
 
 
 class Spans:
@@ -42,14 +46,29 @@ def make_config(provider: FakeProvider, **overrides: Any) -> dict[str, Any]:
     common = {"api_base": provider.base_url, "api_key": "sk-test", "context_window": 8000}
     config: dict[str, Any] = {
         "models": [
-            {"name": "cheap", "model": "openai/fake-cheap", "input_cost_per_1m": 0.1,
-             "output_cost_per_1m": 0.2, "quality": 0.3, **common},
-            {"name": "premium", "model": "openai/fake-premium", "input_cost_per_1m": 5.0,
-             "output_cost_per_1m": 15.0, "quality": 0.9, **common},
+            {
+                "name": "cheap",
+                "model": "openai/fake-cheap",
+                "input_cost_per_1m": 0.1,
+                "output_cost_per_1m": 0.2,
+                "quality": 0.3,
+                **common,
+            },
+            {
+                "name": "premium",
+                "model": "openai/fake-premium",
+                "input_cost_per_1m": 5.0,
+                "output_cost_per_1m": 15.0,
+                "quality": 0.9,
+                **common,
+            },
         ],
         "routing": {"strategy": "fixed", "fallbacks": ["premium", "cheap"], "default_tier": "free"},
-        "tiers": {"free": {"models": ["cheap"]}, "pro": {"models": ["premium", "cheap"]},
-                  "premium": {"models": ["premium"]}},
+        "tiers": {
+            "free": {"models": ["cheap"]},
+            "pro": {"models": ["premium", "cheap"]},
+            "premium": {"models": ["premium"]},
+        },
     }
     config.update(overrides)
     return config

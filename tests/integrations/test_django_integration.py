@@ -11,9 +11,9 @@ from asgiref.sync import async_to_sync
 from django.core.exceptions import ImproperlyConfigured
 from django.test import AsyncClient, Client, override_settings
 from integration_support import SPOOFED, Spans, make_config
+from llm_router_middleware.integrations import django as integration
 
 from llm_router_middleware import Router
-from llm_router_middleware.integrations import django as integration
 from llm_router_middleware.testing import Behavior, FakeProvider
 
 # (server stack, view kind): sync views under ASGI run in Django's thread pool
@@ -21,8 +21,13 @@ MODES = [("wsgi", "sync"), ("wsgi", "async"), ("asgi", "sync"), ("asgi", "async"
 IDS = ["-".join(m) for m in MODES]
 
 
-def get(mode: tuple[str, str], path: str, *, login: str | None = None,
-        headers: dict[str, str] | None = None) -> Any:
+def get(
+    mode: tuple[str, str],
+    path: str,
+    *,
+    login: str | None = None,
+    headers: dict[str, str] | None = None,
+) -> Any:
     stack, view = mode
     url = path.format(view=view)
     client: Client | AsyncClient = Client() if stack == "wsgi" else AsyncClient()
@@ -98,8 +103,9 @@ def test_all_models_failed_is_a_json_502(
 
 @pytest.mark.parametrize("mode", MODES, ids=IDS)
 def test_exhausted_budget_is_a_json_402(mode: tuple[str, str], fake_provider: FakeProvider) -> None:
-    config = make_config(fake_provider, budgets={"per_tier_usd": {"free": 0.0},
-                                                 "on_exhausted": "refuse"})
+    config = make_config(
+        fake_provider, budgets={"per_tier_usd": {"free": 0.0}, "on_exhausted": "refuse"}
+    )
     with override_settings(LLM_ROUTER=config):
         response = get(mode, "/{view}/chat/lobby/")
     assert response.status_code == 402
@@ -137,12 +143,15 @@ def test_endpoint_is_the_route_template(
     assert route.attributes["llm_router.endpoint"] == f"{mode[1]}/chat/<str:room>/"
     assert route.attributes["llm_router.tier"] == "free"
     [attempt] = spans.named("chat ")
-    assert attempt.parent is not None and attempt.parent.span_id == route.context.span_id
+    assert attempt.parent is not None
+    assert attempt.parent.span_id == route.context.span_id
 
 
 @pytest.mark.parametrize("mode", MODES, ids=IDS)
 def test_a_view_that_does_not_use_the_llm_costs_no_call(
-    mode: tuple[str, str], llm_settings: dict[str, Any], fake_provider: FakeProvider,
+    mode: tuple[str, str],
+    llm_settings: dict[str, Any],
+    fake_provider: FakeProvider,
     spans: Spans,
 ) -> None:
     assert get(mode, "/{view}/plain/").json() == {"ok": True}
@@ -151,17 +160,23 @@ def test_a_view_that_does_not_use_the_llm_costs_no_call(
 
 
 def test_settings_are_validated_at_startup(fake_provider: FakeProvider) -> None:
-    with override_settings(LLM_ROUTER={"models": []}), \
-            pytest.raises(ImproperlyConfigured, match=r"LLM_ROUTER: models"):
+    with (
+        override_settings(LLM_ROUTER={"models": []}),
+        pytest.raises(ImproperlyConfigured, match=r"LLM_ROUTER: models"),
+    ):
         Client().get("/sync/plain/")
     with override_settings(LLM_ROUTER=None), pytest.raises(ImproperlyConfigured, match="not set"):
         Client().get("/sync/plain/")
     config = make_config(fake_provider)
-    with override_settings(LLM_ROUTER=config, LLM_ROUTER_TIER=42), \
-            pytest.raises(ImproperlyConfigured, match="LLM_ROUTER_TIER"):
+    with (
+        override_settings(LLM_ROUTER=config, LLM_ROUTER_TIER=42),
+        pytest.raises(ImproperlyConfigured, match="LLM_ROUTER_TIER"),
+    ):
         Client().get("/sync/plain/")
-    with override_settings(LLM_ROUTER=config, LLM_ROUTER_CONTEXT="no.such.resolver"), \
-            pytest.raises(ImproperlyConfigured, match="LLM_ROUTER_CONTEXT"):
+    with (
+        override_settings(LLM_ROUTER=config, LLM_ROUTER_CONTEXT="no.such.resolver"),
+        pytest.raises(ImproperlyConfigured, match="LLM_ROUTER_CONTEXT"),
+    ):
         Client().get("/sync/plain/")
 
 
@@ -179,7 +194,8 @@ context_window = 8000
 """)
     with override_settings(LLM_ROUTER=str(toml)):
         router = integration.get_router()
-        assert isinstance(router, Router) and integration.get_router() is router
+        assert isinstance(router, Router)
+        assert integration.get_router() is router
         body = Client().get("/sync/chat/x/").json()
         assert body["model"] == "cheap"
     with override_settings(LLM_ROUTER=str(toml)):
@@ -208,11 +224,14 @@ def django_instrumented() -> Iterator[None]:
 
 @pytest.mark.parametrize("mode", MODES, ids=IDS)
 def test_route_span_is_a_child_of_the_django_server_span(
-    mode: tuple[str, str], llm_settings: dict[str, Any], django_instrumented: None,
+    mode: tuple[str, str],
+    llm_settings: dict[str, Any],
+    django_instrumented: None,
     spans: Spans,
 ) -> None:
     assert get(mode, "/{view}/chat/lobby/").status_code == 200
     server, route = spans.server(), spans.route()
     assert server.name == f"GET {mode[1]}/chat/<str:room>/"
     assert route.context.trace_id == server.context.trace_id
-    assert route.parent is not None and route.parent.span_id == server.context.span_id
+    assert route.parent is not None
+    assert route.parent.span_id == server.context.span_id

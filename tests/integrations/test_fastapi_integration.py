@@ -11,14 +11,14 @@ import pytest
 from fastapi import Depends, FastAPI, Request
 from fastapi.testclient import TestClient
 from integration_support import MESSAGES, SPOOFED, Spans, make_config
-
-from llm_router_middleware import LLMRouterMiddleware, RequestContext, RequestLLM, Router, get_llm
 from llm_router_middleware.integrations.fastapi import (
     LLM,
     llm_dependency,
     llm_policy,
     setup,
 )
+
+from llm_router_middleware import LLMRouterMiddleware, RequestContext, RequestLLM, Router, get_llm
 from llm_router_middleware.testing import Behavior, FakeProvider
 
 WIRINGS = ["setup", "middleware"]
@@ -62,10 +62,12 @@ CheapProLLM = Annotated[RequestLLM, Depends(llm_policy(tier="pro", models=["chea
 
 def reply_json(reply: Any, handle: RequestLLM) -> dict[str, Any]:
     return {
-        "model": reply.routing.model, "tier": reply.routing.tier,
+        "model": reply.routing.model,
+        "tier": reply.routing.tier,
         "fallback_count": reply.routing.fallback_count,
         "content": reply.choices[0].message.content,
-        "user_id": handle.context().user_id, "same_handle": get_llm() is handle,
+        "user_id": handle.context().user_id,
+        "same_handle": get_llm() is handle,
     }
 
 
@@ -192,8 +194,9 @@ def test_fallback_and_errors_as_json(
 def test_exhausted_budget_is_a_json_402(
     wiring: str, view: str, fake_provider: FakeProvider
 ) -> None:
-    config = make_config(fake_provider, budgets={"per_tier_usd": {"free": 0.0},
-                                                 "on_exhausted": "refuse"})
+    config = make_config(
+        fake_provider, budgets={"per_tier_usd": {"free": 0.0}, "on_exhausted": "refuse"}
+    )
     app = create_app(Router.from_config(config), wiring)
     response = TestClient(app).get(f"/{view}/chat/lobby")
     assert response.status_code == 402
@@ -216,11 +219,12 @@ def test_llm_policy_dependency_narrows_one_endpoint(
 
 @pytest.mark.parametrize("view", VIEWS)
 @pytest.mark.parametrize("wiring", WIRINGS)
-def test_async_resolver_works_in_sync_endpoints_too(
-    wiring: str, view: str, router: Router
-) -> None:
-    body = TestClient(create_app(router, wiring, context=async_context)).get(
-        f"/{view}/chat/lobby").json()
+def test_async_resolver_works_in_sync_endpoints_too(wiring: str, view: str, router: Router) -> None:
+    body = (
+        TestClient(create_app(router, wiring, context=async_context))
+        .get(f"/{view}/chat/lobby")
+        .json()
+    )
     assert (body["model"], body["user_id"]) == ("premium", "from-async-resolver")
 
 
@@ -239,7 +243,8 @@ def test_openapi_schema_stays_clean(router: Router) -> None:
     assert [p["name"] for p in chat["parameters"]] == ["room"]
     for path in ("/async/policy", "/async/user", "/sync/plain"):
         operation = paths[path]["get"]
-        assert "parameters" not in operation and "requestBody" not in operation, path
+        assert "parameters" not in operation, path
+        assert "requestBody" not in operation, path
 
 
 def test_without_setup_or_middleware_the_error_says_what_to_do(router: Router) -> None:
@@ -273,4 +278,5 @@ def test_route_span_is_a_child_of_the_fastapi_server_span(
     server, route = spans.server(), spans.route()
     assert server.name == f"GET /{view}/chat/{{room}}"
     assert route.context.trace_id == server.context.trace_id
-    assert route.parent is not None and route.parent.span_id == server.context.span_id
+    assert route.parent is not None
+    assert route.parent.span_id == server.context.span_id

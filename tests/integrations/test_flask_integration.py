@@ -9,9 +9,9 @@ import pytest
 from flask import Flask, jsonify, request
 from flask.typing import ResponseReturnValue
 from integration_support import MESSAGES, SPOOFED, Spans, make_config
+from llm_router_middleware.integrations.flask import LLMRouter, LLMRouterState, llm, llm_policy
 
 from llm_router_middleware import ConfigError, RequestContext, Router, get_llm
-from llm_router_middleware.integrations.flask import LLMRouter, LLMRouterState, llm, llm_policy
 from llm_router_middleware.testing import Behavior, FakeProvider
 
 VIEWS = ["sync", "async"]
@@ -32,9 +32,12 @@ async def async_context(req: Any) -> RequestContext:
 
 def reply_json(reply: Any) -> ResponseReturnValue:
     return jsonify(
-        model=reply.routing.model, tier=reply.routing.tier,
-        fallback_count=reply.routing.fallback_count, content=reply.choices[0].message.content,
-        user_id=llm.context().user_id, same_handle=get_llm() is request.llm,  # type: ignore[attr-defined]
+        model=reply.routing.model,
+        tier=reply.routing.tier,
+        fallback_count=reply.routing.fallback_count,
+        content=reply.choices[0].message.content,
+        user_id=llm.context().user_id,
+        same_handle=get_llm() is request.llm,  # type: ignore[attr-defined]
     )
 
 
@@ -129,8 +132,9 @@ def test_fallback_and_errors_as_json(view: str, app: Flask, fake_provider: FakeP
 
 @pytest.mark.parametrize("view", VIEWS)
 def test_exhausted_budget_is_a_json_402(view: str, fake_provider: FakeProvider) -> None:
-    config = make_config(fake_provider, budgets={"per_tier_usd": {"free": 0.0},
-                                                 "on_exhausted": "refuse"})
+    config = make_config(
+        fake_provider, budgets={"per_tier_usd": {"free": 0.0}, "on_exhausted": "refuse"}
+    )
     response = create_app(config).test_client().get(f"/{view}/chat/lobby")
     assert response.status_code == 402
     assert response.get_json()["error"]["type"] == "budget_exhausted"
@@ -148,9 +152,7 @@ def test_llm_policy_narrows_one_view(view: str, app: Flask, fake_provider: FakeP
 
 
 @pytest.mark.parametrize("view", VIEWS)
-def test_async_resolver_in_sync_and_async_views(
-    view: str, router_config: dict[str, Any]
-) -> None:
+def test_async_resolver_in_sync_and_async_views(view: str, router_config: dict[str, Any]) -> None:
     app = create_app(router_config, context=async_context)
     body = app.test_client().get(f"/{view}/chat/lobby").get_json()
     assert (body["model"], body["user_id"]) == ("premium", "from-async-resolver")
@@ -181,7 +183,8 @@ def test_extension_registration_and_config_errors(router_config: dict[str, Any])
     ext.init_app(second)
     for app in (first, second):
         state = app.extensions["llm_router"]
-        assert isinstance(state, LLMRouterState) and state.router is router
+        assert isinstance(state, LLMRouterState)
+        assert state.router is router
     with pytest.raises(ConfigError, match=r"LLM_ROUTER'\]: is not set"):
         LLMRouter(Flask("missing"))
     bad = Flask("bad")
@@ -211,4 +214,5 @@ def test_route_span_is_a_child_of_the_flask_server_span(
     server, route = spans.server(), spans.route()
     assert server.name == f"GET /{view}/chat/<room>"
     assert route.context.trace_id == server.context.trace_id
-    assert route.parent is not None and route.parent.span_id == server.context.span_id
+    assert route.parent is not None
+    assert route.parent.span_id == server.context.span_id

@@ -1,6 +1,5 @@
 from __future__ import annotations
 
-import time
 from types import MappingProxyType
 
 import pytest
@@ -102,24 +101,6 @@ def test_spec_changes_are_not_served_from_a_stale_cache() -> None:
     assert level("alpha", a) == "complex"
     assert level("alpha", b) == "simple"
     assert level("beta", b) == "complex"
-
-
-def test_fast_enough_for_every_request() -> None:
-    text = (
-        "Please analyze the trade-offs between a write-ahead log and shadow paging for an "
-        "embedded database, and recommend one for a device with little flash memory."
-    )[:200]
-    for _ in range(200):
-        classify_complexity(text, SPEC)
-    samples = []
-    for _ in range(2000):
-        t0 = time.perf_counter_ns()
-        classify_complexity(text, SPEC)
-        samples.append(time.perf_counter_ns() - t0)
-    samples.sort()
-    # The target is < 5 us on an idle machine; the bound here only catches a regression to
-    # scanning with a big regex per keyword on a loaded CI box.
-    assert samples[len(samples) // 2] < 40_000
 
 
 @pytest.mark.parametrize("text", ["hi", "HELLO world", "Hi, define entropy"])

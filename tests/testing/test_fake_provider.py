@@ -14,9 +14,9 @@ import pytest
 
 os.environ.setdefault("LITELLM_LOCAL_MODEL_COST_MAP", "True")
 
-import litellm  # noqa: E402
+import litellm
 
-from llm_router_middleware.testing import Behavior, FakeProvider  # noqa: E402
+from llm_router_middleware.testing import Behavior, FakeProvider
 
 MESSAGES = [{"role": "user", "content": "say hello to the tests"}]
 
@@ -102,10 +102,16 @@ def test_faults_map_to_litellm_exceptions(
 ) -> None:
     fake_provider.set("faulty", behavior)
     if stream and behavior.malformed:
-        expected = litellm.exceptions.MidStreamFallbackError  # litellm fails while reading the SSE chunks
-    with pytest.raises(expected) as caught:
+        # litellm fails while reading the SSE chunks, after the 200 arrived
+        expected = litellm.exceptions.MidStreamFallbackError
+
+    def consume() -> None:
         response = call(fake_provider, "faulty", stream=stream)
-        list(response)
+        if stream:
+            list(response)
+
+    with pytest.raises(expected) as caught:
+        consume()
     assert type(caught.value) is expected
     if behavior.error_message:
         assert behavior.error_message in str(caught.value)
@@ -129,7 +135,9 @@ def test_latency_is_added(fake_provider: FakeProvider) -> None:
 
 def test_stream_yields_chunks_and_usage(fake_provider: FakeProvider) -> None:
     fake_provider.set("streamer", Behavior(reply="one two three"))
-    chunks = list(call(fake_provider, "streamer", stream=True, stream_options={"include_usage": True}))
+    chunks = list(
+        call(fake_provider, "streamer", stream=True, stream_options={"include_usage": True})
+    )
     text = "".join(c.choices[0].delta.content or "" for c in chunks if c.choices)
     assert text == "one two three"
     assert len(chunks) >= 4

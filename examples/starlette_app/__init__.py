@@ -1,0 +1,1 @@
+"""A Starlette app that routes its LLM calls through ``LLMRouterMiddleware``."""

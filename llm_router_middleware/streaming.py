@@ -1,0 +1,189 @@
+"""Streaming replies: fall back until a model sends its first chunk, then stay with it.
+
+Once a chunk has reached the caller no other model can take over (the caller has seen part of
+an answer), so an error after the first chunk ends the stream with ``StreamInterruptedError``.
+Cost is settled when the stream ends, from the usage chunk the provider sends when asked
+(``stream_options.include_usage``) or, failing that, from the streamed text's tokens.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import AsyncIterator, Iterator
+from dataclasses import dataclass, field
+from typing import Any
+
+from .errors import Attempt, RouterError
+from .execution import Call, Execution
+from .response import RoutingInfo
+
+
+class StreamInterruptedError(RouterError):
+    """The model failed after it had started streaming; no fallback is possible then."""
+
+    status_code = 502
+    code = "stream_interrupted"
+
+    def __init__(self, message: str, *, model: str, attempts: tuple[Attempt, ...]) -> None:
+        super().__init__(message)
+        self.model = model
+        self.attempts = attempts
+
+
+@dataclass
+class _Totals:
+    """What the stream carried, for the span and for settling the cost."""
+
+    text: list[str] = field(default_factory=list)
+    prompt_tokens: int = 0
+    completion_tokens: int = 0
+    finish_reasons: list[str] = field(default_factory=list)
+    model: str | None = None
+    id: str | None = None
+
+    def add(self, chunk: Any) -> None:
+        usage = getattr(chunk, "usage", None)
+        if usage is not None:
+            self.prompt_tokens = int(getattr(usage, "prompt_tokens", 0) or self.prompt_tokens)
+            self.completion_tokens = int(
+                getattr(usage, "completion_tokens", 0) or self.completion_tokens
+            )
+        self.model = self.model or getattr(chunk, "model", None)
+        self.id = self.id or getattr(chunk, "id", None)
+        for choice in getattr(chunk, "choices", None) or ():
+            delta = getattr(choice, "delta", None)
+            content = getattr(delta, "content", None)
+            if content:
+                self.text.append(content)
+            if getattr(choice, "finish_reason", None):
+                self.finish_reasons.append(str(choice.finish_reason))
+
+
+@dataclass
+class _Summary:
+    """A response-shaped view of the whole stream for telemetry.record_response."""
+
+    model: str | None
+    id: str | None
+    choices: list[Any]
+
+
+@dataclass
+class _Choice:
+    finish_reason: str | None
+    message: Any
+
+
+@dataclass
+class _Message:
+    content: str
+
+
+def stream_kwargs(call: Call) -> dict[str, Any]:
+    kwargs = dict(call.kwargs)
+    kwargs["stream"] = True
+    options = dict(kwargs.get("stream_options") or {})
+    options.setdefault("include_usage", True)
+    kwargs["stream_options"] = options
+    return kwargs
+
+
+class _Base:
+    def __init__(self, execution: Execution, call: Call, first: Any) -> None:
+        self._execution = execution
+        self._call = call
+        self._first: Any = first
+        self._totals = _Totals()
+        self._done = False
+        self.routing: RoutingInfo = execution.routing_info(call.spec, 0.0)
+
+    def _chunk(self, chunk: Any) -> Any:
+        self._totals.add(chunk)
+        return chunk
+
+    def _finish(self) -> None:
+        if self._done:
+            return
+        self._done = True
+        totals = self._totals
+        prompt = totals.prompt_tokens or self._execution.plan.prompt_tokens
+        completion = totals.completion_tokens
+        if not completion and totals.text:
+            from .messages import count_tokens
+
+            completion = count_tokens([{"role": "assistant", "content": "".join(totals.text)}]) - 6
+        text = "".join(totals.text)
+        summary = _Summary(
+            totals.model, totals.id, [_Choice(r, _Message(text)) for r in totals.finish_reasons[:1]]
+        )
+        self.routing = self._execution.finish(self._call, summary, prompt, max(0, completion))
+
+    def _interrupted(self, exc: BaseException) -> StreamInterruptedError:
+        self._done = True
+        execution = self._execution
+        with contextlib.suppress(RouterError):
+            execution.failed(self._call, exc)
+        execution.abort(exc)
+        return StreamInterruptedError(
+            f"model {self._call.spec.name!r} failed after streaming had started: "
+            f"{execution.attempts[-1].error_message}",
+            model=self._call.spec.name,
+            attempts=tuple(execution.attempts),
+        )
+
+    def _closed_early(self) -> None:
+        """The caller stopped reading (client went away): charge what was streamed."""
+        if not self._done:
+            self._finish()
+
+
+class RoutedStream(_Base):
+    """Iterate for litellm's chunks; ``.routing`` is complete once the stream ends."""
+
+    def __init__(self, execution: Execution, call: Call, first: Any, rest: Iterator[Any]) -> None:
+        super().__init__(execution, call, first)
+        self._rest = rest
+
+    def __iter__(self) -> Iterator[Any]:
+        try:
+            if self._first is not None:
+                first, self._first = self._first, None
+                yield self._chunk(first)
+            while True:
+                try:
+                    chunk = next(self._rest)
+                except StopIteration:
+                    break
+                except Exception as exc:
+                    raise self._interrupted(exc) from None
+                yield self._chunk(chunk)
+            self._finish()
+        finally:
+            self._closed_early()
+
+
+class AsyncRoutedStream(_Base):
+    """``async for`` litellm's chunks; ``.routing`` is complete once the stream ends."""
+
+    def __init__(
+        self, execution: Execution, call: Call, first: Any, rest: AsyncIterator[Any]
+    ) -> None:
+        super().__init__(execution, call, first)
+        self._rest = rest
+
+    async def __aiter__(self) -> AsyncIterator[Any]:
+        try:
+            if self._first is not None:
+                first, self._first = self._first, None
+                yield self._chunk(first)
+            while True:
+                try:
+                    chunk = await self._rest.__anext__()
+                except StopAsyncIteration:
+                    break
+                except Exception as exc:
+                    raise self._interrupted(exc) from None
+                yield self._chunk(chunk)
+            self._finish()
+        finally:
+            self._closed_early()
