@@ -100,7 +100,7 @@ SCRIPT: tuple[Step, ...] = (
     # The tier comes from the user on the server, never from a client header.
     Step("spoofed X-Tier: pro", "anonymous", {"X-Tier": "pro", "X-User-Tier": "pro"}, ask(HARD)),
     # Budget: the free tier's small daily budget runs out.
-    Step("hard prompt", "alice", ALICE, ask(HARD)),
+    Step("hard, full budget", "alice", ALICE, ask(HARD)),
     Step("hard, budget low", "alice", ALICE, ask(HARD)),
     Step("hard, budget lower", "alice", ALICE, ask(HARD)),
     Step("hard, budget gone", "alice", ALICE, ask(HARD)),
@@ -162,13 +162,26 @@ def to_row(step: Step, response: httpx.Response) -> Row:
         routing = data["routing"]
         model = routing["model"] + (" (downgr.)" if routing["downgraded"] else "")
         return Row(
-            step.label, f"{step.who}/{routing['tier']}", 200, routing["strategy"], model,
-            str(routing["fallback_count"]), f"${routing['cost_usd']:.5f}",
-            trail(routing["attempts"]), routing["reason"],
+            step.label,
+            f"{step.who}/{routing['tier']}",
+            200,
+            routing["strategy"],
+            model,
+            str(routing["fallback_count"]),
+            f"${routing['cost_usd']:.5f}",
+            trail(routing["attempts"]),
+            routing["reason"],
         )
     error = data.get("error", {})
     return Row(
-        step.label, f"{step.who}/{USER_TIERS[step.who]}", response.status_code, "-", "-", "-", "-", error.get("type", "-"),
+        step.label,
+        f"{step.who}/{USER_TIERS[step.who]}",
+        response.status_code,
+        "-",
+        "-",
+        "-",
+        "-",
+        error.get("type", "-"),
         error.get("message", ""),
     )
 
@@ -185,8 +198,17 @@ def trail(attempts: Sequence[dict[str, Any]]) -> str:
 
 
 # --- the table ---------------------------------------------------------------------------------
-COLUMNS = (("#", 2), ("request", 19), ("user/tier", 17), ("http", 4), ("strategy", 10),
-           ("model", 16), ("fb", 2), ("cost", 8), ("attempts", 26))
+COLUMNS = (
+    ("#", 2),
+    ("request", 19),
+    ("user/tier", 17),
+    ("http", 4),
+    ("strategy", 10),
+    ("model", 16),
+    ("fb", 2),
+    ("cost", 8),
+    ("attempts", 26),
+)
 USER_TIERS = {"alice": "free", "bob": "pro", "anonymous": "default"}  # for error rows
 _KEYWORD_LIST = re.compile(r"(keywords?) \([^()]*\)")
 
@@ -200,8 +222,17 @@ def format_table(rows: Sequence[Row], width: int = WIDTH) -> str:
     header = " ".join(name.ljust(w) for name, w in COLUMNS).rstrip()
     lines = [header, "-" * width]
     for i, row in enumerate(rows, 1):
-        values = (str(i), row.label, row.who, str(row.status), row.strategy, row.model,
-                  row.fallbacks, row.cost, row.attempts)
+        values = (
+            str(i),
+            row.label,
+            row.who,
+            str(row.status),
+            row.strategy,
+            row.model,
+            row.fallbacks,
+            row.cost,
+            row.attempts,
+        )
         cells = [clip(v, w).ljust(w) for v, (_, w) in zip(values, COLUMNS, strict=True)]
         lines.append(" ".join(cells).rstrip())
         reason = " ".join(row.reason.split())
@@ -220,14 +251,26 @@ class CompactSpanExporter(SpanExporter):
     """Keeps finished spans and prints them later, one line each, indented under their parent."""
 
     KEYS = (
-        "http.status_code", "http.response.status_code", "llm_router.tier",
-        "llm_router.selected", "llm_router.model_used", "llm_router.fallback_count",
-        "llm_router.cost_usd", "llm_router.budget.remaining_usd", "llm_router.error.kind",
-        "error.type", "gen_ai.request.model", "gen_ai.usage.input_tokens",
+        "http.status_code",
+        "http.response.status_code",
+        "llm_router.tier",
+        "llm_router.selected",
+        "llm_router.model_used",
+        "llm_router.fallback_count",
+        "llm_router.cost_usd",
+        "llm_router.budget.remaining_usd",
+        "llm_router.error.kind",
+        "error.type",
+        "gen_ai.request.model",
+        "gen_ai.usage.input_tokens",
         "gen_ai.usage.output_tokens",
     )
-    SHORT = {"gen_ai.usage.input_tokens": "in_tokens", "gen_ai.usage.output_tokens": "out_tokens",
-             "gen_ai.request.model": "gen_ai.model", "llm_router.budget.remaining_usd": "budget_left"}
+    SHORT = {
+        "gen_ai.usage.input_tokens": "in_tokens",
+        "gen_ai.usage.output_tokens": "out_tokens",
+        "gen_ai.request.model": "gen_ai.model",
+        "llm_router.budget.remaining_usd": "budget_left",
+    }
 
     def __init__(self) -> None:
         self.spans: list[ReadableSpan] = []
@@ -298,8 +341,11 @@ class Tracing:
     def finish(self, out: TextIO) -> None:
         self.provider.shutdown()  # flushes the batch processor
         if self.console is not None:
-            print("\nSpans (one line each, children indented under their parent; "
-                  "!event(model:detail) marks span events):", file=out)
+            print(
+                "\nSpans (one line each, children indented under their parent; "
+                "!event(model:detail) marks span events):",
+                file=out,
+            )
             for line in self.console.lines():
                 print(clip(line, 200), file=out)
         else:
@@ -328,8 +374,10 @@ def main(argv: Sequence[str] | None = None, out: TextIO | None = None) -> int:
     out = out or sys.stdout
     # Decision log lines (logger "llm_router_middleware") are quiet unless asked for.
     verbose = "--log" in (argv if argv is not None else sys.argv[1:])
-    logging.basicConfig(level=logging.INFO if verbose else logging.ERROR,
-                        format="%(levelname)s %(name)s: %(message)s")
+    logging.basicConfig(
+        level=logging.INFO if verbose else logging.ERROR,
+        format="%(levelname)s %(name)s: %(message)s",
+    )
     tracing = setup_tracing()
     started = time.perf_counter()
     from llm_router_middleware.client import litellm_module
@@ -342,9 +390,12 @@ def main(argv: Sequence[str] | None = None, out: TextIO | None = None) -> int:
         with serve(create_app(router)) as base_url:
             rows = run_script(base_url, provider)
     done = time.perf_counter()
-    print(f"llm-router-middleware demo: fake provider and app on 127.0.0.1, "
-          f"{len(rows)} requests in {done - imported:.2f} s "
-          f"(litellm import {imported - started:.2f} s)\n", file=out)
+    print(
+        f"llm-router-middleware demo: fake provider and app on 127.0.0.1, "
+        f"{len(rows)} requests in {done - imported:.2f} s "
+        f"(litellm import {imported - started:.2f} s)\n",
+        file=out,
+    )
     print(format_table(rows), file=out)
     tracing.finish(out)
     return 0

@@ -58,6 +58,8 @@ class Router:
         self.latency = LatencyTracker(self.store, prefix=prefix)
         self.experiments = ExperimentLog(self.store, prefix=prefix)
         self._semantic: Any = None
+        semantic = config.routing.semantic
+        self._fallthrough = (semantic.fallthrough if semantic else None) or "complexity"
         self._models = tuple(config.models)
         self._limited = tuple(m for m in self._models if config.models[m].rpm is not None)
 
@@ -142,6 +144,7 @@ class Router:
             max_cost_usd=policy.max_cost_usd if policy else None,
             preselection=preselection,
             expected_output_tokens=expected_output_tokens,
+            fallthrough=self._fallthrough,
         )
         plan = make_plan(self.config, inp, self.state_view(context, tier))
         return Prepared(messages=checked, context=context, plan=plan, strategy=strategy)

@@ -86,7 +86,7 @@ async def chat(request: Request) -> JSONResponse:
     try:
         body = await request.json()
     except ValueError:
-        return bad_request("the body must be JSON: {\"messages\": [...]}")
+        return bad_request('the body must be JSON: {"messages": [...]}')
     if not isinstance(body, dict) or "messages" not in body:
         return bad_request("the body must be a JSON object with a 'messages' list")
     llm: RequestLLM = request.state.llm
@@ -126,7 +126,9 @@ async def health(request: Request) -> JSONResponse:
     return JSONResponse({"status": "ok"})
 
 
-def load_router(path: str | os.PathLike[str] = CONFIG_PATH, *, api_base: str | None = None) -> Router:
+def load_router(
+    path: str | os.PathLike[str] = CONFIG_PATH, *, api_base: str | None = None
+) -> Router:
     """The router from ``path``; ``api_base`` replaces every model's (the fake provider's URL)."""
     with open(path, "rb") as fh:
         data = tomllib.load(fh)
@@ -144,7 +146,9 @@ def create_app(router: Router, *, trace_http: bool = True) -> Starlette:
         except ImportError:  # optional: without it the route spans are roots
             pass
         else:  # outermost, so the routing spans nest under the HTTP server span
-            middleware.insert(0, Middleware(OpenTelemetryMiddleware, exclude_spans=["receive", "send"]))
+            middleware.insert(
+                0, Middleware(OpenTelemetryMiddleware, exclude_spans=["receive", "send"])
+            )
     routes = [Route("/chat", chat, methods=["POST"]), Route("/health", health, methods=["GET"])]
     return Starlette(routes=routes, middleware=middleware)
 

@@ -289,6 +289,16 @@ def _semantic(parent: Table, models: Mapping[str, ModelSpec]) -> Any | None:
             parent.path("semantic"), f"semantic routing needs the 'semantic' extra: {exc}"
         ) from None
     settings = SemanticSettings.from_dict(parent.raw("semantic"), parent.path("semantic"))
+    if settings.fallthrough is not None and settings.fallthrough not in STRATEGIES[:4]:
+        raise ConfigError(
+            f"{parent.path('semantic')}.fallthrough",
+            f"must be one of {', '.join(STRATEGIES[:4])}; got {settings.fallthrough!r}",
+        )
+    if settings.fallthrough == "experiment" and not parent.has("experiment"):
+        raise ConfigError(
+            f"{parent.path('semantic')}.fallthrough",
+            "'experiment' needs a [routing.experiment] section",
+        )
     for i, route in enumerate(settings.routes):
         targets = [route.model] if route.model else list((route.tiers or {}).values())
         for name in targets:

@@ -60,6 +60,7 @@ class PlanInput:
     max_cost_usd: float | None = None  # per-view cap per call
     preselection: Preselection | None = None  # for strategy "semantic"
     expected_output_tokens: int | None = None  # the call's max_tokens; default routing.cost's
+    fallthrough: str = "complexity"  # strategy "semantic" uses this one when no route matches
 
 
 @dataclass(frozen=True, slots=True)
@@ -187,7 +188,11 @@ class _Selector:
                     lead = f"semantic: no match ({pre.reason}); "
             else:
                 lead = "semantic: no preselection; "
-            return self._complexity(pool, lead)
+            fallthrough = self.inp.fallthrough
+            if fallthrough == "complexity" or fallthrough == "semantic":
+                return self._complexity(pool, lead)
+            first, reason, order = self.select(fallthrough, pool)
+            return first, lead + reason, order
         raise InvalidRequestError(
             f"unknown routing strategy {strategy!r}; use fixed, complexity, cost, experiment "
             "or semantic"

@@ -33,8 +33,13 @@ def run_demo(**env: str) -> str:
     if "OTEL_EXPORTER_OTLP_ENDPOINT" not in env:
         environment.pop("OTEL_EXPORTER_OTLP_ENDPOINT", None)
     done = subprocess.run(
-        [sys.executable, str(DEMO)], capture_output=True, text=True, timeout=120,
-        env=environment, cwd=DEMO.parent.parent, check=False,
+        [sys.executable, str(DEMO)],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env=environment,
+        cwd=DEMO.parent.parent,
+        check=False,
     )
     assert done.returncode == 0, done.stderr[-3000:]
     assert "Traceback" not in done.stderr, done.stderr[-3000:]
@@ -50,8 +55,9 @@ def parse(output: str) -> dict[str, Row]:
             continue
         _, label, who, status, strategy, model, fallbacks = match.groups()
         reason = lines[i + 1].strip().removeprefix("└").strip()
-        rows[label.strip()] = Row(label.strip(), who, int(status), strategy, model, fallbacks,
-                                  reason)
+        rows[label.strip()] = Row(
+            label.strip(), who, int(status), strategy, model, fallbacks, reason
+        )
     return rows
 
 
@@ -66,7 +72,11 @@ def test_table_shows_every_decision(console_output: str) -> None:
 
     simple, hard = rows["simple prompt"], rows["hard prompt"]
     assert (simple.who, simple.status, simple.strategy, simple.model) == (
-        "bob/pro", 200, "complexity", "cheap")
+        "bob/pro",
+        200,
+        "complexity",
+        "cheap",
+    )
     assert "complexity=simple" in simple.reason
     assert (hard.status, hard.model, hard.fallbacks) == (200, "premium", "0")
     assert "complexity=complex" in hard.reason
@@ -81,6 +91,7 @@ def test_table_shows_every_decision(console_output: str) -> None:
     assert (breaker.status, breaker.model, breaker.fallbacks) == (200, "balanced", "0")
     assert "premium unavailable (breaker_open)" in breaker.reason
 
+    assert rows["hard, full budget"].model == "premium"
     for label in ("hard, budget low", "hard, budget lower"):
         downgraded = rows[label]
         assert (downgraded.who, downgraded.model) == ("alice/free", "cheap (downgr.)")
@@ -100,8 +111,9 @@ def test_console_spans_follow_the_table(console_output: str) -> None:
     assert "Spans (one line each" in spans
     assert re.search(r"^POST /chat\s", spans, re.M)
     assert re.search(r"^  route complexity\s", spans, re.M)
-    assert re.search(r"^    chat fake-premium\s+[\d.]+ ms ERROR .*error.type=ServiceUnavailable",
-                     spans, re.M)
+    assert re.search(
+        r"^    chat fake-premium\s+[\d.]+ ms ERROR .*error.type=ServiceUnavailable", spans, re.M
+    )
     assert "!breaker_transition(premium: closed->open)" in spans
     assert "!candidate_rejected(premium: breaker_open)" in spans
     assert "sk-fake-demo-key" not in console_output
@@ -109,9 +121,10 @@ def test_console_spans_follow_the_table(console_output: str) -> None:
 
 def test_spans_go_to_otlp_when_the_endpoint_is_set() -> None:
     with OTLPReceiver() as receiver:
-        output = run_demo(OTEL_EXPORTER_OTLP_ENDPOINT=receiver.endpoint)
-        spans = receiver.wait_for(lambda s: len([x for x in s if x.name == "POST /chat"]) >= 11)
-    assert f"exported over OTLP/HTTP to {receiver.endpoint}" in output
+        endpoint = receiver.endpoint
+        output = run_demo(OTEL_EXPORTER_OTLP_ENDPOINT=endpoint)
+        spans = receiver.wait_for(lambda s: len([x for x in s if x.name == "POST /chat"]) >= 12)
+    assert f"exported over OTLP/HTTP to {endpoint}" in output
     assert "Spans (one line each" not in output
     routes = [s for s in spans if s.name == "route complexity"]
     chats = {s.name for s in spans if s.name.startswith("chat ")}
