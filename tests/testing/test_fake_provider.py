@@ -119,6 +119,7 @@ def test_faults_map_to_litellm_exceptions(
 
 async def test_hang_times_out_quickly_and_does_not_block(fake_provider: FakeProvider) -> None:
     fake_provider.set("stuck", Behavior(hang=True))
+    await acall(fake_provider, "warm-up")  # litellm's first call pays for its lazy imports
     started = time.perf_counter()
     with pytest.raises(litellm.Timeout):
         await acall(fake_provider, "stuck", timeout=0.3)
