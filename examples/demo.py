@@ -382,7 +382,8 @@ def main(argv: Sequence[str] | None = None, out: TextIO | None = None) -> int:
     started = time.perf_counter()
     from llm_router_middleware.client import litellm_module
 
-    litellm_module()  # import litellm (about 2.5 s) once, before the first request
+    litellm = litellm_module()  # import litellm (about 2.5 s) once, before the first request
+    litellm.encoding.encode("warm up")  # and load the tokenizer the planner counts tokens with
     imported = time.perf_counter()
     with FakeProvider() as provider:
         answers(provider)

@@ -1,4 +1,4 @@
-"""Strategy "semantic" through the Router: the local encoder picks the route, the planner the model."""
+"""Strategy "semantic" through the Router: the encoder picks the route, the planner the model."""
 
 from __future__ import annotations
 
