@@ -31,6 +31,7 @@ class _Server(ThreadingHTTPServer):
         super().__init__(address, handler)
         self.stopping = threading.Event()
         self.owner: Any = None
+        self.name = f"{type(self).__name__}:{self.server_address[1]}"
         self._conn_lock = threading.Lock()
         self._connections: set[socket.socket] = set()
 
@@ -38,6 +39,10 @@ class _Server(ThreadingHTTPServer):
         with self._conn_lock:
             self._connections.add(request)
         super().process_request(request, client_address)
+
+    def process_request_thread(self, request: Any, client_address: Any) -> None:
+        threading.current_thread().name = f"{self.name}:conn"
+        super().process_request_thread(request, client_address)
 
     def shutdown_request(self, request: Any) -> None:
         with self._conn_lock:
@@ -165,10 +170,11 @@ class BackgroundServer:
                 return self
             server = _Server((self._host, self._port), self.handler_class)
             server.owner = self
+            server.name = f"{type(self).__name__}:{server.server_address[1]}"
             thread = threading.Thread(
                 target=server.serve_forever,
                 kwargs={"poll_interval": _POLL_INTERVAL_S},
-                name=f"{type(self).__name__}:{server.server_address[1]}",
+                name=server.name,
                 daemon=True,
             )
             thread.start()

@@ -6,7 +6,7 @@ from typing import Any
 
 import httpx
 import pytest
-from conftest import Spans, base_config
+from core_support import Spans, base_config
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
 from starlette.requests import Request

@@ -9,7 +9,7 @@ from collections.abc import Callable
 from typing import Any
 
 import pytest
-from conftest import SECRET, Spans, base_config, model
+from core_support import SECRET, Spans, base_config, model
 from opentelemetry.trace import SpanKind, StatusCode
 
 from llm_router_middleware import (

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import pytest
-from conftest import base_config
+from core_support import base_config
 
 from llm_router_middleware import RequestContext, Router
 from llm_router_middleware.routing import bucket_of

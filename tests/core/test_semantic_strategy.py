@@ -6,7 +6,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import Spans, base_config
+from core_support import Spans, base_config
 
 from llm_router_middleware import ConfigError, RequestContext, Router
 from llm_router_middleware.testing import FakeProvider

@@ -6,7 +6,7 @@ import asyncio
 from collections.abc import Callable
 
 import pytest
-from conftest import Spans
+from core_support import Spans
 
 from llm_router_middleware import AllModelsFailedError, RequestContext, Router
 from llm_router_middleware.testing import Behavior, FakeProvider

@@ -259,12 +259,10 @@ def test_models_and_protocol_errors(fake_provider: FakeProvider) -> None:
         assert "could not parse" in bad_json.json()["error"]["message"]
         missing = client.post("/nowhere", json={})
         assert missing.status_code == 404
-        # keep-alive: every request above went over one connection
         assert client.get("/models").status_code == 200
 
 
 def test_standalone_server_stops_cleanly_while_a_request_hangs() -> None:
-    before = threading.active_count()
     with FakeProvider(Behavior(hang=True)) as provider:
         port = provider.port
 
@@ -277,9 +275,9 @@ def test_standalone_server_stops_cleanly_while_a_request_hangs() -> None:
         while provider.count() == 0:
             time.sleep(0.005)
         started = time.perf_counter()
-    assert time.perf_counter() - started < 0.5
+    assert time.perf_counter() - started < 1.0
     client.join()
-    assert threading.active_count() == before
+    assert [t.name for t in threading.enumerate() if f"FakeProvider:{port}" in t.name] == []
     assert not provider.running
     with pytest.raises(RuntimeError, match="not running"):
         _ = provider.port

@@ -1,0 +1,316 @@
+"""Added overhead of `RequestLLM.acomplete()` / `.complete()` over a raw `litellm.acompletion` /
+`litellm.completion` and over `litellm.Router.acompletion` (one deployment, num_retries=0), all
+against the same local fake provider (latency 0), in interleaved rounds, measured in one run.
+
+    python benchmarks/overhead.py [--rounds 20] [--per-round 20] [--profile]
+
+Each comparison runs twice: with no tracer provider (the OpenTelemetry API's no-op default) and
+with an SDK TracerProvider + BatchSpanProcessor whose exporter drops everything (spans are built
+and queued, as in production, but not sent). A third measurement stubs litellm out
+(`litellm.acompletion` returns a canned reply) so what remains is our own code per call, free
+of the HTTP round trip's noise. Targets (issue 2): ours <= 50 µs p50 added; litellm's Router
+adds about 950 µs on these machines.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import cProfile
+import io
+import pstats
+import sys
+from collections.abc import Awaitable, Callable, Sequence
+from pathlib import Path
+from typing import Any
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from _common import Stats, ainterleave, interleave, machine, setup_env, table
+
+setup_env()
+
+from opentelemetry import trace
+from opentelemetry.sdk.trace import ReadableSpan, TracerProvider
+from opentelemetry.sdk.trace.export import BatchSpanProcessor, SpanExporter, SpanExportResult
+
+from llm_router_middleware import RequestContext, RequestLLM, Router
+from llm_router_middleware.client import litellm_module
+from llm_router_middleware.testing import FakeProvider
+
+TARGET_US = 50.0
+MESSAGES = [{"role": "user", "content": "Hi! What is the capital of France?"}]
+CONTEXT = RequestContext(user_id="u1", tier="pro")
+ANY_TIER = RequestContext(user_id="u1")  # the minimal config has only the default tier
+KEY = "sk-bench-not-a-real-key"
+
+AsyncFn = Callable[[], Awaitable[object]]
+
+
+class DroppingExporter(SpanExporter):
+    def export(self, spans: Sequence[ReadableSpan]) -> SpanExportResult:
+        return SpanExportResult.SUCCESS
+
+    def shutdown(self) -> None:
+        return None
+
+
+def model(name: str, base: str, quality: float, price: float) -> dict[str, Any]:
+    return {
+        "name": name,
+        "model": f"openai/fake-{name}",
+        "api_base": base,
+        "api_key": KEY,
+        "input_cost_per_1m": price,
+        "output_cost_per_1m": 4 * price,
+        "quality": quality,
+        "context_window": 16000,
+        "timeout_s": 30,
+    }
+
+
+def full_config(base: str) -> dict[str, Any]:
+    """The demo's shape: 3 models, complexity routing, tiers, budgets, breakers."""
+    return {
+        "models": [
+            model("cheap", base, 0.4, 1.0),
+            model("balanced", base, 0.7, 3.0),
+            model("premium", base, 0.95, 15.0),
+        ],
+        "routing": {"strategy": "complexity", "fallbacks": ["premium", "balanced", "cheap"]},
+        "tiers": {"pro": {"models": ["premium", "balanced", "cheap"]}},
+        "budgets": {"per_user_usd": 1e6, "per_tier_usd": {"pro": 1e6}, "global_usd": 1e6},
+    }
+
+
+def minimal_config(base: str) -> dict[str, Any]:
+    """One model, fixed strategy, no budgets: the least the router can do."""
+    return {"models": [model("cheap", base, 0.4, 1.0)], "routing": {"strategy": "fixed"}}
+
+
+def direct_kwargs(base: str) -> dict[str, Any]:
+    """What Execution passes to litellm for the model `cheap`, so the baselines do the same."""
+    return {
+        "model": "openai/fake-cheap",
+        "messages": MESSAGES,
+        "api_base": base,
+        "api_key": KEY,
+        "timeout": 30.0,
+        "max_retries": 0,
+        "num_retries": 0,
+    }
+
+
+def litellm_router(base: str) -> Any:
+    litellm = litellm_module()
+    deployment = {
+        "model_name": "cheap",
+        "litellm_params": {
+            "model": "openai/fake-cheap",
+            "api_base": base,
+            "api_key": KEY,
+            "timeout": 30.0,
+            "max_retries": 0,
+        },
+    }
+    return litellm.Router(model_list=[deployment], num_retries=0)
+
+
+def report(title: str, samples: dict[str, list[float]], baseline: str) -> dict[str, Stats]:
+    stats = {name: Stats.of(values) for name, values in samples.items()}
+    print(f"\n  {title}")
+    for line in table(stats, baseline):
+        print("    " + line)
+    return stats
+
+
+def summary(stats: dict[str, Stats], ours: str, raw: str, peer: str | None) -> str:
+    added = stats[ours].p50 - stats[raw].p50
+    text = f"ours adds {added:+.1f} µs p50 over {raw} (target <= {TARGET_US:.0f})"
+    if peer is not None:
+        peer_added = stats[peer].p50 - stats[raw].p50
+        ratio = peer_added / added if added > 0 else float("inf")
+        text += f"; {peer} adds {peer_added:+.1f} µs ({ratio:.1f}x ours)"
+    return text
+
+
+async def over_http(base: str, rounds: int, per_round: int) -> list[str]:
+    litellm = litellm_module()
+    kwargs = direct_kwargs(base)
+    full, minimal = Router.from_config(full_config(base)), Router.from_config(minimal_config(base))
+    peer = litellm_router(base)
+
+    async def raw() -> object:
+        return await litellm.acompletion(**kwargs)
+
+    async def via_router() -> object:
+        return await peer.acompletion(model="cheap", messages=MESSAGES)
+
+    async def ours_full() -> object:
+        return await RequestLLM(full, context=CONTEXT).acomplete(MESSAGES)
+
+    async def ours_minimal() -> object:
+        return await RequestLLM(minimal, context=ANY_TIER).acomplete(MESSAGES)
+
+    variants: dict[str, AsyncFn] = {
+        "litellm.acompletion": raw,
+        "litellm.Router.acompletion": via_router,
+        "ours acomplete (3 models)": ours_full,
+        "ours acomplete (1 model)": ours_minimal,
+    }
+    samples = await ainterleave(variants, rounds, per_round, warmup=30)
+    stats = report("async, over HTTP to the fake provider", samples, "litellm.acompletion")
+    lines = [
+        "async 3 models: "
+        + summary(stats, "ours acomplete (3 models)", "litellm.acompletion", "litellm.Router.acompletion"),
+        "async 1 model:  " + summary(stats, "ours acomplete (1 model)", "litellm.acompletion", None),
+    ]
+
+    def raw_sync() -> object:
+        return litellm.completion(**kwargs)
+
+    def ours_sync() -> object:
+        return RequestLLM(full, context=CONTEXT).complete(MESSAGES)
+
+    sync_variants = {"litellm.completion": raw_sync, "ours complete (3 models)": ours_sync}
+    # Sync calls block the loop: run them in a worker thread, as a sync view would be.
+    sync_samples = await asyncio.to_thread(
+        interleave, sync_variants, max(4, rounds // 2), per_round, 20
+    )
+    sync_stats = report("sync, over HTTP to the fake provider", sync_samples, "litellm.completion")
+    lines.append(
+        "sync 3 models:  "
+        + summary(sync_stats, "ours complete (3 models)", "litellm.completion", None)
+    )
+    return lines
+
+
+async def stubbed(base: str, rounds: int, per_round: int) -> tuple[list[str], float]:
+    """Our own code per call: litellm.(a)completion replaced by a stub returning a real reply."""
+    litellm = litellm_module()
+    kwargs = direct_kwargs(base)
+    reply = await litellm.acompletion(**kwargs)
+    full = Router.from_config(full_config(base))
+    real_async, real_sync = litellm.acompletion, litellm.completion
+
+    async def stub_async(**_: Any) -> Any:
+        return reply
+
+    def stub_sync(**_: Any) -> Any:
+        return reply
+
+    litellm.acompletion, litellm.completion = stub_async, stub_sync
+    try:
+
+        async def direct() -> object:
+            return await litellm.acompletion(**kwargs)
+
+        async def ours() -> object:
+            return await RequestLLM(full, context=CONTEXT).acomplete(MESSAGES)
+
+        def direct_sync() -> object:
+            return litellm.completion(**kwargs)
+
+        def ours_sync() -> object:
+            return RequestLLM(full, context=CONTEXT).complete(MESSAGES)
+
+        n = rounds * 10
+        samples = await ainterleave({"stub": direct, "ours acomplete": ours}, n, per_round, 500)
+        stats = report("async, litellm stubbed (our code alone)", samples, "stub")
+        sync_samples = interleave({"stub": direct_sync, "ours complete": ours_sync}, n, per_round, 500)
+        sync_stats = report("sync, litellm stubbed (our code alone)", sync_samples, "stub")
+    finally:
+        litellm.acompletion, litellm.completion = real_async, real_sync
+    added = stats["ours acomplete"].p50 - stats["stub"].p50
+    sync_added = sync_stats["ours complete"].p50 - sync_stats["stub"].p50
+    lines = [
+        f"our code alone: acomplete {added:.1f} µs p50, complete {sync_added:.1f} µs p50 per call"
+    ]
+    return lines, added
+
+
+def profile(base: str, calls: int = 3000) -> None:
+    """cProfile of `acomplete` with litellm stubbed: where our per-call time goes."""
+    litellm = litellm_module()
+    full = Router.from_config(full_config(base))
+    kwargs = direct_kwargs(base)
+    loop = asyncio.new_event_loop()
+    reply = loop.run_until_complete(litellm.acompletion(**kwargs))
+    real = litellm.acompletion
+
+    async def stub(**_: Any) -> Any:
+        return reply
+
+    async def run() -> None:
+        for _ in range(calls):
+            await RequestLLM(full, context=CONTEXT).acomplete(MESSAGES)
+
+    litellm.acompletion = stub
+    profiler = cProfile.Profile()
+    try:
+        loop.run_until_complete(run())  # warm
+        profiler.enable()
+        loop.run_until_complete(run())
+        profiler.disable()
+    finally:
+        litellm.acompletion = real
+        loop.close()
+    out = io.StringIO()
+    stats = pstats.Stats(profiler, stream=out)
+    stats.sort_stats("tottime").print_stats(18)
+    print(f"\n  cProfile, {calls} stubbed acomplete calls, top functions by own time:")
+    lines = out.getvalue().splitlines()
+    start = next((i for i, line in enumerate(lines) if "ncalls" in line), 0)
+    for line in lines[start:]:
+        if line.strip():
+            print("    " + line.replace(str(Path(sys.prefix)), "<venv>").rstrip()[:150])
+
+
+async def phase(name: str, base: str, rounds: int, per_round: int) -> tuple[list[str], float]:
+    print(f"\n== {name}")
+    lines = await over_http(base, rounds, per_round)
+    stub_lines, added = await stubbed(base, rounds, per_round)
+    return [*lines, *stub_lines], added
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--rounds", type=int, default=20)
+    parser.add_argument("--per-round", type=int, default=20)
+    parser.add_argument("--profile", action="store_true", help="always print the cProfile")
+    args = parser.parse_args(argv)
+    litellm = litellm_module()
+    litellm.encoding.encode("warm up")
+    print("overhead.py: acomplete()/complete() vs litellm, fake provider on 127.0.0.1")
+    print(machine())
+    results: dict[str, list[str]] = {}
+    worst = 0.0
+    with FakeProvider() as provider:
+        base = provider.base_url
+        results["no tracer provider"], added = asyncio.run(
+            phase("no tracer provider (OpenTelemetry API no-op)", base, args.rounds, args.per_round)
+        )
+        worst = max(worst, added)
+        sdk = TracerProvider()
+        sdk.add_span_processor(BatchSpanProcessor(DroppingExporter()))
+        trace.set_tracer_provider(sdk)
+        results["SDK tracer, dropping exporter"], added = asyncio.run(
+            phase(
+                "SDK TracerProvider + BatchSpanProcessor (exporter drops)",
+                base,
+                args.rounds,
+                args.per_round,
+            )
+        )
+        worst = max(worst, added)
+        if args.profile or worst > TARGET_US:
+            profile(base)
+        sdk.shutdown()
+    print("\n== summary (p50 differences; HTTP figures carry the round trip's noise)")
+    for name, lines in results.items():
+        for line in lines:
+            print(f"  [{name}] {line}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,85 @@
+"""Helpers for the core tests: model configs over the fake provider, spans captured in memory."""
+
+from __future__ import annotations
+
+import os
+from typing import Any
+
+os.environ.setdefault("LITELLM_LOCAL_MODEL_COST_MAP", "True")
+
+from opentelemetry import trace
+from opentelemetry.sdk.trace import ReadableSpan, TracerProvider
+from opentelemetry.sdk.trace.export import SimpleSpanProcessor
+from opentelemetry.sdk.trace.export.in_memory_span_exporter import (
+    InMemorySpanExporter,
+)
+
+from llm_router_middleware.testing import FakeProvider
+
+SECRET = "sk-core-test-SECRET-0123456789"
+
+
+def _exporter() -> InMemorySpanExporter:
+    provider = trace.get_tracer_provider()
+    if not isinstance(provider, TracerProvider):
+        provider = TracerProvider()
+        trace.set_tracer_provider(provider)
+    exporter = InMemorySpanExporter()
+    provider.add_span_processor(SimpleSpanProcessor(exporter))
+    return exporter
+
+
+EXPORTER = _exporter()
+
+
+class Spans:
+    def all(self) -> list[ReadableSpan]:
+        return list(EXPORTER.get_finished_spans())
+
+    def named(self, prefix: str) -> list[ReadableSpan]:
+        return [s for s in self.all() if s.name.startswith(prefix)]
+
+    def route(self) -> ReadableSpan:
+        routes = self.named("route ")
+        assert len(routes) == 1, [s.name for s in self.all()]
+        return routes[0]
+
+    def clear(self) -> None:
+        EXPORTER.clear()
+
+
+def model(
+    provider: FakeProvider,
+    name: str,
+    quality: float,
+    *,
+    window: int = 8000,
+    cost: float = 1.0,
+    timeout_s: float = 5.0,
+    **extra: Any,
+) -> dict[str, Any]:
+    return {
+        "name": name,
+        "model": f"openai/fake-{name}",
+        "api_base": provider.base_url,
+        "api_key": SECRET,
+        "input_cost_per_1m": cost,
+        "output_cost_per_1m": 2 * cost,
+        "quality": quality,
+        "context_window": window,
+        "timeout_s": timeout_s,
+        **extra,
+    }
+
+
+def base_config(provider: FakeProvider, **sections: Any) -> dict[str, Any]:
+    config: dict[str, Any] = {
+        "models": [
+            model(provider, "premium", 0.9, cost=10.0),
+            model(provider, "balanced", 0.7, cost=3.0),
+            model(provider, "cheap", 0.3, cost=0.5),
+        ],
+        "routing": {"strategy": "fixed", "fallbacks": ["premium", "balanced", "cheap"]},
+    }
+    config.update(sections)
+    return config
