@@ -61,28 +61,36 @@ class Stats:
         )
 
 
+def settle_heap() -> None:
+    """Collect once and move every live object to the permanent generation: with litellm
+    imported a full collection scans ~350k objects (0.4 s here), which would land on
+    whichever sample happens to trigger it."""
+    gc.collect()
+    gc.freeze()
+
+
 def interleave(
-    variants: Mapping[str, Callable[[], object]], rounds: int, per_round: int, warmup: int = 0
+    variants: Mapping[str, Callable[[], object]],
+    rounds: int,
+    per_round: int,
+    warmup: int = 0,
+    clock: Callable[[], int] = time.perf_counter_ns,
 ) -> dict[str, list[float]]:
     """Time each call of each variant in µs: ``rounds`` rounds of ``per_round`` calls per
-    variant, the variants taking turns (A B C A B C ...). GC runs between rounds, not inside."""
-    clock = time.perf_counter_ns
+    variant, the variants taking turns (A B C A B C ...). ``clock`` may be
+    ``time.thread_time_ns`` to count CPU time only (steadier on a busy machine)."""
     for fn in variants.values():
         for _ in range(warmup):
             fn()
+    settle_heap()
     samples: dict[str, list[float]] = {name: [] for name in variants}
     for _ in range(rounds):
         for name, fn in variants.items():
             out = samples[name]
-            gc.collect()
-            gc.disable()
-            try:
-                for _ in range(per_round):
-                    t0 = clock()
-                    fn()
-                    out.append((clock() - t0) / 1000)
-            finally:
-                gc.enable()
+            for _ in range(per_round):
+                t0 = clock()
+                fn()
+                out.append((clock() - t0) / 1000)
     return samples
 
 
@@ -91,31 +99,25 @@ async def ainterleave(
     rounds: int,
     per_round: int,
     warmup: int = 0,
+    clock: Callable[[], int] = time.perf_counter_ns,
 ) -> dict[str, list[float]]:
     """The async twin of ``interleave``: each sample is one awaited call, in µs."""
-    clock = time.perf_counter_ns
     for fn in variants.values():
         for _ in range(warmup):
             await fn()
+    settle_heap()
     samples: dict[str, list[float]] = {name: [] for name in variants}
     for _ in range(rounds):
         for name, fn in variants.items():
             out = samples[name]
-            gc.collect()
-            gc.disable()
-            try:
-                for _ in range(per_round):
-                    t0 = clock()
-                    await fn()
-                    out.append((clock() - t0) / 1000)
-            finally:
-                gc.enable()
+            for _ in range(per_round):
+                t0 = clock()
+                await fn()
+                out.append((clock() - t0) / 1000)
     return samples
 
 
-def table(
-    results: Mapping[str, Stats], baseline: str | None = None, unit: str = "µs"
-) -> list[str]:
+def table(results: Mapping[str, Stats], baseline: str | None = None, unit: str = "µs") -> list[str]:
     """One line per variant: p50, p90, p99, and the p50 added over ``baseline``."""
     width = max(len(name) for name in results) + 2
     head = f"{'':{width}}{'n':>7} {'p50 ' + unit:>10} {'p90 ' + unit:>10} {'p99 ' + unit:>10}"

@@ -91,6 +91,7 @@ def _known(models: Mapping[str, ModelSpec], name: str, key: str) -> str:
 def _litellm_info(model: str) -> Mapping[str, Any] | None:
     import litellm
 
+    litellm.suppress_debug_info = True  # else it prints a provider list for unknown models
     try:
         info: Mapping[str, Any] = litellm.get_model_info(model)
     except Exception:

@@ -27,7 +27,7 @@ import math
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from typing import Any
-from urllib.parse import unquote, urlsplit, urlunsplit
+from urllib.parse import unquote, urlsplit
 
 import redis
 from redis.commands.core import Script
@@ -133,7 +133,8 @@ class RedisStore:
             client = redis.Redis.from_url(url, **options)
         except ValueError as exc:  # the message may quote the URL: keep its password out
             secrets = _url_secrets(url)
-            raise ValueError(f"invalid Redis URL {redact_url(url)}: {redact(str(exc), secrets)}")
+            problem = redact(str(exc), secrets)
+            raise ValueError(f"invalid Redis URL {redact_url(url)}: {problem}") from None
         return cls(client, url=url)
 
     @property
@@ -237,16 +238,19 @@ def redact_url(url: str) -> str:
         parts = urlsplit(url)
     except ValueError:
         return redact(url)
-    netloc = parts.netloc
-    if "@" in netloc:
-        userinfo, _, host = netloc.rpartition("@")
+    shown = url
+    if "@" in parts.netloc:
+        userinfo, _, host = parts.netloc.rpartition("@")
         user, colon, _password = userinfo.partition(":")
-        netloc = f"{user}:***@{host}" if colon else f"{user}@{host}"
-    query = "&".join(
-        f"{name}=***" if name.lower() == "password" else f"{name}{eq}{value}"
-        for name, eq, value in (p.partition("=") for p in parts.query.split("&") if p)
-    )
-    return urlunsplit((parts.scheme, netloc, parts.path, query, parts.fragment))
+        masked = f"{user}:***@{host}" if colon else parts.netloc
+        shown = shown.replace(f"//{parts.netloc}", f"//{masked}", 1)
+    if parts.query:
+        query = "&".join(
+            f"{name}=***" if name.lower() == "password" else f"{name}{eq}{value}"
+            for name, eq, value in (p.partition("=") for p in parts.query.split("&"))
+        )
+        shown = shown.replace(f"?{parts.query}", f"?{query}", 1)
+    return shown
 
 
 def _url_secrets(url: str) -> tuple[str, ...]:

@@ -203,7 +203,13 @@ class _Handler(BaseHandler):
         if behavior.hang:
             self.hang()
             return
-        getattr(self, handler_name)(body, model, behavior, index, request_id)
+        try:
+            getattr(self, handler_name)(body, model, behavior, index, request_id)
+        except OSError:
+            raise  # the client went away
+        except Exception as exc:  # a user-supplied reply/embed callable failed
+            message = f"FakeProvider: the behavior for model {model!r} raised {exc!r}"
+            self.send_json(500, Behavior(error_message=message).error_body(500))
 
     def _not_found(self) -> None:
         message = f"Unknown path {self.path!r}: the fake provider serves /v1/chat/completions, "

@@ -15,6 +15,7 @@ import pytest
 os.environ.setdefault("LITELLM_LOCAL_MODEL_COST_MAP", "True")
 
 import litellm
+from litellm.litellm_core_utils.logging_worker import GLOBAL_LOGGING_WORKER
 
 from llm_router_middleware.testing import Behavior, FakeProvider
 
@@ -231,20 +232,16 @@ async def test_concurrent_requests_from_several_loops(fake_provider: FakeProvide
     replies = await asyncio.gather(*(acall(fake_provider, "busy") for _ in range(20)))
     assert len(replies) == 20
 
-    async def call_then_drain() -> None:
+    async def call_and_flush() -> None:
         await acall(fake_provider, "busy")
-        # litellm schedules its success logging as tasks: let them finish before the loop closes
-        pending = asyncio.all_tasks() - {asyncio.current_task()}
-        if pending:
-            await asyncio.wait(pending, timeout=2)
+        # litellm's global logging worker is bound to one loop at a time: let it finish its
+        # success callbacks before this loop closes, or they are never awaited
+        await GLOBAL_LOGGING_WORKER.flush()
 
-    def other_loop() -> None:
-        asyncio.run(call_then_drain())
-
-    threads = [threading.Thread(target=other_loop) for _ in range(3)]
-    for thread in threads:
+    await GLOBAL_LOGGING_WORKER.flush()
+    for _ in range(3):  # one fresh loop per thread, one after another
+        thread = threading.Thread(target=asyncio.run, args=(call_and_flush(),))
         thread.start()
-    for thread in threads:
         thread.join()
     assert fake_provider.count("busy") == 23
 
@@ -309,3 +306,12 @@ def test_behavior_validates(kwargs: dict[str, Any], message: str) -> None:
 def test_set_rejects_litellm_model_strings(fake_provider: FakeProvider) -> None:
     with pytest.raises(ValueError, match="'fake-cheap'"):
         fake_provider.set("openai/fake-cheap", Behavior())
+
+
+def test_a_failing_reply_callable_answers_500(fake_provider: FakeProvider) -> None:
+    def broken(messages: list[dict[str, Any]]) -> str:
+        raise LookupError("no canned answer")
+
+    fake_provider.set("broken", Behavior(reply=broken))
+    with pytest.raises(litellm.InternalServerError, match="no canned answer"):
+        call(fake_provider, "broken")

@@ -1,0 +1,194 @@
+"""One contract for every StateStore backend: in memory, and Redis with either decoding."""
+
+from __future__ import annotations
+
+import json
+import math
+import threading
+import time
+from collections.abc import Callable, Iterator
+
+import pytest
+import redis
+
+from llm_router_middleware.state import MemoryStore, RedisStore, StateStore
+
+BACKENDS = ["memory", "redis", "redis-decoded"]
+
+
+@pytest.fixture(params=BACKENDS)
+def store(request: pytest.FixtureRequest) -> Iterator[StateStore]:
+    if request.param == "memory":
+        yield MemoryStore()
+        return
+    url: str = request.getfixturevalue("redis_url")
+    if request.param == "redis":
+        backend = RedisStore.from_url(url)
+    else:
+        backend = RedisStore(redis.Redis.from_url(url, decode_responses=True), url=url)
+    with backend:
+        yield backend
+
+
+def wait_until(check: Callable[[], bool], timeout_s: float = 3.0) -> bool:
+    deadline = time.monotonic() + timeout_s
+    while not check():
+        if time.monotonic() > deadline:
+            return False
+        time.sleep(0.02)
+    return True
+
+
+def test_backends_satisfy_the_protocol(store: StateStore) -> None:
+    assert isinstance(store, StateStore)
+
+
+def test_missing_keys_read_zero_none_and_empty(store: StateStore) -> None:
+    assert store.get_numbers(["a", "b"]) == [0.0, 0.0]
+    assert store.get_many(["a", "b"]) == [None, None]
+    assert store.hgetall("h") == {}
+    assert store.get_numbers([]) == []
+    assert store.get_many([]) == []
+    store.delete("never-written")
+
+
+def test_incr_adds_and_returns_the_new_value(store: StateStore) -> None:
+    assert store.incr("n", 1.5) == 1.5
+    assert store.incr("n", -0.25) == 1.25
+    assert store.incr("m", 2) == 2.0
+    assert store.get_numbers(["n", "missing", "m"]) == [1.25, 0.0, 2.0]
+
+
+def test_incr_sets_the_ttl_only_when_it_creates_the_key(store: StateStore) -> None:
+    store.incr("short", 1.0, ttl_s=0.3)
+    store.incr("short", 1.0, ttl_s=60.0)  # does not extend the first TTL
+    assert store.get_numbers(["short"]) == [2.0]
+    assert wait_until(lambda: store.get_numbers(["short"]) == [0.0])
+
+    store.incr("forever", 1.0)
+    store.incr("forever", 1.0, ttl_s=0.2)  # the key exists without a TTL: it keeps none
+    time.sleep(0.4)
+    assert store.get_numbers(["forever"]) == [2.0]
+
+
+def test_reserve_adds_to_every_key_or_to_none(store: StateStore) -> None:
+    limits = [("user", 1.0), ("tier", 0.5), ("global", math.inf)]
+    assert store.reserve(limits, 0.25, ttl_s=60.0) is None
+    assert store.get_numbers(["user", "tier", "global"]) == [0.25, 0.25, 0.25]
+    assert store.reserve(limits, 0.25) is None  # reaching a limit exactly is allowed
+    assert store.reserve(limits, 0.125) == "tier"  # refused: nothing changes
+    assert store.get_numbers(["user", "tier", "global"]) == [0.5, 0.5, 0.5]
+
+
+def test_reserve_returns_the_first_key_that_refuses(store: StateStore) -> None:
+    store.incr("a", 0.9)
+    store.incr("b", 0.9)
+    assert store.reserve([("a", 1.0), ("b", 1.0)], 0.5) == "a"
+    assert store.reserve([("b", 1.0), ("a", 1.0)], 0.5) == "b"
+    assert store.reserve([("c", 5.0), ("b", 1.0)], 0.5) == "b"
+    assert store.get_numbers(["a", "b", "c"]) == [0.9, 0.9, 0.0]
+
+
+def test_reserve_gives_new_keys_the_ttl_and_keeps_existing_ones(store: StateStore) -> None:
+    store.incr("old", 1.0)
+    assert store.reserve([("old", 10.0), ("new", 10.0)], 1.0, ttl_s=0.2) is None
+    assert wait_until(lambda: store.get_numbers(["new"]) == [0.0])
+    assert store.get_numbers(["old"]) == [2.0]
+
+
+def test_reserve_from_eight_threads_never_overspends(store: StateStore) -> None:
+    limits = [("user", 10.0), ("global", 1e9)]
+    amount = 0.125  # exact in binary: 80 reservations reach the limit exactly
+    granted: list[int] = []
+    start = threading.Barrier(8)
+
+    def worker() -> None:
+        start.wait()
+        mine = sum(store.reserve(limits, amount, ttl_s=60.0) is None for _ in range(20))
+        granted.append(mine)
+
+    threads = [threading.Thread(target=worker) for _ in range(8)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert sum(granted) == 80
+    assert store.get_numbers(["user", "global"]) == [10.0, 10.0]
+
+
+def test_hincr_adds_to_several_fields_and_hgetall_reads_floats(store: StateStore) -> None:
+    store.hincr("arm", {"n": 1, "sum": 0.5})
+    store.hincr("arm", {"n": 1, "sum": 0.25, "errors": 1})
+    assert store.hgetall("arm") == {"n": 2.0, "sum": 0.75, "errors": 1.0}
+    store.hincr("arm", {})
+    assert store.hgetall("arm") == {"n": 2.0, "sum": 0.75, "errors": 1.0}
+
+
+def test_hincr_sets_the_ttl_only_when_it_creates_the_hash(store: StateStore) -> None:
+    store.hincr("short", {"n": 1}, ttl_s=0.3)
+    store.hincr("short", {"n": 1}, ttl_s=60.0)
+    assert store.hgetall("short") == {"n": 2.0}
+    assert wait_until(lambda: store.hgetall("short") == {})
+
+
+def test_set_and_get_many_round_trip_text(store: StateStore) -> None:
+    record = json.dumps({"s": "o", "r": "café ☕"}, ensure_ascii=False)
+    store.set("breaker", record)
+    store.set("other", "x", ttl_s=60.0)
+    assert store.get_many(["breaker", "missing", "other"]) == [record, None, "x"]
+
+
+def test_set_with_a_ttl_expires_and_without_one_clears_it(store: StateStore) -> None:
+    store.set("gone", "1", ttl_s=0.2)
+    assert store.get_many(["gone"]) == ["1"]
+    assert wait_until(lambda: store.get_many(["gone"]) == [None])
+    store.set("kept", "1", ttl_s=0.2)
+    store.set("kept", "2")  # a set without a TTL makes the key permanent
+    time.sleep(0.4)
+    assert store.get_many(["kept"]) == ["2"]
+
+
+def test_compare_and_set(store: StateStore) -> None:
+    assert store.compare_and_set("k", None, "v1") is True  # None expects the key absent
+    assert store.compare_and_set("k", None, "v2") is False
+    assert store.compare_and_set("k", "wrong", "v2") is False
+    assert store.get_many(["k"]) == ["v1"]
+    assert store.compare_and_set("k", "v1", "v2") is True
+    assert store.get_many(["k"]) == ["v2"]
+    assert store.compare_and_set("k", "v2", "v2") is True
+    assert store.compare_and_set("absent", "v1", "v2") is False
+    assert store.get_many(["absent"]) == [None]
+
+
+def test_compare_and_set_with_a_ttl_expires(store: StateStore) -> None:
+    assert store.compare_and_set("lease", None, "mine", ttl_s=0.2) is True
+    assert store.compare_and_set("lease", None, "theirs") is False
+    assert wait_until(lambda: store.get_many(["lease"]) == [None])
+    assert store.compare_and_set("lease", None, "theirs") is True
+
+
+def test_compare_and_set_lets_exactly_one_thread_win(store: StateStore) -> None:
+    wins: list[bool] = []
+    start = threading.Barrier(8)
+
+    def worker(n: int) -> None:
+        start.wait()
+        wins.append(store.compare_and_set("leader", None, f"worker-{n}"))
+
+    threads = [threading.Thread(target=worker, args=(n,)) for n in range(8)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert wins.count(True) == 1
+
+
+def test_delete_removes_keys_of_every_kind(store: StateStore) -> None:
+    store.incr("n", 1.0)
+    store.set("s", "x")
+    store.hincr("h", {"f": 1.0})
+    for key in ("n", "s", "h", "missing"):
+        store.delete(key)
+    assert store.get_numbers(["n"]) == [0.0]
+    assert store.get_many(["s"]) == [None]
+    assert store.hgetall("h") == {}
