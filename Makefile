@@ -4,7 +4,7 @@ PY := $(VENV)/bin/python
 export LITELLM_LOCAL_MODEL_COST_MAP := True
 export PYTHONDONTWRITEBYTECODE := 1
 
-.PHONY: demo test lint typecheck pytest bench
+.PHONY: demo test lint typecheck pytest bench redis
 
 $(VENV)/.installed: pyproject.toml
 	python3 -m venv $(VENV)
@@ -22,7 +22,10 @@ lint: $(VENV)/.installed
 typecheck: $(VENV)/.installed
 	$(VENV)/bin/mypy
 
-pytest: $(VENV)/.installed
+redis:
+	bash scripts/ensure-redis.sh
+
+pytest: $(VENV)/.installed redis
 	$(VENV)/bin/pytest -q -p no:cacheprovider
 
 test: lint typecheck pytest

@@ -205,11 +205,13 @@ class ExperimentReport:
 
     def to_dict(self) -> dict[str, Any]:
         """Plain JSON-safe data: infinities and NaNs (zero-variance arms) become None."""
-        data: dict[str, Any] = _json_safe({
-            "experiment": self.experiment,
-            "arms": {name: asdict(stats) for name, stats in self.arms.items()},
-            "difference": asdict(self.difference) if self.difference is not None else None,
-        })
+        data: dict[str, Any] = _json_safe(
+            {
+                "experiment": self.experiment,
+                "arms": {name: asdict(stats) for name, stats in self.arms.items()},
+                "difference": asdict(self.difference) if self.difference is not None else None,
+            }
+        )
         return data
 
 
