@@ -8,8 +8,8 @@ from __future__ import annotations
 
 import copy
 import logging
+import os
 import time
-import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, NoReturn
@@ -77,15 +77,13 @@ class Execution:
         self.plan = prepared.plan
         self.params = dict(params)
         self.context = prepared.context
-        self.request_id = uuid.uuid4().hex
+        self.request_id = os.urandom(16).hex()
         self.attempts: list[Attempt] = []
         self.position = 0
         self.min_window = 0
         self.last_error: BaseException | None = None
         self.budget_refusal: BudgetExhaustedError | None = None
-        self.secrets = [
-            k for k in (s.resolved_api_key() for s in router.config.models.values()) if k
-        ]
+        self.secrets = router.secrets
         self.span = telemetry.start_route_span(self.plan.strategy)
         telemetry.record_plan(
             self.span,
@@ -200,7 +198,7 @@ class Execution:
         # litellm's logging thread may still be serialising the object it returned: attach our
         # routing info to a shallow copy so that thread never sees the attribute appear.
         routed = copy.copy(response)
-        routed.routing = info
+        routed.__dict__["routing"] = info  # plain attribute: not a field, not serialised
         return routed
 
     def finish(
@@ -381,6 +379,8 @@ class Execution:
         cost: float,
         level: int = logging.INFO,
     ) -> None:
+        if not telemetry.logger.isEnabledFor(level):
+            return
         telemetry.log_decision(
             {
                 "request_id": self.request_id,

@@ -69,22 +69,41 @@ def count_tokens(messages: Sequence[Mapping[str, Any]]) -> int:
 
     Direct use of the encoding: ``litellm.token_counter`` costs 65-650 us per call here, the
     encoding itself about 10 us for a short prompt."""
-    import litellm
-
-    encoding: Any = getattr(litellm, "encoding")  # noqa: B009 (not re-exported in its stubs)
     total = _MESSAGE_OVERHEAD
     for message in messages:
         total += _MESSAGE_OVERHEAD
         content = message.get("content")
         if isinstance(content, str):
-            total += len(encoding.encode(content, disallowed_special=()))
+            total += _tokens(content)
         elif isinstance(content, list):
             for part in content:
                 if part.get("type") == "text":
-                    total += len(encoding.encode(part.get("text", ""), disallowed_special=()))
+                    total += _tokens(part.get("text", ""))
                 else:
                     total += IMAGE_TOKENS
         for key in ("name", "tool_calls", "function_call"):
             if message.get(key):
-                total += len(encoding.encode(str(message[key]), disallowed_special=()))
+                total += _tokens(str(message[key]))
     return total
+
+
+_TOKEN_CACHE: dict[str, int] = {}
+_TOKEN_CACHE_SIZE = 4096
+_encoding: Any = None
+
+
+def _tokens(text: str) -> int:
+    """Tokens in one text; repeated texts (system prompts, few-shot examples) are counted once."""
+    global _encoding
+    cached = _TOKEN_CACHE.get(text)
+    if cached is not None:
+        return cached
+    if _encoding is None:
+        import litellm
+
+        _encoding = getattr(litellm, "encoding")  # noqa: B009 (not re-exported in its stubs)
+    count = len(_encoding.encode(text, disallowed_special=()))
+    if len(_TOKEN_CACHE) >= _TOKEN_CACHE_SIZE:
+        _TOKEN_CACHE.clear()
+    _TOKEN_CACHE[text] = count
+    return count

@@ -55,13 +55,16 @@ class Router:
             self.store, config.breaker, prefix=prefix, probe_lease_s=max(60.0, 2 * longest)
         )
         self.cooldowns = Cooldowns(self.store, prefix=prefix)
-        self.latency = LatencyTracker(self.store, prefix=prefix)
+        self.latency = LatencyTracker()
         self.experiments = ExperimentLog(self.store, prefix=prefix)
         self._semantic: Any = None
+        # every configured key, for redaction (resolved once: keys from env vars are read at load)
+        self.secrets = tuple(k for k in (m.resolved_api_key() for m in config.models.values()) if k)
         semantic = config.routing.semantic
         self._fallthrough = (semantic.fallthrough if semantic else None) or "complexity"
         self._models = tuple(config.models)
         self._limited = tuple(m for m in self._models if config.models[m].rpm is not None)
+        self._state_keys = self.breakers.keys(self._models) + self.cooldowns.keys(self._models)
 
     @classmethod
     def from_config(
@@ -151,7 +154,9 @@ class Router:
 
     def state_view(self, context: RequestContext, tier: TierSpec) -> StateView:
         models = self._models
-        statuses = self.breakers.statuses(models)
+        raws = self.store.get_many(self._state_keys)  # breakers and cooldowns in one read
+        count = len(models)
+        statuses = self.breakers.parse_statuses(models, raws[:count])
         blocked: dict[str, str] = {}
         waits: dict[str, float] = {}
         for name, status in statuses.items():
@@ -165,7 +170,7 @@ class Router:
             used = self.store.get_numbers([self._rpm_key(m, minute) for m in self._limited])
         return StateView(
             blocked=blocked,
-            cooldowns=self.cooldowns.remaining(models),
+            cooldowns=self.cooldowns.parse_remaining(models, raws[count:]),
             rpm_used=dict(zip(self._limited, used, strict=True)),
             budget=self.ledger.snapshot(context.budget_key, tier.name),
             latency_s=self.latency.snapshot(models) if context.deadline is not None else {},

@@ -95,31 +95,44 @@ def start_route_span(strategy: str) -> Span:
     return _tracer.start_span(f"route {strategy}", kind=SpanKind.INTERNAL)
 
 
+_MODEL_ATTRS: dict[tuple[str, str, str | None], tuple[str, dict[str, Any]]] = {}
+
+
+def _model_attrs(spec: ModelSpec) -> tuple[str, dict[str, Any]]:
+    """The span name and the attributes that never change for a model, computed once."""
+    key = (spec.name, spec.model, spec.api_base)
+    cached = _MODEL_ATTRS.get(key)
+    if cached is None:
+        request_model = spec.model.split("/", 1)[1] if "/" in spec.model else spec.model
+        attrs: dict[str, Any] = {
+            GEN_AI_OPERATION_NAME: "chat",
+            GEN_AI_PROVIDER_NAME: spec.provider,
+            GEN_AI_REQUEST_MODEL: request_model,
+            MODEL: spec.name,
+        }
+        if spec.api_base:
+            parts = urlsplit(spec.api_base)
+            if parts.hostname:
+                attrs[SERVER_ADDRESS] = parts.hostname
+            if parts.port:
+                attrs[SERVER_PORT] = parts.port
+        cached = _MODEL_ATTRS[key] = (f"chat {request_model}", attrs)
+    return cached
+
+
 def start_attempt_span(
     spec: ModelSpec, parent: Span, index: int, params: Mapping[str, Any]
 ) -> Span:
+    name, static = _model_attrs(spec)
+    attrs = {**static, ATTEMPT: index}
+    max_tokens = params.get("max_tokens")
+    if isinstance(max_tokens, int):
+        attrs[GEN_AI_REQUEST_MAX_TOKENS] = max_tokens
+    temperature = params.get("temperature")
+    if isinstance(temperature, int | float):
+        attrs[GEN_AI_REQUEST_TEMPERATURE] = float(temperature)
     ctx = trace.set_span_in_context(parent)
-    request_model = spec.model.split("/", 1)[1] if "/" in spec.model else spec.model
-    attrs: dict[str, Any] = {
-        GEN_AI_OPERATION_NAME: "chat",
-        GEN_AI_PROVIDER_NAME: spec.provider,
-        GEN_AI_REQUEST_MODEL: request_model,
-        MODEL: spec.name,
-        ATTEMPT: index,
-    }
-    if spec.api_base:
-        parts = urlsplit(spec.api_base)
-        if parts.hostname:
-            attrs[SERVER_ADDRESS] = parts.hostname
-        if parts.port:
-            attrs[SERVER_PORT] = parts.port
-    if isinstance(params.get("max_tokens"), int):
-        attrs[GEN_AI_REQUEST_MAX_TOKENS] = params["max_tokens"]
-    if isinstance(params.get("temperature"), int | float):
-        attrs[GEN_AI_REQUEST_TEMPERATURE] = float(params["temperature"])
-    return _tracer.start_span(
-        f"chat {request_model}", context=ctx, kind=SpanKind.CLIENT, attributes=attrs
-    )
+    return _tracer.start_span(name, context=ctx, kind=SpanKind.CLIENT, attributes=attrs)
 
 
 def record_plan(

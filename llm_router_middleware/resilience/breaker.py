@@ -93,7 +93,16 @@ class BreakerBoard:
     # reads -------------------------------------------------------------------------------
 
     def statuses(self, models: Sequence[str]) -> dict[str, BreakerStatus]:
-        raws = self._store.get_many([self._prefix + m for m in models])
+        return self.parse_statuses(models, self._store.get_many(self.keys(models)))
+
+    def keys(self, models: Sequence[str]) -> list[str]:
+        """The store keys of these models' breakers, for a caller batching its reads."""
+        return [self._prefix + m for m in models]
+
+    def parse_statuses(
+        self, models: Sequence[str], raws: Sequence[str | None]
+    ) -> dict[str, BreakerStatus]:
+        """Statuses from values read at ``keys(models)``."""
         now = self._clock()
         out: dict[str, BreakerStatus] = {}
         for model, raw in zip(models, raws, strict=True):

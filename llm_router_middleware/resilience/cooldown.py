@@ -47,7 +47,14 @@ class Cooldowns:
 
     def remaining(self, models: Sequence[str]) -> dict[str, float]:
         """Seconds left for each model in cooldown; models not in cooldown are left out."""
-        raws = self._store.get_many([self._prefix + m for m in models])
+        return self.parse_remaining(models, self._store.get_many(self.keys(models)))
+
+    def keys(self, models: Sequence[str]) -> list[str]:
+        """The store keys of these models' cooldowns, for a caller batching its reads."""
+        return [self._prefix + m for m in models]
+
+    def parse_remaining(self, models: Sequence[str], raws: Sequence[str | None]) -> dict[str, float]:
+        """Cooldowns from values read at ``keys(models)``."""
         now = self._clock()
         out: dict[str, float] = {}
         for model, raw in zip(models, raws, strict=True):

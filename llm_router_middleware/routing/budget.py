@@ -13,6 +13,7 @@ from ..config.schema import BudgetSpec
 from ..state.base import StateStore
 
 _GRACE_S = 3600.0
+_SCOPE_CACHE_SIZE = 10_000
 
 
 @dataclass(frozen=True, slots=True)
@@ -51,6 +52,7 @@ class BudgetLedger:
         self._clock = clock
         self._tz = ZoneInfo(spec.timezone)
         self._window_cache: tuple[float, float, str] = (math.inf, -math.inf, "")
+        self._scope_cache: dict[tuple[str | None, str, str], list[_Scope]] = {}
 
     def _window(self) -> tuple[str, float]:
         """(local date, wall-clock end of that local day) for now."""
@@ -67,6 +69,15 @@ class BudgetLedger:
         return window, end
 
     def _scopes(self, budget_key: str | None, tier: str, window: str) -> list[_Scope]:
+        cache_key = (budget_key, tier, window)
+        scopes = self._scope_cache.get(cache_key)
+        if scopes is None:
+            if len(self._scope_cache) >= _SCOPE_CACHE_SIZE:
+                self._scope_cache.clear()
+            scopes = self._scope_cache[cache_key] = self._build_scopes(budget_key, tier, window)
+        return scopes
+
+    def _build_scopes(self, budget_key: str | None, tier: str, window: str) -> list[_Scope]:
         base = f"{self._prefix}:budget:{window}"
         spec = self._spec
         scopes = []
@@ -127,17 +138,19 @@ class BudgetLedger:
         delta = actual_usd - reservation.amount
         if delta == 0.0:
             return
-        ttl = self._ttl(reservation)
-        for key, _limit in reservation.keys:
-            self._store.incr(key, delta, ttl)
+        self._add(reservation, delta)
 
     def release(self, reservation: Reservation) -> None:
         """Give the whole reservation back (the call failed and nothing was charged)."""
         if reservation.amount == 0.0:
             return
-        ttl = self._ttl(reservation)
-        for key, _limit in reservation.keys:
-            self._store.incr(key, -reservation.amount, ttl)
+        self._add(reservation, -reservation.amount)
+
+    def _add(self, reservation: Reservation, delta: float) -> None:
+        """Add ``delta`` to every ledger of the reservation in one atomic store call (no limit
+        applies: the actual cost is charged even when it exceeds the estimate)."""
+        unlimited = [(key, math.inf) for key, _limit in reservation.keys]
+        self._store.reserve(unlimited, delta, self._ttl(reservation))
 
     def spent(self, budget_key: str | None, tier: str) -> dict[str, float]:
         window, _ = self._window()

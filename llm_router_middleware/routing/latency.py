@@ -1,47 +1,52 @@
-"""Latency per model as an exponentially weighted moving average kept in the StateStore."""
+"""Latency per model as an exponentially weighted moving average, kept in this process.
+
+Each worker measures the latency it sees itself: the estimate feeds the deadline filter of this
+worker's plans, so sharing it through the StateStore would cost two round trips per call (a
+read and a compare-and-set on Redis) for little gain.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-
-from ..state.base import StateStore
-
-_RETRIES = 5
+import threading
+import time
+from collections.abc import Callable, Sequence
 
 
 class LatencyTracker:
     def __init__(
         self,
-        store: StateStore,
-        prefix: str = "llmr",
         alpha: float = 0.2,
         ttl_s: float | None = 86400.0,
+        clock: Callable[[], float] = time.monotonic,
     ) -> None:
         if not 0.0 < alpha <= 1.0:
             raise ValueError(f"alpha must be in (0, 1], got {alpha!r}")
-        self._store = store
-        self._prefix = prefix
         self._alpha = alpha
         self._ttl_s = ttl_s  # a model unused for this long forgets its latency
-
-    def _key(self, model: str) -> str:
-        return f"{self._prefix}:lat:{model}"
+        self._clock = clock
+        self._values: dict[str, tuple[float, float]] = {}  # model -> (ewma seconds, last seen)
+        self._lock = threading.Lock()
 
     def observe(self, model: str, seconds: float) -> None:
-        key = self._key(model)
-        for _ in range(_RETRIES):
-            current = self._store.get_many([key])[0]
-            if current is None:
-                new = seconds
+        now = self._clock()
+        with self._lock:
+            current = self._values.get(model)
+            if current is None or self._expired(current[1], now):
+                value = seconds
             else:
-                new = self._alpha * seconds + (1.0 - self._alpha) * float(current)
-            if self._store.compare_and_set(key, current, repr(new), self._ttl_s):
-                return
-        # Heavy contention: the other writers' observations stand in for this one.
+                value = self._alpha * seconds + (1.0 - self._alpha) * current[0]
+            self._values[model] = (value, now)
 
     def snapshot(self, models: Sequence[str]) -> dict[str, float]:
-        """EWMA seconds for the models that have data."""
-        if not models:
-            return {}
-        values = self._store.get_many([self._key(m) for m in models])
-        return {m: float(v) for m, v in zip(models, values, strict=True) if v is not None}
+        """EWMA seconds for the models that have (recent) data."""
+        now = self._clock()
+        values = self._values
+        out: dict[str, float] = {}
+        for model in models:
+            entry = values.get(model)
+            if entry is not None and not self._expired(entry[1], now):
+                out[model] = entry[0]
+        return out
+
+    def _expired(self, seen: float, now: float) -> bool:
+        return self._ttl_s is not None and now - seen > self._ttl_s

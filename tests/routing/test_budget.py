@@ -178,7 +178,7 @@ def test_window_ttl_is_end_of_local_day_plus_an_hour() -> None:
 
 
 def test_latency_ewma() -> None:
-    tracker = LatencyTracker(MemoryStore(), prefix="t", alpha=0.5)
+    tracker = LatencyTracker(alpha=0.5)
     assert tracker.snapshot(["a", "b"]) == {}
     tracker.observe("a", 1.0)
     tracker.observe("a", 3.0)
@@ -186,14 +186,26 @@ def test_latency_ewma() -> None:
     assert tracker.snapshot(["a", "b", "c"]) == {"a": 2.0, "b": 0.25}
     assert tracker.snapshot([]) == {}
     with pytest.raises(ValueError, match="alpha"):
-        LatencyTracker(MemoryStore(), alpha=0.0)
+        LatencyTracker(alpha=0.0)
 
 
 def test_latency_concurrent_observations_are_not_lost() -> None:
-    tracker = LatencyTracker(MemoryStore(), alpha=1.0)
+    tracker = LatencyTracker(alpha=1.0)
     threads = [threading.Thread(target=tracker.observe, args=("a", 2.0)) for _ in range(8)]
     for t in threads:
         t.start()
     for t in threads:
         t.join()
     assert tracker.snapshot(["a"]) == {"a": 2.0}
+
+
+def test_latency_is_forgotten_after_its_ttl() -> None:
+    now = [0.0]
+    tracker = LatencyTracker(alpha=0.5, ttl_s=60.0, clock=lambda: now[0])
+    tracker.observe("a", 4.0)
+    now[0] = 30.0
+    assert tracker.snapshot(["a"]) == {"a": 4.0}
+    now[0] = 100.0
+    assert tracker.snapshot(["a"]) == {}
+    tracker.observe("a", 1.0)  # a fresh start, not averaged with the stale value
+    assert tracker.snapshot(["a"]) == {"a": 1.0}
