@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import logging
+from collections.abc import Awaitable
 from typing import Any
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -32,6 +33,22 @@ async def send_error(send: Send, error: RouterError) -> None:
     await send({"type": "http.response.body", "body": body})
 
 
+class _StartTracker:
+    """Wraps ``send`` to know whether the response has started (then an error can no longer be
+    answered with a JSON body and must propagate)."""
+
+    __slots__ = ("send", "started")
+
+    def __init__(self, send: Send) -> None:
+        self.send = send
+        self.started = False
+
+    def __call__(self, message: Message) -> Awaitable[None]:
+        if message["type"] == "http.response.start":
+            self.started = True
+        return self.send(message)
+
+
 class LLMRouterMiddleware:
     """``app.add_middleware(LLMRouterMiddleware, router=router, context=resolver)``.
 
@@ -56,24 +73,17 @@ class LLMRouterMiddleware:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        handle = RequestLLM(self.router, resolver=self._resolve, request=scope, policy=self.policy)
-        state = scope.get("state")
-        if state is None:
-            scope["state"] = state = {}
-        state["llm"] = handle
+        handle = RequestLLM.lazy(self.router, self._resolve, scope, self.policy)
+        if "state" in scope:
+            scope["state"]["llm"] = handle
+        else:
+            scope["state"] = {"llm": handle}
         token = current_llm.set(handle)
-        started = False
-
-        async def tracked_send(message: Message) -> None:
-            nonlocal started
-            if message["type"] == "http.response.start":
-                started = True
-            await send(message)
-
+        tracker = _StartTracker(send)
         try:
-            await self.app(scope, receive, tracked_send)
+            await self.app(scope, receive, tracker)
         except RouterError as error:
-            if started:
+            if tracker.started:
                 raise
             logger.info("answering %s: %s", error.status_code, error.code)
             await send_error(send, error)

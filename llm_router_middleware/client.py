@@ -64,6 +64,21 @@ class RequestLLM:
         self._policy = policy
         self._endpoint = endpoint
 
+    @classmethod
+    def lazy(
+        cls, router: Router, resolver: Callable[[Any], Any], request: Any, policy: Policy | None
+    ) -> RequestLLM:
+        """The per-request handle the middleware creates for every request: as cheap as a
+        handle can be, since most endpoints never touch it."""
+        handle = cls.__new__(cls)
+        handle.router = router
+        handle._context = None
+        handle._resolver = resolver
+        handle._request = request
+        handle._policy = policy
+        handle._endpoint = None
+        return handle
+
     # --- context -----------------------------------------------------------------------------
     def context(self) -> RequestContext:
         if self._context is None:

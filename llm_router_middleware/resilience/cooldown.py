@@ -53,7 +53,9 @@ class Cooldowns:
         """The store keys of these models' cooldowns, for a caller batching its reads."""
         return [self._prefix + m for m in models]
 
-    def parse_remaining(self, models: Sequence[str], raws: Sequence[str | None]) -> dict[str, float]:
+    def parse_remaining(
+        self, models: Sequence[str], raws: Sequence[str | None]
+    ) -> dict[str, float]:
         """Cooldowns from values read at ``keys(models)``."""
         now = self._clock()
         out: dict[str, float] = {}
