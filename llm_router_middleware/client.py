@@ -152,7 +152,7 @@ class RequestLLM:
         return self._prepare(messages, self.context(), params).plan
 
     async def aplan(self, messages: Any, **params: Any) -> Plan:
-        return self._prepare(messages, await self.acontext(), params).plan
+        return (await self._aprepare(messages, await self.acontext(), params)).plan
 
     def complete(self, messages: Any, **params: Any) -> ModelResponse:
         litellm = litellm_module()
@@ -173,7 +173,8 @@ class RequestLLM:
     async def acomplete(self, messages: Any, **params: Any) -> ModelResponse:
         litellm = litellm_module()
         context = await self.acontext()
-        execution = Execution(self.router, self._prepare(messages, context, params), params)
+        prepared = await self._aprepare(messages, context, params)
+        execution = Execution(self.router, prepared, params)
         while (call := execution.next_call()) is not None:
             try:
                 response = await litellm.acompletion(**call.kwargs)
@@ -211,7 +212,8 @@ class RequestLLM:
         """``async for chunk in await llm.astream(...)``: the async twin of ``stream``."""
         litellm = litellm_module()
         context = await self.acontext()
-        execution = Execution(self.router, self._prepare(messages, context, params), params)
+        prepared = await self._aprepare(messages, context, params)
+        execution = Execution(self.router, prepared, params)
         while (call := execution.next_call()) is not None:
             try:
                 response = await litellm.acompletion(**stream_kwargs(call))
@@ -232,34 +234,54 @@ class RequestLLM:
     def _prepare(
         self, messages: Any, context: RequestContext, params: Mapping[str, Any]
     ) -> Prepared:
-        max_tokens = params.get("max_tokens") or params.get("max_completion_tokens")
         try:
-            return self.router.prepare(
-                messages,
-                context,
-                self._policy,
-                expected_output_tokens=max_tokens if isinstance(max_tokens, int) else None,
-            )
+            return self.router.prepare(messages, context, self._policy, _max_tokens(params))
         except RouterError as error:
-            tier = context.tier or self.router.config.routing.default_tier
-            span = telemetry.start_route_span(self.router.config.routing.strategy)
-            if span.is_recording():
-                span.set_attributes({telemetry.TIER: tier, telemetry.ERROR_TYPE: error.code})
-                if context.endpoint:
-                    span.set_attribute(telemetry.ENDPOINT, context.endpoint)
-                span.set_status(Status(StatusCode.ERROR, error.message[:300]))
-            span.end()
-            telemetry.log_decision(
-                {
-                    "outcome": error.code,
-                    "tier": tier,
-                    "user_id": context.user_id,
-                    "endpoint": context.endpoint,
-                    "reason": error.message,
-                },
-                logging.WARNING,
-            )
+            self._refused(context, error)
             raise
+
+    async def _aprepare(
+        self, messages: Any, context: RequestContext, params: Mapping[str, Any]
+    ) -> Prepared:
+        try:
+            return await self.router.aprepare(messages, context, self._policy, _max_tokens(params))
+        except RouterError as error:
+            self._refused(context, error)
+            raise
+
+    def _refused(self, context: RequestContext, error: RouterError) -> None:
+        """Planning refused the call: still one routing span and one log line for it."""
+        tier = context.tier or self.router.config.routing.default_tier
+        span = telemetry.start_route_span(self.router.config.routing.strategy)
+        if span.is_recording():
+            span.set_attributes(
+                {
+                    telemetry.TIER: tier,
+                    telemetry.ERROR_TYPE: error.code,
+                    telemetry.REASON: error.message,
+                }
+            )
+            if context.endpoint:
+                span.set_attribute(telemetry.ENDPOINT, context.endpoint)
+            if context.user_id:
+                span.set_attribute(telemetry.USER_ID, context.user_id)
+            span.set_status(Status(StatusCode.ERROR, error.message[:300]))
+        span.end()
+        telemetry.log_decision(
+            {
+                "outcome": error.code,
+                "tier": tier,
+                "user_id": context.user_id,
+                "endpoint": context.endpoint,
+                "reason": error.message,
+            },
+            logging.WARNING,
+        )
+
+
+def _max_tokens(params: Mapping[str, Any]) -> int | None:
+    value = params.get("max_tokens") or params.get("max_completion_tokens")
+    return value if isinstance(value, int) else None
 
 
 async def _empty() -> AsyncIterator[Any]:

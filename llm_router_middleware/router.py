@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
 import os
+import threading
 import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
@@ -36,6 +38,17 @@ _RPM_WINDOW_S = 60
 
 
 @dataclass(frozen=True, slots=True)
+class _Request:
+    """A validated request before planning."""
+
+    messages: list[Mapping[str, Any]]
+    context: RequestContext
+    tier: TierSpec
+    strategy: str
+    text: str
+
+
+@dataclass(frozen=True, slots=True)
 class Prepared:
     messages: list[Mapping[str, Any]]
     context: RequestContext
@@ -58,6 +71,7 @@ class Router:
         self.latency = LatencyTracker()
         self.experiments = ExperimentLog(self.store, prefix=prefix)
         self._semantic: Any = None
+        self._semantic_lock = threading.Lock()
         # every configured key, for redaction (resolved once: keys from env vars are read at load)
         self.secrets = tuple(k for k in (m.resolved_api_key() for m in config.models.values()) if k)
         semantic = config.routing.semantic
@@ -65,6 +79,8 @@ class Router:
         self._models = tuple(config.models)
         self._limited = tuple(m for m in self._models if config.models[m].rpm is not None)
         self._state_keys = self.breakers.keys(self._models) + self.cooldowns.keys(self._models)
+        if config.routing.semantic is not None:
+            self.semantic_router()  # load the encoder and embed the examples now, not per request
 
     @classmethod
     def from_config(
@@ -130,27 +146,62 @@ class Router:
         policy: Policy | None = None,
         expected_output_tokens: int | None = None,
     ) -> Prepared:
+        request = self._request(messages, context, policy)
+        preselection = None
+        if request.strategy == "semantic":
+            preselection = self._preselect(request.text, request.tier)
+        return self._decide(request, policy, expected_output_tokens, preselection)
+
+    async def aprepare(
+        self,
+        messages: Any,
+        context: RequestContext,
+        policy: Policy | None = None,
+        expected_output_tokens: int | None = None,
+    ) -> Prepared:
+        """``prepare`` for async callers: the semantic encoder (CPU for the local one, network
+        for litellm embeddings) runs in a worker thread instead of blocking the event loop."""
+        request = self._request(messages, context, policy)
+        preselection = None
+        if request.strategy == "semantic":
+            preselection = await asyncio.to_thread(self._preselect, request.text, request.tier)
+        return self._decide(request, policy, expected_output_tokens, preselection)
+
+    def _request(self, messages: Any, context: RequestContext, policy: Policy | None) -> _Request:
         checked = validate_messages(messages)
         if policy is not None and policy.deadline_s is not None:
             context = context.with_timeout(policy.deadline_s)
         tier = self.tier_of(context, policy)
-        strategy = self.strategy_for(tier, policy)
-        text = routable_text(checked)
-        preselection = self._preselect(text, tier) if strategy == "semantic" else None
+        return _Request(
+            checked, context, tier, self.strategy_for(tier, policy), routable_text(checked)
+        )
+
+    def _decide(
+        self,
+        request: _Request,
+        policy: Policy | None,
+        expected_output_tokens: int | None,
+        preselection: Preselection | None,
+    ) -> Prepared:
         inp = PlanInput(
-            text=text,
-            prompt_tokens=count_tokens(checked),
-            context=context,
-            tier=tier,
-            strategy=strategy,
+            text=request.text,
+            prompt_tokens=count_tokens(request.messages),
+            context=request.context,
+            tier=request.tier,
+            strategy=request.strategy,
             allowed=policy.models if policy else None,
             max_cost_usd=policy.max_cost_usd if policy else None,
             preselection=preselection,
             expected_output_tokens=expected_output_tokens,
             fallthrough=self._fallthrough,
         )
-        plan = make_plan(self.config, inp, self.state_view(context, tier))
-        return Prepared(messages=checked, context=context, plan=plan, strategy=strategy)
+        plan = make_plan(self.config, inp, self.state_view(request.context, request.tier))
+        return Prepared(
+            messages=request.messages,
+            context=request.context,
+            plan=plan,
+            strategy=request.strategy,
+        )
 
     def state_view(self, context: RequestContext, tier: TierSpec) -> StateView:
         models = self._models
@@ -204,16 +255,19 @@ class Router:
         return Preselection(model=model, reason=str(decision.reason), attributes=attributes)
 
     def semantic_router(self) -> Any:
-        """The semantic router, built (and its route examples embedded) on first use."""
+        """The semantic router: its encoder loaded and route examples embedded (or read from
+        the disk cache) once, when the Router is built."""
         if self._semantic is None:
-            settings = self.config.routing.semantic
-            if settings is None:
-                raise ContextError("strategy 'semantic' needs a [routing.semantic] section")
-            from .semantic import SemanticRouter
+            with self._semantic_lock:
+                if self._semantic is None:
+                    settings = self.config.routing.semantic
+                    if settings is None:
+                        raise ContextError("strategy 'semantic' needs a [routing.semantic] section")
+                    from .semantic import SemanticRouter
 
-            router = SemanticRouter(settings)
-            router.warm()
-            self._semantic = router
+                    router = SemanticRouter(settings)
+                    router.warm()
+                    self._semantic = router
         return self._semantic
 
     # --- experiments -------------------------------------------------------------------------

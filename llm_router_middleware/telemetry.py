@@ -91,7 +91,20 @@ def capture_content() -> bool:
     return os.environ.get(CAPTURE_CONTENT_ENV, "").strip().lower() in ("true", "1", "yes")
 
 
+def _tracing() -> bool:
+    """False while no TracerProvider has been installed: then spans are skipped outright (the
+    API's no-op path still costs microseconds per span through its proxies)."""
+    return not isinstance(trace.get_tracer_provider(), trace.ProxyTracerProvider)
+
+
+def _metering() -> bool:
+    """False while no MeterProvider has been installed (skip the no-op instruments' cost)."""
+    return type(metrics.get_meter_provider()).__name__ != "_ProxyMeterProvider"
+
+
 def start_route_span(strategy: str) -> Span:
+    if not _tracing():
+        return trace.INVALID_SPAN
     return _tracer.start_span(f"route {strategy}", kind=SpanKind.INTERNAL)
 
 
@@ -123,6 +136,8 @@ def _model_attrs(spec: ModelSpec) -> tuple[str, dict[str, Any]]:
 def start_attempt_span(
     spec: ModelSpec, parent: Span, index: int, params: Mapping[str, Any]
 ) -> Span:
+    if not _tracing():
+        return trace.INVALID_SPAN
     name, static = _model_attrs(spec)
     attrs = {**static, ATTEMPT: index}
     max_tokens = params.get("max_tokens")
@@ -194,11 +209,16 @@ def record_response(
     input_tokens: int,
     output_tokens: int,
 ) -> None:
-    base = {GEN_AI_OPERATION_NAME: "chat", GEN_AI_PROVIDER_NAME: spec.provider, MODEL: spec.name}
-    _duration.record(duration_s, base)
-    _tokens.record(input_tokens, {**base, "gen_ai.token.type": "input"})
-    _tokens.record(output_tokens, {**base, "gen_ai.token.type": "output"})
-    _cost.add(cost_usd, base)
+    if _metering():
+        base = {
+            GEN_AI_OPERATION_NAME: "chat",
+            GEN_AI_PROVIDER_NAME: spec.provider,
+            MODEL: spec.name,
+        }
+        _duration.record(duration_s, base)
+        _tokens.record(input_tokens, {**base, "gen_ai.token.type": "input"})
+        _tokens.record(output_tokens, {**base, "gen_ai.token.type": "output"})
+        _cost.add(cost_usd, base)
     if not span.is_recording():
         return
     choices = getattr(response, "choices", None) or []
