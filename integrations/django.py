@@ -259,9 +259,9 @@ def llm_policy(
 ) -> Callable[[View], View]:
     """Narrow routing for one view (sync or async); on class-based views use
     ``method_decorator(llm_policy(...), name="dispatch")``."""
-    policy = Policy(
+    policy = Policy.build(
         tier=tier,
-        models=tuple(models) if models is not None else None,
+        models=models,
         strategy=strategy,
         max_cost_usd=max_cost_usd,
         deadline_s=deadline_s,

@@ -172,9 +172,9 @@ def llm_policy(
         CheapLLM = Annotated[RequestLLM, Depends(llm_policy(models=["cheap"]))]
 
     ``llm`` is the dependency it narrows (``get_llm``, or one from ``llm_dependency``)."""
-    policy = Policy(
+    policy = Policy.build(
         tier=tier,
-        models=tuple(models) if models is not None else None,
+        models=models,
         strategy=strategy,
         max_cost_usd=max_cost_usd,
         deadline_s=deadline_s,

@@ -162,9 +162,9 @@ def llm_policy(
     deadline_s: float | None = None,
 ) -> Callable[[View], View]:
     """Narrow routing for one view (sync or async). Put it below ``@app.route``."""
-    policy = Policy(
+    policy = Policy.build(
         tier=tier,
-        models=tuple(models) if models is not None else None,
+        models=models,
         strategy=strategy,
         max_cost_usd=max_cost_usd,
         deadline_s=deadline_s,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from .config import RouterConfig
@@ -20,6 +21,25 @@ class Policy:
     strategy: str | None = None
     max_cost_usd: float | None = None
     deadline_s: float | None = None
+
+    @classmethod
+    def build(
+        cls,
+        *,
+        tier: str | None = None,
+        models: Sequence[str] | None = None,
+        strategy: str | None = None,
+        max_cost_usd: float | None = None,
+        deadline_s: float | None = None,
+    ) -> Policy:
+        """The keyword form every ``llm_policy(...)`` helper takes (any sequence of models)."""
+        return cls(
+            tier=tier,
+            models=tuple(models) if models is not None else None,
+            strategy=strategy,
+            max_cost_usd=max_cost_usd,
+            deadline_s=deadline_s,
+        )
 
     def validate(self, config: RouterConfig, where: str = "llm_policy") -> Policy:
         if self.tier is not None and self.tier not in config.tiers:
