@@ -79,6 +79,13 @@ class _Message:
     content: str
 
 
+def _count(text: str) -> int:
+    """Tokens of streamed reply text (no message framing)."""
+    from .messages import count_tokens
+
+    return max(0, count_tokens([{"role": "assistant", "content": text}]) - 6)
+
+
 def stream_kwargs(call: Call) -> dict[str, Any]:
     kwargs = dict(call.kwargs)
     kwargs["stream"] = True
@@ -109,9 +116,7 @@ class _Base:
         prompt = totals.prompt_tokens or self._execution.plan.prompt_tokens
         completion = totals.completion_tokens
         if not completion and totals.text:
-            from .messages import count_tokens
-
-            completion = count_tokens([{"role": "assistant", "content": "".join(totals.text)}]) - 6
+            completion = _count("".join(totals.text))
         text = "".join(totals.text)
         summary = _Summary(
             totals.model, totals.id, [_Choice(r, _Message(text)) for r in totals.finish_reasons[:1]]
@@ -121,6 +126,15 @@ class _Base:
     def _interrupted(self, exc: BaseException) -> StreamInterruptedError:
         self._done = True
         execution = self._execution
+        call = self._call
+        if call.reservation is not None:  # the provider bills what it generated: charge it
+            streamed = "".join(self._totals.text)
+            completion = _count(streamed) if streamed else 0
+            prompt = self._totals.prompt_tokens or execution.plan.prompt_tokens
+            execution.router.ledger.settle(
+                call.reservation, call.spec.estimate_cost(prompt, completion)
+            )
+            call.reservation = None
         with contextlib.suppress(RouterError):
             execution.failed(self._call, exc)
         execution.abort(exc)

@@ -58,3 +58,27 @@ def test_stream_with_every_model_failing(
     fake_provider.set_default(Behavior(status=500))
     with pytest.raises(AllModelsFailedError):
         collect(make_router(), mode)
+
+
+def test_an_error_after_the_first_chunk_cannot_fall_back() -> None:
+    from core_support import base_config
+
+    from llm_router_middleware.streaming import StreamInterruptedError
+
+    with FakeProvider() as provider:
+        provider.set_default(
+            Behavior(reply="one two three four five six", stream_chunk_delay_s=0.3)
+        )
+        router = Router.from_config(base_config(provider, budgets={"per_user_usd": 1.0}))
+        stream = router.handle(RequestContext(user_id="u1")).stream(HI)
+        chunks = iter(stream)
+        next(chunks)  # the first chunk arrived: premium is committed
+        provider.stop()  # the provider goes away mid-stream
+        with pytest.raises(StreamInterruptedError) as caught:
+            list(chunks)
+    assert caught.value.model == "premium"
+    assert caught.value.status_code == 502
+    assert provider.count("fake-balanced") == 0
+    # what was streamed is charged (prompt + the streamed words), not the whole estimate
+    spent = router.ledger.spent("u1", "default")["user:u1"]
+    assert 0.0 < spent < router.plan(HI, RequestContext(user_id="u2")).estimates_usd["premium"]
