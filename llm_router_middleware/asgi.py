@@ -11,6 +11,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from .client import RequestLLM
 from .context import ContextResolver, RequestContext, current_llm
+from .disconnect import DisconnectWatcher
 from .errors import RouterError
 from .policy import Policy
 from .router import Router
@@ -54,7 +55,9 @@ class LLMRouterMiddleware:
 
     ``context`` gets a Starlette ``Request`` and returns a ``RequestContext`` (sync or async);
     without one every request is anonymous and gets the default tier. ``policy`` narrows routing
-    for every request through this app.
+    for every request through this app. With ``cancel_on_disconnect`` (the default) a model call
+    in ``acomplete`` is cancelled when the client goes away (``ClientDisconnectedError``, 499),
+    and its reservation released.
     """
 
     def __init__(
@@ -63,8 +66,10 @@ class LLMRouterMiddleware:
         router: Router,
         context: ContextResolver | None = None,
         policy: Policy | None = None,
+        cancel_on_disconnect: bool = True,
     ) -> None:
         self.app = app
+        self.cancel_on_disconnect = cancel_on_disconnect
         self.router = router
         self.resolver = context
         self.policy = policy.validate(router.config) if policy is not None else None
@@ -74,6 +79,9 @@ class LLMRouterMiddleware:
             await self.app(scope, receive, send)
             return
         handle = RequestLLM.lazy(self.router, self._resolve, scope, self.policy)
+        watcher = None
+        if self.cancel_on_disconnect:
+            watcher = handle.disconnect = DisconnectWatcher(receive)
         if "state" in scope:
             scope["state"]["llm"] = handle
         else:
@@ -81,7 +89,7 @@ class LLMRouterMiddleware:
         token = current_llm.set(handle)
         tracker = _StartTracker(send)
         try:
-            await self.app(scope, receive, tracker)
+            await self.app(scope, watcher or receive, tracker)
         except RouterError as error:
             if tracker.started:
                 raise

@@ -13,7 +13,8 @@ from opentelemetry.trace import Status, StatusCode
 
 from . import telemetry
 from .context import RequestContext
-from .errors import ContextError, RouterError
+from .disconnect import DisconnectWatcher, unless_disconnected
+from .errors import ClientDisconnectedError, ContextError, RouterError
 from .execution import Execution
 from .policy import Policy
 from .routing.plan import Plan
@@ -43,7 +44,15 @@ def litellm_module() -> ModuleType:
 class RequestLLM:
     """Bound to one request. The context is resolved on first use, through the app's resolver."""
 
-    __slots__ = ("_context", "_endpoint", "_policy", "_request", "_resolver", "router")
+    __slots__ = (
+        "_context",
+        "_endpoint",
+        "_policy",
+        "_request",
+        "_resolver",
+        "disconnect",
+        "router",
+    )
 
     def __init__(
         self,
@@ -63,6 +72,7 @@ class RequestLLM:
         self._request = request
         self._policy = policy
         self._endpoint = endpoint
+        self.disconnect: DisconnectWatcher | None = None
 
     @classmethod
     def lazy(
@@ -77,6 +87,7 @@ class RequestLLM:
         handle._request = request
         handle._policy = policy
         handle._endpoint = None
+        handle.disconnect = None
         return handle
 
     # --- context -----------------------------------------------------------------------------
@@ -175,13 +186,21 @@ class RequestLLM:
         context = await self.acontext()
         prepared = await self._aprepare(messages, context, params)
         execution = Execution(self.router, prepared, params)
+        watcher = self.disconnect
         while (call := execution.next_call()) is not None:
             try:
-                response = await litellm.acompletion(**call.kwargs)
+                if watcher is None:
+                    response = await litellm.acompletion(**call.kwargs)
+                else:
+                    response = await unless_disconnected(
+                        litellm.acompletion(**call.kwargs), watcher, call.spec.name
+                    )
+            except ClientDisconnectedError as gone:
+                execution.disconnected(call, gone)
             except Exception as exc:
                 execution.failed(call, exc)
                 continue
-            except BaseException as exc:  # cancelled: the client went away
+            except BaseException as exc:  # cancelled
                 execution.cancelled(call, exc)
                 raise
             result: ModelResponse = execution.succeeded(call, response)

@@ -82,6 +82,13 @@ class BudgetExhaustedError(RouterError):
         return body
 
 
+class ClientDisconnectedError(RouterError):
+    """The client went away mid-call; the model call was cancelled and nothing was charged."""
+
+    status_code = 499
+    code = "client_disconnected"
+
+
 class NoModelAvailableError(RouterError):
     """Every candidate was filtered out (breakers open, cooldowns, context window...)."""
 

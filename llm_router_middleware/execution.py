@@ -329,6 +329,24 @@ class Execution:
             error = AllModelsFailedError(self.attempts, self.last_error)
         self._fail(error)
 
+    def disconnected(self, call: Call, error: RouterError) -> NoReturn:
+        """The client went away: the attempt was cancelled, its reservation and probe freed."""
+        if call.reservation is not None:
+            self.router.ledger.release(call.reservation)
+            call.reservation = None
+        self.router.breakers.release(call.spec.name)
+        call.span.set_status(Status(StatusCode.ERROR, "client disconnected"))
+        call.span.end()
+        self.attempts.append(
+            Attempt(
+                model=call.spec.name,
+                outcome="skipped",
+                error_type="client_disconnected",
+                latency_s=time.perf_counter() - call.started,
+            )
+        )
+        self._fail(error)
+
     def cancelled(self, call: Call, exc: BaseException) -> None:
         """The attempt was interrupted (cancellation, KeyboardInterrupt): free what it held."""
         if call.reservation is not None:

@@ -4,6 +4,7 @@ PUBLIC = [
     "AllModelsFailedError",
     "Attempt",
     "BudgetExhaustedError",
+    "ClientDisconnectedError",
     "ConfigError",
     "ContextError",
     "ContextRejected",

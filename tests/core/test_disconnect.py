@@ -1,0 +1,105 @@
+"""A client that goes away cancels the model call it was waiting for (real uvicorn, real HTTP)."""
+
+from __future__ import annotations
+
+import asyncio
+import socket
+import threading
+import time
+from collections.abc import Iterator
+
+import httpx
+import pytest
+import uvicorn
+from core_support import Spans, base_config
+from starlette.applications import Starlette
+from starlette.middleware import Middleware
+from starlette.requests import Request
+from starlette.responses import JSONResponse
+from starlette.routing import Route
+from starlette.types import Message
+
+from llm_router_middleware import LLMRouterMiddleware, RequestContext, Router
+from llm_router_middleware.disconnect import DisconnectWatcher
+from llm_router_middleware.testing import Behavior, FakeProvider
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+        return port
+
+
+@pytest.fixture
+def served(fake_provider: FakeProvider) -> Iterator[tuple[str, Router]]:
+    router = Router.from_config(base_config(fake_provider, budgets={"per_user_usd": 1.0}))
+
+    async def chat(request: Request) -> JSONResponse:
+        body = await request.json()
+        reply = await request.state.llm.acomplete(body["messages"])
+        return JSONResponse({"model": reply.routing.model})
+
+    app = Starlette(
+        routes=[Route("/chat", chat, methods=["POST"])],
+        middleware=[
+            Middleware(
+                LLMRouterMiddleware, router=router, context=lambda r: RequestContext(user_id="u1")
+            )
+        ],
+    )
+    port = free_port()
+    server = uvicorn.Server(
+        uvicorn.Config(app, host="127.0.0.1", port=port, log_level="error", lifespan="off")
+    )
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 10
+    while not server.started and time.monotonic() < deadline:
+        time.sleep(0.02)
+    yield f"http://127.0.0.1:{port}", router
+    server.should_exit = True
+    thread.join(timeout=10)
+
+
+def test_model_call_is_cancelled_when_the_client_goes_away(
+    served: tuple[str, Router], fake_provider: FakeProvider, spans: Spans
+) -> None:
+    url, router = served
+    fake_provider.set("fake-premium", Behavior(hang=True))
+    with pytest.raises(httpx.ReadTimeout):
+        httpx.post(
+            f"{url}/chat", json={"messages": [{"role": "user", "content": "hi"}]}, timeout=0.5
+        )
+    deadline = time.monotonic() + 10
+    while not spans.named("route ") and time.monotonic() < deadline:
+        time.sleep(0.05)
+    route = spans.route()
+    assert dict(route.attributes or {})["error.type"] == "client_disconnected"
+    assert fake_provider.count("fake-balanced") == 0  # no fallback for a client that left
+    assert router.ledger.spent("u1", "default")["user:u1"] == 0.0  # reservation released
+    assert router.plan([{"role": "user", "content": "hi"}]).selected == "premium"  # no breaker hit
+
+
+def test_a_live_client_still_gets_its_answer(served: tuple[str, Router]) -> None:
+    url, _ = served
+    reply = httpx.post(
+        f"{url}/chat", json={"messages": [{"role": "user", "content": "hi"}]}, timeout=10
+    )
+    assert reply.json() == {"model": "premium"}
+
+
+async def test_watcher_replays_body_messages_it_read_while_waiting() -> None:
+    queue: asyncio.Queue[Message] = asyncio.Queue()
+    for part in (b"a", b"b"):
+        queue.put_nowait({"type": "http.request", "body": part, "more_body": part == b"a"})
+    watcher = DisconnectWatcher(queue.get)
+    waiting = asyncio.ensure_future(watcher.wait())
+    await asyncio.sleep(0.01)
+    assert not waiting.done()  # body read and kept, client still there
+    assert (await watcher())["body"] == b"a"  # the app still gets the body, in order
+    assert (await watcher())["body"] == b"b"
+    queue.put_nowait({"type": "http.disconnect"})
+    await asyncio.wait_for(waiting, 1)
+    assert watcher.disconnected
+    assert (await watcher())["type"] == "http.disconnect"
