@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import inspect
 import logging
 from collections.abc import AsyncIterator, Callable, Mapping
@@ -13,7 +14,7 @@ from opentelemetry.trace import Status, StatusCode
 
 from . import telemetry
 from .context import RequestContext
-from .disconnect import DisconnectWatcher, unless_disconnected
+from .disconnect import DisconnectWatcher
 from .errors import ClientDisconnectedError, ContextError, RouterError
 from .execution import Execution
 from .policy import Policy
@@ -192,9 +193,7 @@ class RequestLLM:
                 if watcher is None:
                     response = await litellm.acompletion(**call.kwargs)
                 else:
-                    response = await unless_disconnected(
-                        litellm.acompletion(**call.kwargs), watcher, call.spec.name
-                    )
+                    response = await _guarded(litellm, call.kwargs, watcher, call.spec.name)
             except ClientDisconnectedError as gone:
                 execution.disconnected(call, gone)
             except Exception as exc:
@@ -301,6 +300,26 @@ class RequestLLM:
 def _max_tokens(params: Mapping[str, Any]) -> int | None:
     value = params.get("max_tokens") or params.get("max_completion_tokens")
     return value if isinstance(value, int) else None
+
+
+async def _guarded(
+    litellm: ModuleType, kwargs: dict[str, Any], watcher: DisconnectWatcher, model: str
+) -> Any:
+    """``litellm.acompletion`` that the watcher cancels if the client disconnects meanwhile."""
+    if not watcher.arm():
+        raise ClientDisconnectedError(f"the client disconnected before model {model!r} was called")
+    try:
+        return await litellm.acompletion(**kwargs)
+    except asyncio.CancelledError:
+        task = asyncio.current_task()
+        if not watcher.fired or task is None:
+            raise
+        task.uncancel()
+        raise ClientDisconnectedError(
+            f"the client disconnected while model {model!r} was answering; the call was cancelled"
+        ) from None
+    finally:
+        watcher.disarm()
 
 
 async def _empty() -> AsyncIterator[Any]:

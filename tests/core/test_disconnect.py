@@ -89,17 +89,37 @@ def test_a_live_client_still_gets_its_answer(served: tuple[str, Router]) -> None
     assert reply.json() == {"model": "premium"}
 
 
-async def test_watcher_replays_body_messages_it_read_while_waiting() -> None:
+async def test_watcher_replays_body_messages_and_cancels_only_on_disconnect() -> None:
     queue: asyncio.Queue[Message] = asyncio.Queue()
     for part in (b"a", b"b"):
         queue.put_nowait({"type": "http.request", "body": part, "more_body": part == b"a"})
     watcher = DisconnectWatcher(queue.get)
-    waiting = asyncio.ensure_future(watcher.wait())
+
+    async def guarded_call() -> None:
+        assert watcher.arm()
+        try:
+            await asyncio.sleep(10)  # stands for the model call
+        finally:
+            watcher.disarm()
+
+    call = asyncio.ensure_future(guarded_call())
     await asyncio.sleep(0.01)
-    assert not waiting.done()  # body read and kept, client still there
+    assert not call.done()  # body messages filed, the client is still there
+    queue.put_nowait({"type": "http.disconnect"})
+    with pytest.raises(asyncio.CancelledError):
+        await asyncio.wait_for(call, 1)
+    assert watcher.fired
     assert (await watcher())["body"] == b"a"  # the app still gets the body, in order
     assert (await watcher())["body"] == b"b"
-    queue.put_nowait({"type": "http.disconnect"})
-    await asyncio.wait_for(waiting, 1)
-    assert watcher.disconnected
     assert (await watcher())["type"] == "http.disconnect"
+    assert watcher.arm() is False  # a later call is refused at once
+
+
+async def test_app_reads_through_the_watcher_when_nothing_is_armed() -> None:
+    queue: asyncio.Queue[Message] = asyncio.Queue()
+    queue.put_nowait({"type": "http.request", "body": b"x", "more_body": False})
+    watcher = DisconnectWatcher(queue.get)
+    assert (await asyncio.wait_for(watcher(), 1))["body"] == b"x"
+    queue.put_nowait({"type": "http.disconnect"})
+    assert (await asyncio.wait_for(watcher(), 1))["type"] == "http.disconnect"
+    assert not watcher.fired
