@@ -116,8 +116,11 @@ class Execution:
                     self._skip(name, "deadline", "request deadline passed")
                     break
                 timeout = min(timeout, remaining)
-            allowed, transition = self.router.breakers.acquire(name)
-            self._transition(transition)
+            if name in self.prepared.closed:
+                allowed = True  # closed when planned: acquiring would only read it again
+            else:
+                allowed, transition = self.router.breakers.acquire(name)
+                self._transition(transition)
             if not allowed:
                 self._skip(name, "breaker_open", "circuit breaker is open")
                 continue

@@ -15,7 +15,7 @@ from .context import ANONYMOUS, RequestContext
 from .errors import ContextError
 from .messages import count_tokens, routable_text, validate_messages
 from .policy import Policy
-from .resilience import BreakerBoard, Cooldowns
+from .resilience import BreakerBoard, BreakerState, Cooldowns
 from .routing import (
     BudgetLedger,
     ExperimentLog,
@@ -54,6 +54,7 @@ class Prepared:
     context: RequestContext
     plan: Plan
     strategy: str
+    closed: frozenset[str] = frozenset()  # models whose breaker read closed while planning
 
 
 class Router:
@@ -195,23 +196,34 @@ class Router:
             expected_output_tokens=expected_output_tokens,
             fallthrough=self._fallthrough,
         )
-        plan = make_plan(self.config, inp, self.state_view(request.context, request.tier))
+        view, closed = self._read_state(request.context, request.tier)
+        plan = make_plan(self.config, inp, view)
         return Prepared(
             messages=request.messages,
             context=request.context,
             plan=plan,
             strategy=request.strategy,
+            closed=closed,
         )
 
     def state_view(self, context: RequestContext, tier: TierSpec) -> StateView:
+        """What planning needs to know of the shared state, in two batched store reads."""
+        return self._read_state(context, tier)[0]
+
+    def _read_state(
+        self, context: RequestContext, tier: TierSpec
+    ) -> tuple[StateView, frozenset[str]]:
         models = self._models
         raws = self.store.get_many(self._state_keys)  # breakers and cooldowns in one read
         count = len(models)
         statuses = self.breakers.parse_statuses(models, raws[:count])
         blocked: dict[str, str] = {}
         waits: dict[str, float] = {}
+        closed = []
         for name, status in statuses.items():
-            if not status.allows:
+            if status.state is BreakerState.CLOSED:
+                closed.append(name)
+            elif not status.allows:
                 blocked[name] = status.reason
                 if status.retry_in_s is not None:
                     waits[name] = status.retry_in_s
@@ -219,7 +231,7 @@ class Router:
         if self._limited:
             minute = int(time.time() // _RPM_WINDOW_S)
             used = self.store.get_numbers([self._rpm_key(m, minute) for m in self._limited])
-        return StateView(
+        view = StateView(
             blocked=blocked,
             cooldowns=self.cooldowns.parse_remaining(models, raws[count:]),
             rpm_used=dict(zip(self._limited, used, strict=True)),
@@ -228,6 +240,7 @@ class Router:
             now_monotonic=time.monotonic(),
             blocked_retry_s=waits,
         )
+        return view, frozenset(closed)
 
     def count_request(self, model: str) -> None:
         if self.config.models[model].rpm is not None:
