@@ -120,7 +120,7 @@ def test_timeout_is_per_model_and_falls_back(mode: str, fake_provider: FakeProvi
     fake_provider.set("fake-premium", Behavior(hang=True))
     started = time.monotonic()
     reply = call(router, mode)
-    assert time.monotonic() - started < 3.0
+    assert time.monotonic() - started < 4.5  # well before the other models' 5 s timeout
     assert reply.routing.model == "balanced"
     assert reply.routing.attempts[0].error_type == "timeout"
 
@@ -274,7 +274,7 @@ def test_deadline_bounds_the_whole_call(
     started = time.monotonic()
     with pytest.raises(DeadlineExceededError) as caught:
         call(make_router(), mode, context=context)
-    assert time.monotonic() - started < 2.0
+    assert time.monotonic() - started < 4.5  # one model's 5 s timeout would exceed this
     assert caught.value.status_code == 504
 
 

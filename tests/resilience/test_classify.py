@@ -138,7 +138,7 @@ def test_timeout(fake_provider: FakeProvider, mode: str) -> None:
     fake_provider.set("m", Behavior(hang=True))
     started = time.monotonic()
     result = _classified(mode, fake_provider, "m", timeout=0.3)
-    assert time.monotonic() - started < 3
+    assert time.monotonic() - started < 4.5
     assert (result.kind, result.action, result.breaker_failure) == (
         ErrorKind.TIMEOUT,
         Action.FALLBACK,

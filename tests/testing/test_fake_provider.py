@@ -124,7 +124,9 @@ async def test_hang_times_out_quickly_and_does_not_block(fake_provider: FakeProv
     started = time.perf_counter()
     with pytest.raises(litellm.Timeout):
         await acall(fake_provider, "stuck", timeout=0.3)
-    assert time.perf_counter() - started < 1.5
+    assert (
+        time.perf_counter() - started < 4.0
+    )  # the hang itself never ends: only the timeout stops it
     assert (await acall(fake_provider, "other")).choices[0].message.content
 
 
@@ -132,7 +134,7 @@ def test_latency_is_added(fake_provider: FakeProvider) -> None:
     fake_provider.set("slow", Behavior(latency_s=0.2))
     started = time.perf_counter()
     call(fake_provider, "slow")
-    assert 0.2 <= time.perf_counter() - started < 1.0
+    assert 0.2 <= time.perf_counter() - started < 5.0
 
 
 def test_stream_yields_chunks_and_usage(fake_provider: FakeProvider) -> None:
@@ -272,7 +274,7 @@ def test_standalone_server_stops_cleanly_while_a_request_hangs() -> None:
         while provider.count() == 0:
             time.sleep(0.005)
         started = time.perf_counter()
-    assert time.perf_counter() - started < 1.0
+    assert time.perf_counter() - started < 4.0  # not held until the client's 5 s timeout
     client.join()
     assert [t.name for t in threading.enumerate() if f"FakeProvider:{port}" in t.name] == []
     assert not provider.running
