@@ -2,20 +2,58 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from types import MappingProxyType
 
 AttributeValue = str | bool | int | float
 
 
-@dataclass(frozen=True, slots=True)
 class Rejection:
-    """A candidate that a filter removed. ``code`` is machine-readable, ``reason`` for people."""
+    """A candidate that a filter removed. ``code`` is machine-readable, ``reason`` for people.
 
-    model: str
-    code: str  # tier, context_window, breaker_open, cooldown, rate_limit, budget, quality, deadline
-    reason: str
+    The planner builds rejections on every request but their text is read only when someone
+    looks (a recording span, an error, a test), so ``deferred`` keeps the formatting for then.
+    """
+
+    __slots__ = ("_args", "_format", "_reason", "code", "model")
+
+    def __init__(self, model: str, code: str, reason: str) -> None:
+        self.model = model
+        self.code = code  # tier, context_window, breaker_open, cooldown, rate_limit, budget, ...
+        self._reason: str | None = reason
+        self._format: Callable[..., str] | None = None
+        self._args: tuple[object, ...] = ()
+
+    @classmethod
+    def deferred(
+        cls, model: str, code: str, format: Callable[..., str], args: tuple[object, ...]
+    ) -> Rejection:
+        rejection = cls.__new__(cls)
+        rejection.model = model
+        rejection.code = code
+        rejection._reason = None
+        rejection._format = format
+        rejection._args = args
+        return rejection
+
+    @property
+    def reason(self) -> str:
+        if self._reason is None:
+            assert self._format is not None
+            self._reason = self._format(*self._args)
+        return self._reason
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, Rejection):
+            return NotImplemented
+        return (self.model, self.code, self.reason) == (other.model, other.code, other.reason)
+
+    def __hash__(self) -> int:
+        return hash((self.model, self.code, self.reason))
+
+    def __repr__(self) -> str:
+        return f"Rejection(model={self.model!r}, code={self.code!r}, reason={self.reason!r})"
 
 
 def _empty_attrs() -> Mapping[str, AttributeValue]:

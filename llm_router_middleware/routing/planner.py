@@ -89,18 +89,8 @@ def _slot_setter(cls: type, name: str) -> Callable[[Any, Any], None]:
 # A frozen dataclass's generated __init__ goes through object.__setattr__ once per field; the
 # slot descriptors do the same work several times faster, which matters for objects built on
 # every request. If plan.py changes its fields, the dataclass constructors are used instead.
-if tuple(f.name for f in fields(Plan)) == _PLAN_FIELDS and tuple(
-    f.name for f in fields(Rejection)
-) == ("model", "code", "reason"):
-    _rm, _rc, _rr = (_slot_setter(Rejection, n) for n in ("model", "code", "reason"))
+if tuple(f.name for f in fields(Plan)) == _PLAN_FIELDS:
     _plan_setters = tuple(_slot_setter(Plan, n) for n in _PLAN_FIELDS)
-
-    def _new_rejection(model: str, code: str, reason: str) -> Rejection:
-        r = _new(Rejection)
-        _rm(r, model)
-        _rc(r, code)
-        _rr(r, reason)
-        return r
 
     def _new_plan(*values: Any) -> Plan:
         plan = _new(Plan)
@@ -109,10 +99,49 @@ if tuple(f.name for f in fields(Plan)) == _PLAN_FIELDS and tuple(
         return plan
 
 else:  # pragma: no cover - only if plan.py changes shape
-    _new_rejection = Rejection
 
     def _new_plan(*values: Any) -> Plan:
         return Plan(**dict(zip(_PLAN_FIELDS, values, strict=True)))
+
+
+_deferred = Rejection.deferred
+
+
+# Rejection texts, formatted only when read (see Rejection.deferred).
+def _why_policy(name: str) -> str:
+    return f"{name}: not in this view's allowed models"
+
+
+def _why_window(name: str, pt: int, out: int, window: int) -> str:
+    return f"{name}: needs {pt + out} tokens ({pt} prompt + {out} output) > context window {window}"
+
+
+def _why_text(name: str, text: str) -> str:
+    return f"{name}: {text}"
+
+
+def _why_cooldown(name: str, left: float) -> str:
+    return f"{name}: cooling down, {left:.1f} s left"
+
+
+def _why_rpm(name: str, used: float, rpm: int) -> str:
+    return f"{name}: {used:.0f} requests this minute >= rpm {rpm}"
+
+
+def _why_deadline(name: str, typical: float, left: float) -> str:
+    return f"{name}: typical latency {typical:.3f} s > {left:.3f} s left"
+
+
+def _why_quality(name: str, quality: float, floor: float) -> str:
+    return f"{name}: quality {quality} < floor {floor}"
+
+
+def _why_cap(name: str, cost: float, cap: float) -> str:
+    return f"{name}: ~{_usd(cost)} > per-call cap {_usd(cap)}"
+
+
+def _why_budget(name: str, cost: float, remaining: float, scope: str | None) -> str:
+    return f"{name}: ~{_usd(cost)} > {_usd(remaining)} left ({scope})"
 
 
 def _usd(x: float) -> str:
@@ -279,34 +308,32 @@ def make_plan(config: RouterConfig, inp: PlanInput, view: StateView) -> Plan:
         spec = models[name]
         out = spec.max_output_tokens if spec.max_output_tokens < expected else expected
         if allowed is not None and name not in allowed:
-            code, why = "policy", "not in this view's allowed models"
+            rejected.append(_deferred(name, "policy", _why_policy, (name,)))
         elif pt + out > spec.context_window:
-            code, why = (
-                "context_window",
-                f"needs {pt + out} tokens ({pt} prompt + {out} output) "
-                f"> context window {spec.context_window}",
+            rejected.append(
+                _deferred(name, "context_window", _why_window, (name, pt, out, spec.context_window))
             )
         elif blocked and name in blocked:
-            code, why = "breaker_open", blocked[name]
+            rejected.append(_deferred(name, "breaker_open", _why_text, (name, blocked[name])))
         elif cooldowns and cooldowns.get(name, 0.0) > 0:
-            code, why = "cooldown", f"cooling down, {cooldowns[name]:.1f} s left"
+            rejected.append(_deferred(name, "cooldown", _why_cooldown, (name, cooldowns[name])))
         elif spec.rpm is not None and rpm_used.get(name, 0.0) >= spec.rpm:
-            code, why = "rate_limit", f"{rpm_used[name]:.0f} requests this minute >= rpm {spec.rpm}"
+            rejected.append(
+                _deferred(name, "rate_limit", _why_rpm, (name, rpm_used[name], spec.rpm))
+            )
         elif time_left is not None and latency and latency.get(name, 0.0) > time_left:
-            code, why = (
-                "deadline",
-                f"typical latency {latency[name]:.3f} s > {time_left:.3f} s left",
+            rejected.append(
+                _deferred(name, "deadline", _why_deadline, (name, latency[name], time_left))
             )
         elif floor and spec.quality < floor:
-            code, why = "quality", f"quality {spec.quality} < floor {floor}"
+            rejected.append(_deferred(name, "quality", _why_quality, (name, spec.quality, floor)))
         else:
             cost = pt * spec.input_cost_per_token + out * spec.output_cost_per_token
             if cap is None or cost <= cap + _EPS:
                 est[name] = cost
                 eligible.append(name)
-                continue
-            code, why = "cost_cap", f"~{_usd(cost)} > per-call cap {_usd(cap)}"
-        rejected.append(_new_rejection(name, code, f"{name}: {why}"))
+            else:
+                rejected.append(_deferred(name, "cost_cap", _why_cap, (name, cost, cap)))
 
     if not eligible:
         _no_model(tier, cands, rejected, cooldowns, view.blocked_retry_s)
@@ -336,11 +363,7 @@ def make_plan(config: RouterConfig, inp: PlanInput, view: StateView) -> Plan:
         for m in eligible:
             if m not in affordable:
                 rejected.append(
-                    _new_rejection(
-                        m,
-                        "budget",
-                        f"{m}: ~{_usd(est[m])} > {_usd(remaining or 0.0)} left ({budget.scope})",
-                    )
+                    _deferred(m, "budget", _why_budget, (m, est[m], remaining or 0.0, budget.scope))
                 )
         if selected not in affordable:
             preferred = selected
