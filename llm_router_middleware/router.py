@@ -207,7 +207,8 @@ class Router:
         )
 
     def state_view(self, context: RequestContext, tier: TierSpec) -> StateView:
-        """What planning needs to know of the shared state, in two batched store reads."""
+        """What planning needs to know of the shared state, in two batched store reads (the
+        breaker and cooldown records; the budget ledgers and rate counts)."""
         return self._read_state(context, tier)[0]
 
     def _read_state(
@@ -227,15 +228,19 @@ class Router:
                 blocked[name] = status.reason
                 if status.retry_in_s is not None:
                     waits[name] = status.retry_in_s
-        used: list[float] = []
+        # rate counts and budget ledgers: one numeric read
+        budget_keys, budget_of = self.ledger.snapshot_reader(context.budget_key, tier.name)
+        numeric = list(budget_keys)
         if self._limited:
             minute = int(time.time() // _RPM_WINDOW_S)
-            used = self.store.get_numbers([self._rpm_key(m, minute) for m in self._limited])
+            numeric += [self._rpm_key(m, minute) for m in self._limited]
+        values = self.store.get_numbers(numeric) if numeric else []
+        used = values[len(budget_keys) :]
         view = StateView(
             blocked=blocked,
             cooldowns=self.cooldowns.parse_remaining(models, raws[count:]),
             rpm_used=dict(zip(self._limited, used, strict=True)),
-            budget=self.ledger.snapshot(context.budget_key, tier.name),
+            budget=budget_of(values[: len(budget_keys)]),
             latency_s=self.latency.snapshot(models) if context.deadline is not None else {},
             now_monotonic=time.monotonic(),
             blocked_retry_s=waits,

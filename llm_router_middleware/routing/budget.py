@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import math
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
@@ -97,18 +97,28 @@ class BudgetLedger:
         return scopes
 
     def snapshot(self, budget_key: str | None, tier: str) -> BudgetSnapshot:
+        keys, finish = self.snapshot_reader(budget_key, tier)
+        return finish(self._store.get_numbers(keys) if keys else [])
+
+    def snapshot_reader(
+        self, budget_key: str | None, tier: str
+    ) -> tuple[list[str], Callable[[Sequence[float]], BudgetSnapshot]]:
+        """The keys a snapshot reads and how to finish it from their values, for a caller that
+        batches this read with others (one store round trip for all of planning's numbers)."""
         window, _ = self._window()
         scopes = [s for s in self._scopes(budget_key, tier, window) if s.limit != math.inf]
-        if not scopes:
-            return BudgetSnapshot(None, None, window)
-        spent = self._store.get_numbers([s.key for s in scopes])
-        best: tuple[float, str] | None = None
-        for scope, used in zip(scopes, spent, strict=True):
-            remaining = max(0.0, scope.limit - used)
-            if best is None or remaining < best[0]:
-                best = (remaining, scope.label)
-        assert best is not None
-        return BudgetSnapshot(best[0], best[1], window)
+
+        def finish(spent: Sequence[float]) -> BudgetSnapshot:
+            best: tuple[float, str] | None = None
+            for scope, used in zip(scopes, spent, strict=True):
+                remaining = max(0.0, scope.limit - used)
+                if best is None or remaining < best[0]:
+                    best = (remaining, scope.label)
+            if best is None:
+                return BudgetSnapshot(None, None, window)
+            return BudgetSnapshot(best[0], best[1], window)
+
+        return [s.key for s in scopes], finish
 
     def reserve(
         self, budget_key: str | None, tier: str, amount: float
