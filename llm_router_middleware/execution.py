@@ -214,7 +214,8 @@ class Execution:
         if call.reservation is not None:
             self.router.ledger.settle(call.reservation, cost)
             call.reservation = None
-        self._transition(self.router.breakers.record_success(spec.name))
+        if spec.name not in self.prepared.healthy:  # no failure on record: nothing to reset
+            self._transition(self.router.breakers.record_success(spec.name))
         self.router.latency.observe(spec.name, latency)
         telemetry.record_response(
             call.span,

@@ -55,6 +55,7 @@ class Prepared:
     plan: Plan
     strategy: str
     closed: frozenset[str] = frozenset()  # models whose breaker read closed while planning
+    healthy: frozenset[str] = frozenset()  # ... with no failure on record at all
 
 
 class Router:
@@ -196,7 +197,7 @@ class Router:
             expected_output_tokens=expected_output_tokens,
             fallthrough=self._fallthrough,
         )
-        view, closed = self._read_state(request.context, request.tier)
+        view, closed, healthy = self._read_state(request.context, request.tier)
         plan = make_plan(self.config, inp, view)
         return Prepared(
             messages=request.messages,
@@ -204,6 +205,7 @@ class Router:
             plan=plan,
             strategy=request.strategy,
             closed=closed,
+            healthy=healthy,
         )
 
     def state_view(self, context: RequestContext, tier: TierSpec) -> StateView:
@@ -213,7 +215,7 @@ class Router:
 
     def _read_state(
         self, context: RequestContext, tier: TierSpec
-    ) -> tuple[StateView, frozenset[str]]:
+    ) -> tuple[StateView, frozenset[str], frozenset[str]]:
         models = self._models
         raws = self.store.get_many(self._state_keys)  # breakers and cooldowns in one read
         count = len(models)
@@ -245,7 +247,8 @@ class Router:
             now_monotonic=time.monotonic(),
             blocked_retry_s=waits,
         )
-        return view, frozenset(closed)
+        healthy = frozenset(m for m, raw in zip(models, raws[:count], strict=True) if raw is None)
+        return view, frozenset(closed), healthy
 
     def count_request(self, model: str) -> None:
         if self.config.models[model].rpm is not None:
