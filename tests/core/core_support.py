@@ -7,7 +7,9 @@ from typing import Any
 
 os.environ.setdefault("LITELLM_LOCAL_MODEL_COST_MAP", "True")
 
-from opentelemetry import trace
+from opentelemetry import metrics, trace
+from opentelemetry.sdk.metrics import MeterProvider
+from opentelemetry.sdk.metrics.export import InMemoryMetricReader
 from opentelemetry.sdk.trace import ReadableSpan, TracerProvider
 from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import (
@@ -83,3 +85,15 @@ def base_config(provider: FakeProvider, **sections: Any) -> dict[str, Any]:
     }
     config.update(sections)
     return config
+
+
+def _metric_reader() -> InMemoryMetricReader:
+    provider = metrics.get_meter_provider()
+    if isinstance(provider, MeterProvider):  # set by another test package: cannot add a reader
+        raise RuntimeError("a MeterProvider was installed before the core tests' one")
+    reader = InMemoryMetricReader()
+    metrics.set_meter_provider(MeterProvider(metric_readers=[reader]))
+    return reader
+
+
+METRICS = _metric_reader()
