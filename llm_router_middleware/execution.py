@@ -379,19 +379,10 @@ class Execution:
 
     def _experiment(self, model_used: str | None, latency: float, cost: float) -> None:
         spec = self.router.config.routing.experiment
-        if self.plan.experiment is None or self.plan.arm is None or spec is None:
-            return
-        arm_model = spec.treatment if self.plan.arm == "treatment" else spec.control
-        outcome = (
-            "failure"
-            if model_used is None
-            else ("success" if model_used == arm_model else "fallback")
-        )
-        self.router.experiments.record(
-            self.plan.experiment, self.plan.arm, outcome=outcome, latency_s=latency, cost_usd=cost
-        )
-        if outcome == "success":
-            self.router.experiments.remember(self.request_id, self.plan.experiment, self.plan.arm)
+        if spec is not None and self.plan.arm is not None:
+            self.router.experiments.record_call(
+                spec, self.plan.arm, self.request_id, model_used, latency_s=latency, cost_usd=cost
+            )
 
     def _log(
         self,
@@ -401,23 +392,7 @@ class Execution:
         cost: float,
         level: int = logging.INFO,
     ) -> None:
-        if not telemetry.logger.isEnabledFor(level):
-            return
-        telemetry.log_decision(
-            {
-                "request_id": self.request_id,
-                "outcome": outcome,
-                "strategy": self.plan.strategy,
-                "selected": self.plan.selected,
-                "model_used": model,
-                "fallback_count": fallbacks,
-                "cost_usd": round(cost, 8),
-                "tier": self.plan.tier,
-                "user_id": self.context.user_id,
-                "endpoint": self.context.endpoint,
-                "experiment": self.plan.experiment,
-                "arm": self.plan.arm,
-                "reason": self.plan.reason,
-            },
-            level,
-        )
+        if telemetry.logger.isEnabledFor(level):
+            telemetry.log_plan_outcome(
+                self.plan, self.context, self.request_id, outcome, model, fallbacks, cost, level
+            )

@@ -276,6 +276,37 @@ def breaker_event(span: Span, model: str, from_state: str, to_state: str, reason
     )
 
 
+def log_plan_outcome(
+    plan: Plan,
+    context: Any,
+    request_id: str,
+    outcome: str,
+    model: str | None,
+    fallbacks: int,
+    cost: float,
+    level: int,
+) -> None:
+    """The decision log line of one executed plan."""
+    log_decision(
+        {
+            "request_id": request_id,
+            "outcome": outcome,
+            "strategy": plan.strategy,
+            "selected": plan.selected,
+            "model_used": model,
+            "fallback_count": fallbacks,
+            "cost_usd": round(cost, 8),
+            "tier": plan.tier,
+            "user_id": context.user_id,
+            "endpoint": context.endpoint,
+            "experiment": plan.experiment,
+            "arm": plan.arm,
+            "reason": plan.reason,
+        },
+        level,
+    )
+
+
 def log_decision(fields: Mapping[str, Any], level: int = logging.INFO) -> None:
     """One structured line per decision: key=value text, and the fields under ``extra``."""
     if not logger.isEnabledFor(level):

@@ -124,6 +124,27 @@ class ExperimentLog:
             },
         )
 
+    def record_call(
+        self,
+        spec: ExperimentSpec,
+        arm: str,
+        request_id: str,
+        model_used: str | None,
+        *,
+        latency_s: float,
+        cost_usd: float,
+    ) -> None:
+        """Record one enrolled call: ``success`` only when the arm's own model answered (a
+        fallback is not the arm's success), and remember a success so it can be scored later."""
+        arm_model = spec.treatment if arm == "treatment" else spec.control
+        if model_used is None:
+            outcome = "failure"
+        else:
+            outcome = "success" if model_used == arm_model else "fallback"
+        self.record(spec.name, arm, outcome=outcome, latency_s=latency_s, cost_usd=cost_usd)
+        if outcome == "success":
+            self.remember(request_id, spec.name, arm)
+
     def remember(
         self, request_id: str, experiment: str, arm: str, ttl_s: float = 7 * 86400
     ) -> None:

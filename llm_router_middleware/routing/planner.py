@@ -23,6 +23,18 @@ from .budget import BudgetSnapshot
 from .complexity import ComplexityResult, classify_complexity
 from .experiments import assign
 from .plan import AttributeValue, Plan, Rejection
+from .reasons import (
+    usd,
+    why_budget,
+    why_cap,
+    why_cooldown,
+    why_deadline,
+    why_policy,
+    why_quality,
+    why_rpm,
+    why_text,
+    why_window,
+)
 
 _EPS = 1e-12
 _LEVEL_PREFERENCE = {
@@ -107,47 +119,6 @@ else:  # pragma: no cover - only if plan.py changes shape
 _deferred = Rejection.deferred
 
 
-# Rejection texts, formatted only when read (see Rejection.deferred).
-def _why_policy(name: str) -> str:
-    return f"{name}: not in this view's allowed models"
-
-
-def _why_window(name: str, pt: int, out: int, window: int) -> str:
-    return f"{name}: needs {pt + out} tokens ({pt} prompt + {out} output) > context window {window}"
-
-
-def _why_text(name: str, text: str) -> str:
-    return f"{name}: {text}"
-
-
-def _why_cooldown(name: str, left: float) -> str:
-    return f"{name}: cooling down, {left:.1f} s left"
-
-
-def _why_rpm(name: str, used: float, rpm: int) -> str:
-    return f"{name}: {used:.0f} requests this minute >= rpm {rpm}"
-
-
-def _why_deadline(name: str, typical: float, left: float) -> str:
-    return f"{name}: typical latency {typical:.3f} s > {left:.3f} s left"
-
-
-def _why_quality(name: str, quality: float, floor: float) -> str:
-    return f"{name}: quality {quality} < floor {floor}"
-
-
-def _why_cap(name: str, cost: float, cap: float) -> str:
-    return f"{name}: ~{_usd(cost)} > per-call cap {_usd(cap)}"
-
-
-def _why_budget(name: str, cost: float, remaining: float, scope: str | None) -> str:
-    return f"{name}: ~{_usd(cost)} > {_usd(remaining)} left ({scope})"
-
-
-def _usd(x: float) -> str:
-    return f"${x:.6f}".rstrip("0").rstrip(".") if x else "$0"
-
-
 class _Selector:
     """One plan's strategy: picks the first model from a pool and explains why."""
 
@@ -194,7 +165,7 @@ class _Selector:
             return (
                 first,
                 f"cost: cheapest meeting quality floor {floor} -> {first} "
-                f"(~{_usd(est[first])}, quality {models[first].quality})",
+                f"(~{usd(est[first])}, quality {models[first].quality})",
                 ranked,
             )
         if strategy == "complexity":
@@ -308,32 +279,32 @@ def make_plan(config: RouterConfig, inp: PlanInput, view: StateView) -> Plan:
         spec = models[name]
         out = spec.max_output_tokens if spec.max_output_tokens < expected else expected
         if allowed is not None and name not in allowed:
-            rejected.append(_deferred(name, "policy", _why_policy, (name,)))
+            rejected.append(_deferred(name, "policy", why_policy, (name,)))
         elif pt + out > spec.context_window:
             rejected.append(
-                _deferred(name, "context_window", _why_window, (name, pt, out, spec.context_window))
+                _deferred(name, "context_window", why_window, (name, pt, out, spec.context_window))
             )
         elif blocked and name in blocked:
-            rejected.append(_deferred(name, "breaker_open", _why_text, (name, blocked[name])))
+            rejected.append(_deferred(name, "breaker_open", why_text, (name, blocked[name])))
         elif cooldowns and cooldowns.get(name, 0.0) > 0:
-            rejected.append(_deferred(name, "cooldown", _why_cooldown, (name, cooldowns[name])))
+            rejected.append(_deferred(name, "cooldown", why_cooldown, (name, cooldowns[name])))
         elif spec.rpm is not None and rpm_used.get(name, 0.0) >= spec.rpm:
             rejected.append(
-                _deferred(name, "rate_limit", _why_rpm, (name, rpm_used[name], spec.rpm))
+                _deferred(name, "rate_limit", why_rpm, (name, rpm_used[name], spec.rpm))
             )
         elif time_left is not None and latency and latency.get(name, 0.0) > time_left:
             rejected.append(
-                _deferred(name, "deadline", _why_deadline, (name, latency[name], time_left))
+                _deferred(name, "deadline", why_deadline, (name, latency[name], time_left))
             )
         elif floor and spec.quality < floor:
-            rejected.append(_deferred(name, "quality", _why_quality, (name, spec.quality, floor)))
+            rejected.append(_deferred(name, "quality", why_quality, (name, spec.quality, floor)))
         else:
             cost = pt * spec.input_cost_per_token + out * spec.output_cost_per_token
             if cap is None or cost <= cap + _EPS:
                 est[name] = cost
                 eligible.append(name)
             else:
-                rejected.append(_deferred(name, "cost_cap", _why_cap, (name, cost, cap)))
+                rejected.append(_deferred(name, "cost_cap", why_cap, (name, cost, cap)))
 
     if not eligible:
         _no_model(tier, cands, rejected, cooldowns, view.blocked_retry_s)
@@ -348,9 +319,9 @@ def make_plan(config: RouterConfig, inp: PlanInput, view: StateView) -> Plan:
         if not affordable:
             cheapest = min(eligible, key=est.__getitem__)
             raise BudgetExhaustedError(
-                f"budget exhausted: {budget.scope} has {_usd(remaining)} left in window "
+                f"budget exhausted: {budget.scope} has {usd(remaining)} left in window "
                 f"{budget.window}; the cheapest allowed model {cheapest} needs "
-                f"~{_usd(est[cheapest])}",
+                f"~{usd(est[cheapest])}",
                 scope=budget.scope or "budget",
                 remaining_usd=remaining,
                 status_code=config.budgets.refuse_status,
@@ -363,14 +334,14 @@ def make_plan(config: RouterConfig, inp: PlanInput, view: StateView) -> Plan:
         for m in eligible:
             if m not in affordable:
                 rejected.append(
-                    _deferred(m, "budget", _why_budget, (m, est[m], remaining or 0.0, budget.scope))
+                    _deferred(m, "budget", why_budget, (m, est[m], remaining or 0.0, budget.scope))
                 )
         if selected not in affordable:
             preferred = selected
             if config.budgets.on_exhausted == "refuse":
                 raise BudgetExhaustedError(
-                    f"budget: {preferred} needs ~{_usd(est[preferred])} but {budget.scope} has "
-                    f"{_usd(remaining or 0.0)} left in window {budget.window} "
+                    f"budget: {preferred} needs ~{usd(est[preferred])} but {budget.scope} has "
+                    f"{usd(remaining or 0.0)} left in window {budget.window} "
                     "(budgets.on_exhausted = 'refuse')",
                     scope=budget.scope or "budget",
                     remaining_usd=remaining or 0.0,
@@ -378,8 +349,8 @@ def make_plan(config: RouterConfig, inp: PlanInput, view: StateView) -> Plan:
                 )
             selected, reason, order = selector.select(strategy, affordable)
             reason = (
-                f"budget downgrade: preferred {preferred} ~{_usd(est[preferred])} > "
-                f"{_usd(remaining or 0.0)} left ({budget.scope}); {reason}"
+                f"budget downgrade: preferred {preferred} ~{usd(est[preferred])} > "
+                f"{usd(remaining or 0.0)} left ({budget.scope}); {reason}"
             )
             downgraded = True
             attrs["budget.preferred"] = preferred

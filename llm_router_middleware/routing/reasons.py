@@ -1,0 +1,45 @@
+"""The texts of rejections and budget messages, formatted only when someone reads them
+(see ``Rejection.deferred``).
+"""
+
+from __future__ import annotations
+
+
+def usd(x: float) -> str:
+    return f"${x:.6f}".rstrip("0").rstrip(".") if x else "$0"
+
+
+def why_policy(name: str) -> str:
+    return f"{name}: not in this view's allowed models"
+
+
+def why_window(name: str, pt: int, out: int, window: int) -> str:
+    return f"{name}: needs {pt + out} tokens ({pt} prompt + {out} output) > context window {window}"
+
+
+def why_text(name: str, text: str) -> str:
+    return f"{name}: {text}"
+
+
+def why_cooldown(name: str, left: float) -> str:
+    return f"{name}: cooling down, {left:.1f} s left"
+
+
+def why_rpm(name: str, used: float, rpm: int) -> str:
+    return f"{name}: {used:.0f} requests this minute >= rpm {rpm}"
+
+
+def why_deadline(name: str, typical: float, left: float) -> str:
+    return f"{name}: typical latency {typical:.3f} s > {left:.3f} s left"
+
+
+def why_quality(name: str, quality: float, floor: float) -> str:
+    return f"{name}: quality {quality} < floor {floor}"
+
+
+def why_cap(name: str, cost: float, cap: float) -> str:
+    return f"{name}: ~{usd(cost)} > per-call cap {usd(cap)}"
+
+
+def why_budget(name: str, cost: float, remaining: float, scope: str | None) -> str:
+    return f"{name}: ~{usd(cost)} > {usd(remaining)} left ({scope})"
