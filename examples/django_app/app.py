@@ -11,40 +11,17 @@ from __future__ import annotations
 import os
 import sys
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 os.environ.setdefault("LITELLM_LOCAL_MODEL_COST_MAP", "True")
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # examples/shared.py
 
 from asgiref.sync import iscoroutinefunction, markcoroutinefunction
 from django.http import HttpRequest, JsonResponse
 from django.urls import path
 from llm_router_middleware.integrations.django import llm_policy
-
-
-def router_config(base_url: str) -> dict[str, Any]:
-    common = {"api_base": base_url, "api_key": "sk-fake", "context_window": 8000}
-    return {
-        "models": [
-            {
-                "name": "cheap",
-                "model": "openai/fake-cheap",
-                "input_cost_per_1m": 0.1,
-                "output_cost_per_1m": 0.2,
-                "quality": 0.3,
-                **common,
-            },
-            {
-                "name": "premium",
-                "model": "openai/fake-premium",
-                "input_cost_per_1m": 5.0,
-                "output_cost_per_1m": 15.0,
-                "quality": 0.9,
-                **common,
-            },
-        ],
-        "routing": {"strategy": "fixed", "fallbacks": ["premium", "cheap"], "default_tier": "free"},
-        "tiers": {"free": {"models": ["cheap"]}, "pro": {"models": ["premium", "cheap"]}},
-    }
+from shared import DemoRow, print_rows, router_config, run_demo
 
 
 def settings_for(base_url: str) -> dict[str, Any]:
@@ -116,25 +93,17 @@ def summary(request: HttpRequest) -> JsonResponse:  # a sync view with a narrowe
 urlpatterns = [path("chat/", chat), path("summary/", summary)]
 
 
-def demo() -> list[tuple[str, str, int, dict[str, Any]]]:
+def demo() -> list[DemoRow]:
     """Requests through Django's test client (settings must be configured)."""
     from django.test import Client
 
     client = Client()
-    rows = []
-    for who, url, headers in [
-        ("anonymous", "/chat/?q=hi", {}),
-        ("anonymous + spoofed X-LLM-Tier: pro", "/chat/?q=hi", {"X-LLM-Tier": "pro"}),
-        ("alice (pro)", "/chat/?q=hi", {"Authorization": "Bearer alice-token"}),
-        (
-            "alice, /summary/ (cheap only)",
-            "/summary/?q=report",
-            {"Authorization": "Bearer alice-token"},
-        ),
-    ]:
+
+    def get(url: str, headers: dict[str, str]) -> tuple[int, dict[str, Any]]:
         response = client.get(url, headers=headers)
-        rows.append((who, url, response.status_code, response.json()))
-    return rows
+        return response.status_code, response.json()
+
+    return run_demo(get, slash="/")
 
 
 def main(argv: list[str]) -> None:
@@ -154,10 +123,7 @@ def main(argv: list[str]) -> None:
         )
         django.setup()
         if "--demo" in argv:
-            for who, url, status, body in demo():
-                print(
-                    f"{who:38} {url:20} {status}  model={body.get('model')} tier={body.get('tier')}"
-                )
+            print_rows(demo())
             return
         execute_from_command_line(
             [argv[0] if argv else "app.py", "runserver", "127.0.0.1:8080", "--noreload"]

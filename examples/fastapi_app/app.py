@@ -10,9 +10,11 @@ from __future__ import annotations
 
 import os
 import sys
+from pathlib import Path
 from typing import Annotated, Any
 
 os.environ.setdefault("LITELLM_LOCAL_MODEL_COST_MAP", "True")
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # examples/shared.py
 
 from fastapi import Depends, FastAPI, Request
 from llm_router_middleware.integrations.fastapi import (
@@ -20,37 +22,12 @@ from llm_router_middleware.integrations.fastapi import (
     llm_policy,
     setup,
 )
+from shared import DemoRow, print_rows, router_config, run_demo
 
 from llm_router_middleware import RequestContext, RequestLLM, Router
 
 # The app's own users: a bearer token is checked against its user table, never trusted as is.
 USERS = {"alice-token": ("alice", "pro"), "bob-token": ("bob", "free")}
-
-
-def router_config(base_url: str) -> dict[str, Any]:
-    common = {"api_base": base_url, "api_key": "sk-fake", "context_window": 8000}
-    return {
-        "models": [
-            {
-                "name": "cheap",
-                "model": "openai/fake-cheap",
-                "input_cost_per_1m": 0.1,
-                "output_cost_per_1m": 0.2,
-                "quality": 0.3,
-                **common,
-            },
-            {
-                "name": "premium",
-                "model": "openai/fake-premium",
-                "input_cost_per_1m": 5.0,
-                "output_cost_per_1m": 15.0,
-                "quality": 0.9,
-                **common,
-            },
-        ],
-        "routing": {"strategy": "fixed", "fallbacks": ["premium", "cheap"], "default_tier": "free"},
-        "tiers": {"free": {"models": ["cheap"]}, "pro": {"models": ["premium", "cheap"]}},
-    }
 
 
 def current_user(request: Request) -> tuple[str, str] | None:
@@ -97,24 +74,16 @@ def create_app(base_url: str) -> FastAPI:
     return app
 
 
-def demo(base_url: str) -> list[tuple[str, str, int, dict[str, Any]]]:
+def demo(base_url: str) -> list[DemoRow]:
     from fastapi.testclient import TestClient
 
     client = TestClient(create_app(base_url))
-    rows = []
-    for who, path, headers in [
-        ("anonymous", "/chat?q=hi", {}),
-        ("anonymous + spoofed X-LLM-Tier: pro", "/chat?q=hi", {"X-LLM-Tier": "pro"}),
-        ("alice (pro)", "/chat?q=hi", {"Authorization": "Bearer alice-token"}),
-        (
-            "alice, /summary (cheap only)",
-            "/summary?q=report",
-            {"Authorization": "Bearer alice-token"},
-        ),
-    ]:
-        response = client.get(path, headers=headers)
-        rows.append((who, path, response.status_code, response.json()))
-    return rows
+
+    def get(url: str, headers: dict[str, str]) -> tuple[int, dict[str, Any]]:
+        response = client.get(url, headers=headers)
+        return response.status_code, response.json()
+
+    return run_demo(get)
 
 
 def main(argv: list[str]) -> None:
@@ -122,11 +91,7 @@ def main(argv: list[str]) -> None:
 
     with FakeProvider() as provider:
         if "--demo" in argv:
-            for who, path, status, body in demo(provider.base_url):
-                print(
-                    f"{who:38} {path:20} {status}  model={body.get('model')} "
-                    f"tier={body.get('tier')}"
-                )
+            print_rows(demo(provider.base_url))
             return
         import uvicorn
 
