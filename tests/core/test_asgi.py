@@ -294,3 +294,21 @@ def test_middleware_policy_validates_at_startup(router: Router) -> None:
 
     with pytest.raises(ConfigError, match="unknown model 'gpt-9'"):
         LLMRouterMiddleware(build_app(router), router=router, policy=Policy(models=("gpt-9",)))
+
+
+def test_every_breaker_open_answers_503_with_retry_after(fake_provider: FakeProvider) -> None:
+    router = Router.from_config(
+        base_config(fake_provider, breaker={"consecutive_failures": 1, "cooldown_s": 30})
+    )
+    fake_provider.set_default(Behavior(status=500))
+    with TestClient(build_app(router), raise_server_exceptions=False) as client:
+        first = client.post("/chat", json=HI)
+        fake_provider.clear()
+        second = client.post("/chat", json=HI)
+    assert first.status_code == 502  # each model failed once: every breaker opened
+    assert second.status_code == 503
+    assert 1 <= int(second.headers["retry-after"]) <= 30
+    error = second.json()["error"]
+    assert error["type"] == "no_model_available"
+    assert {r["model"] for r in error["rejected"]} == {"premium", "balanced", "cheap"}
+    assert fake_provider.count() == 0  # nothing was sent to a provider with an open breaker
