@@ -5,10 +5,10 @@ from __future__ import annotations
 import asyncio
 import inspect
 import logging
-from collections.abc import AsyncIterator, Callable, Mapping
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from dataclasses import replace
 from types import ModuleType
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from opentelemetry.trace import Status, StatusCode
 
@@ -27,6 +27,7 @@ if TYPE_CHECKING:
     from .router import Prepared, Router
 
 logger = logging.getLogger("llm_router_middleware")
+T = TypeVar("T")
 _litellm: ModuleType | None = None
 
 
@@ -190,10 +191,9 @@ class RequestLLM:
         watcher = self.disconnect
         while (call := execution.next_call()) is not None:
             try:
-                if watcher is None:
-                    response = await litellm.acompletion(**call.kwargs)
-                else:
-                    response = await _guarded(litellm, call.kwargs, watcher, call.spec.name)
+                response = await _guarded(
+                    litellm.acompletion(**call.kwargs), watcher, call.spec.name
+                )
             except ClientDisconnectedError as gone:
                 execution.disconnected(call, gone)
             except Exception as exc:
@@ -232,14 +232,14 @@ class RequestLLM:
         context = await self.acontext()
         prepared = await self._aprepare(messages, context, params)
         execution = Execution(self.router, prepared, params)
+        watcher = self.disconnect
         while (call := execution.next_call()) is not None:
             try:
-                response = await litellm.acompletion(**stream_kwargs(call))
-                chunks = response.__aiter__()
-                first = await chunks.__anext__()
-            except StopAsyncIteration:
-                first = None
-                chunks = _empty()
+                first, chunks = await _guarded(
+                    _first_chunk(litellm, stream_kwargs(call)), watcher, call.spec.name
+                )
+            except ClientDisconnectedError as gone:
+                execution.disconnected(call, gone)
             except Exception as exc:
                 execution.failed(call, exc)
                 continue
@@ -302,14 +302,16 @@ def _max_tokens(params: Mapping[str, Any]) -> int | None:
     return value if isinstance(value, int) else None
 
 
-async def _guarded(
-    litellm: ModuleType, kwargs: dict[str, Any], watcher: DisconnectWatcher, model: str
-) -> Any:
-    """``litellm.acompletion`` that the watcher cancels if the client disconnects meanwhile."""
+async def _guarded(work: Awaitable[T], watcher: DisconnectWatcher | None, model: str) -> T:
+    """Await ``work`` (a model call); the watcher cancels it if the client disconnects meanwhile."""
+    if watcher is None:
+        return await work
     if not watcher.arm():
+        if inspect.iscoroutine(work):
+            work.close()
         raise ClientDisconnectedError(f"the client disconnected before model {model!r} was called")
     try:
-        return await litellm.acompletion(**kwargs)
+        return await work
     except asyncio.CancelledError:
         task = asyncio.current_task()
         if not watcher.fired or task is None:
@@ -320,6 +322,15 @@ async def _guarded(
         ) from None
     finally:
         watcher.disarm()
+
+
+async def _first_chunk(litellm: ModuleType, kwargs: dict[str, Any]) -> tuple[Any, Any]:
+    """Open a stream and wait for its first chunk: (first chunk or None, the chunk iterator)."""
+    chunks = (await litellm.acompletion(**kwargs)).__aiter__()
+    try:
+        return await chunks.__anext__(), chunks
+    except StopAsyncIteration:
+        return None, _empty()
 
 
 async def _empty() -> AsyncIterator[Any]:

@@ -6,7 +6,7 @@ import asyncio
 import socket
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Iterator
 
 import httpx
 import pytest
@@ -15,7 +15,7 @@ from core_support import Spans, base_config
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
 from starlette.requests import Request
-from starlette.responses import JSONResponse
+from starlette.responses import JSONResponse, StreamingResponse
 from starlette.routing import Route
 from starlette.types import Message
 
@@ -40,8 +40,19 @@ def served(fake_provider: FakeProvider) -> Iterator[tuple[str, Router]]:
         reply = await request.state.llm.acomplete(body["messages"])
         return JSONResponse({"model": reply.routing.model})
 
+    async def stream(request: Request) -> StreamingResponse:
+        body = await request.json()
+        chunks = await request.state.llm.astream(body["messages"])
+
+        async def text() -> AsyncIterator[str]:
+            async for chunk in chunks:
+                if chunk.choices:
+                    yield chunk.choices[0].delta.content or ""
+
+        return StreamingResponse(text())
+
     app = Starlette(
-        routes=[Route("/chat", chat, methods=["POST"])],
+        routes=[Route("/chat", chat, methods=["POST"]), Route("/stream", stream, methods=["POST"])],
         middleware=[
             Middleware(
                 LLMRouterMiddleware, router=router, context=lambda r: RequestContext(user_id="u1")
@@ -81,12 +92,33 @@ def test_model_call_is_cancelled_when_the_client_goes_away(
     assert router.plan([{"role": "user", "content": "hi"}]).selected == "premium"  # no breaker hit
 
 
+def test_a_stream_waiting_for_its_first_chunk_is_cancelled_too(
+    served: tuple[str, Router], fake_provider: FakeProvider, spans: Spans
+) -> None:
+    url, router = served
+    fake_provider.set("fake-premium", Behavior(hang=True))
+    with pytest.raises(httpx.ReadTimeout):
+        httpx.post(
+            f"{url}/stream", json={"messages": [{"role": "user", "content": "hi"}]}, timeout=0.5
+        )
+    deadline = time.monotonic() + 10
+    while not spans.named("route ") and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert dict(spans.route().attributes or {})["error.type"] == "client_disconnected"
+    assert fake_provider.count("fake-balanced") == 0
+    assert router.ledger.spent("u1", "default")["user:u1"] == 0.0
+
+
 def test_a_live_client_still_gets_its_answer(served: tuple[str, Router]) -> None:
     url, _ = served
     reply = httpx.post(
         f"{url}/chat", json={"messages": [{"role": "user", "content": "hi"}]}, timeout=10
     )
     assert reply.json() == {"model": "premium"}
+    streamed = httpx.post(
+        f"{url}/stream", json={"messages": [{"role": "user", "content": "hi"}]}, timeout=10
+    )
+    assert streamed.text == "Hello from the fake provider."
 
 
 async def test_watcher_replays_body_messages_and_cancels_only_on_disconnect() -> None:
