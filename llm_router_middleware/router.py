@@ -6,8 +6,8 @@ import asyncio
 import os
 import threading
 import time
-from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, replace
+from collections.abc import Mapping
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from .config import RouterConfig, TierSpec, load_config
@@ -208,14 +208,12 @@ class Router:
             healthy=healthy,
         )
 
-    def state_view(self, context: RequestContext, tier: TierSpec) -> StateView:
-        """What planning needs to know of the shared state, in two batched store reads (the
-        breaker and cooldown records; the budget ledgers and rate counts)."""
-        return self._read_state(context, tier)[0]
-
     def _read_state(
         self, context: RequestContext, tier: TierSpec
     ) -> tuple[StateView, frozenset[str], frozenset[str]]:
+        """What planning needs to know of the shared state, in two batched store reads (the
+        breaker and cooldown records; the budget ledgers and rate counts), plus the models whose
+        breaker read closed and those with no failure on record."""
         models = self._models
         raws = self.store.get_many(self._state_keys)  # breakers and cooldowns in one read
         count = len(models)
@@ -302,16 +300,6 @@ class Router:
                 raise ValueError("no [routing.experiment] is configured; pass the experiment name")
             name = self.config.routing.experiment.name
         return self.experiments.results(name)
-
-    def with_context_defaults(
-        self, context: RequestContext, endpoint: str | None
-    ) -> RequestContext:
-        if endpoint is not None and context.endpoint is None:
-            return replace(context, endpoint=endpoint)
-        return context
-
-    def model_names(self) -> Sequence[str]:
-        return tuple(self.config.models)
 
 
 def _default_store(config: RouterConfig) -> StateStore:

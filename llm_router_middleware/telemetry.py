@@ -20,6 +20,7 @@ from opentelemetry.semconv.attributes import error_attributes, server_attributes
 from opentelemetry.trace import Span, SpanKind, Status, StatusCode
 
 from .config import ModelSpec
+from .context import RequestContext
 from .routing.plan import Plan
 
 logger = logging.getLogger("llm_router_middleware")
@@ -278,7 +279,7 @@ def breaker_event(span: Span, model: str, from_state: str, to_state: str, reason
 
 def log_plan_outcome(
     plan: Plan,
-    context: Any,
+    context: RequestContext,
     request_id: str,
     outcome: str,
     model: str | None,
