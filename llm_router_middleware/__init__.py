@@ -15,6 +15,7 @@ from .errors import (
     DeadlineExceededError,
     InvalidRequestError,
     NoModelAvailableError,
+    PromptTooLongError,
     ProviderRequestError,
     RouterError,
 )
@@ -45,6 +46,7 @@ __all__ = [
     "NoModelAvailableError",
     "Plan",
     "Policy",
+    "PromptTooLongError",
     "ProviderRequestError",
     "Rejection",
     "RequestContext",

@@ -17,6 +17,7 @@ from .context import RequestContext
 from .disconnect import DisconnectWatcher
 from .errors import ClientDisconnectedError, ContextError, RouterError
 from .execution import Execution
+from .params import validate_params
 from .policy import Policy
 from .routing.plan import Plan
 from .streaming import AsyncRoutedStream, RoutedStream, stream_kwargs
@@ -253,6 +254,7 @@ class RequestLLM:
         self, messages: Any, context: RequestContext, params: Mapping[str, Any]
     ) -> Prepared:
         try:
+            validate_params(params)
             return self.router.prepare(messages, context, self._policy, _max_tokens(params))
         except RouterError as error:
             self._refused(context, error)
@@ -262,6 +264,7 @@ class RequestLLM:
         self, messages: Any, context: RequestContext, params: Mapping[str, Any]
     ) -> Prepared:
         try:
+            validate_params(params)
             return await self.router.aprepare(messages, context, self._policy, _max_tokens(params))
         except RouterError as error:
             self._refused(context, error)
@@ -299,7 +302,7 @@ class RequestLLM:
 
 def _max_tokens(params: Mapping[str, Any]) -> int | None:
     value = params.get("max_tokens") or params.get("max_completion_tokens")
-    return value if isinstance(value, int) else None
+    return int(value) if isinstance(value, int | float) else None  # validated: a whole number
 
 
 async def _guarded(work: Awaitable[T], watcher: DisconnectWatcher | None, model: str) -> T:

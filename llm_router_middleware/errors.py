@@ -39,10 +39,39 @@ class ConfigError(RouterError, ValueError):
 
 
 class InvalidRequestError(RouterError, ValueError):
-    """The caller passed something we cannot route (malformed messages, unknown model...)."""
+    """The caller passed something we cannot route (malformed messages, unknown model...).
+    ``param`` is the offending field when one is to blame (``messages[0].role``, ``max_tokens``)."""
 
     status_code = 400
     code = "invalid_request"
+
+    def __init__(self, message: str, param: str | None = None) -> None:
+        super().__init__(message)
+        self.param = param
+
+    def to_json(self) -> dict[str, Any]:
+        body = super().to_json()
+        if self.param is not None:
+            body["error"]["param"] = self.param
+        return body
+
+
+class PromptTooLongError(RouterError):
+    """The prompt does not fit the context window of any model the request may use."""
+
+    status_code = 413
+    code = "prompt_too_long"
+
+    def __init__(self, message: str, *, prompt_tokens: int, largest_window: int) -> None:
+        super().__init__(message)
+        self.prompt_tokens = prompt_tokens
+        self.largest_window = largest_window
+
+    def to_json(self) -> dict[str, Any]:
+        body = super().to_json()
+        body["error"]["prompt_tokens"] = self.prompt_tokens
+        body["error"]["largest_context_window"] = self.largest_window
+        return body
 
 
 class ContextError(RouterError):

@@ -214,8 +214,7 @@ class Execution:
         if call.reservation is not None:
             self.router.ledger.settle(call.reservation, cost)
             call.reservation = None
-        if spec.name not in self.prepared.healthy:  # no failure on record: nothing to reset
-            self._transition(self.router.breakers.record_success(spec.name))
+        self._transition(self.router.breakers.record_success(spec.name))
         self.router.latency.observe(spec.name, latency)
         telemetry.record_response(
             call.span,
@@ -268,11 +267,15 @@ class Execution:
         if call.reservation is not None:
             self.router.ledger.release(call.reservation)
             call.reservation = None
+        opened = None
         if verdict.breaker_failure:
-            self._transition(self.router.breakers.record_failure(spec.name))
+            opened = self.router.breakers.record_failure(spec.name)
+            self._transition(opened)
         else:
             self.router.breakers.release(spec.name)
-        if verdict.retry_after_s is not None:
+        # Retry-After lengthens the breaker's open period; a lone 429 among successes does not
+        # take a model out of every plan (the breaker judges whether it is failing)
+        if verdict.retry_after_s is not None and opened is not None:
             self.router.cooldowns.start(spec.name, verdict.retry_after_s)
             self.span.add_event(
                 telemetry.EVENT_COOLDOWN,

@@ -6,6 +6,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from .errors import InvalidRequestError
+from .params import check_value
 
 ROLES = frozenset({"system", "developer", "user", "assistant", "tool", "function"})
 IMAGE_TOKENS = 85  # what OpenAI charges for a low-detail image part; an estimate
@@ -13,39 +14,67 @@ _MESSAGE_OVERHEAD = 3
 
 
 def validate_messages(messages: Any) -> list[Mapping[str, Any]]:
+    """The messages, or InvalidRequestError naming the first field that is wrong
+    (``messages[2].content[0].image_url``), before any model is tried."""
     if isinstance(messages, str | bytes) or not isinstance(messages, Sequence):
         raise InvalidRequestError(
             f"messages must be a list of {{'role': ..., 'content': ...}} objects, "
-            f"got {type(messages).__name__}"
+            f"got {type(messages).__name__}",
+            "messages",
         )
     if not messages:
-        raise InvalidRequestError("messages must not be empty")
+        raise InvalidRequestError("messages must not be empty", "messages")
     for i, message in enumerate(messages):
         where = f"messages[{i}]"
         if not isinstance(message, Mapping):
-            raise InvalidRequestError(f"{where} must be an object, got {type(message).__name__}")
-        role = message.get("role")
-        if role not in ROLES:
             raise InvalidRequestError(
-                f"{where}.role must be one of {', '.join(sorted(ROLES))}, got {role!r}"
+                f"{where} must be an object, got {type(message).__name__}", where
             )
+        role = message.get("role")
+        if not isinstance(role, str) or role not in ROLES:
+            shown = repr(role) if isinstance(role, str | None) else type(role).__name__
+            raise InvalidRequestError(
+                f"{where}.role must be one of {', '.join(sorted(ROLES))}, got {shown}",
+                f"{where}.role",
+            )
+        for key in ("name", "tool_call_id"):
+            if key in message and not isinstance(message[key], str):
+                raise InvalidRequestError(f"{where}.{key} must be a string", f"{where}.{key}")
         content = message.get("content")
         if content is None:
             if role == "assistant" and (message.get("tool_calls") or message.get("function_call")):
+                check_value(message, where)
                 continue
-            raise InvalidRequestError(f"{where}.content is missing")
-        if isinstance(content, str):
-            continue
-        if not isinstance(content, list):
+            raise InvalidRequestError(f"{where}.content is missing", f"{where}.content")
+        if isinstance(content, list):
+            for j, part in enumerate(content):
+                _check_part(part, f"{where}.content[{j}]")
+        elif not isinstance(content, str):
             raise InvalidRequestError(
-                f"{where}.content must be a string or a list of parts, got {type(content).__name__}"
+                f"{where}.content must be a string or a list of parts, "
+                f"got {type(content).__name__}",
+                f"{where}.content",
             )
-        for j, part in enumerate(content):
-            if not isinstance(part, Mapping) or not isinstance(part.get("type"), str):
-                raise InvalidRequestError(f"{where}.content[{j}] must be an object with a 'type'")
-            if part["type"] == "text" and not isinstance(part.get("text"), str):
-                raise InvalidRequestError(f"{where}.content[{j}].text must be a string")
+        check_value(message, where)
     return list(messages)
+
+
+def _check_part(part: Any, where: str) -> None:
+    if not isinstance(part, Mapping) or not isinstance(part.get("type"), str):
+        raise InvalidRequestError(f"{where} must be an object with a 'type'", where)
+    kind = part["type"]
+    if kind == "text":
+        if not isinstance(part.get("text"), str):
+            raise InvalidRequestError(f"{where}.text must be a string", f"{where}.text")
+    elif kind == "image_url":
+        image = part.get("image_url")
+        url = image.get("url") if isinstance(image, Mapping) else image
+        if not isinstance(url, str) or not url:
+            raise InvalidRequestError(
+                f"{where}.image_url must be a URL or an object with a 'url' string "
+                "(an image part needs its image)",
+                f"{where}.image_url",
+            )
 
 
 def text_of(content: Any) -> str:

@@ -55,7 +55,6 @@ class Prepared:
     plan: Plan
     strategy: str
     closed: frozenset[str] = frozenset()  # models whose breaker read closed while planning
-    healthy: frozenset[str] = frozenset()  # ... with no failure on record at all
 
 
 class Router:
@@ -197,7 +196,7 @@ class Router:
             expected_output_tokens=expected_output_tokens,
             fallthrough=self._fallthrough,
         )
-        view, closed, healthy = self._read_state(request.context, request.tier)
+        view, closed = self._read_state(request.context, request.tier)
         plan = make_plan(self.config, inp, view)
         return Prepared(
             messages=request.messages,
@@ -205,15 +204,14 @@ class Router:
             plan=plan,
             strategy=request.strategy,
             closed=closed,
-            healthy=healthy,
         )
 
     def _read_state(
         self, context: RequestContext, tier: TierSpec
-    ) -> tuple[StateView, frozenset[str], frozenset[str]]:
+    ) -> tuple[StateView, frozenset[str]]:
         """What planning needs to know of the shared state, in two batched store reads (the
         breaker and cooldown records; the budget ledgers and rate counts), plus the models whose
-        breaker read closed and those with no failure on record."""
+        breaker read closed."""
         models = self._models
         raws = self.store.get_many(self._state_keys)  # breakers and cooldowns in one read
         count = len(models)
@@ -245,8 +243,7 @@ class Router:
             now_monotonic=time.monotonic(),
             blocked_retry_s=waits,
         )
-        healthy = frozenset(m for m, raw in zip(models, raws[:count], strict=True) if raw is None)
-        return view, frozenset(closed), healthy
+        return view, frozenset(closed)
 
     def count_request(self, model: str) -> None:
         if self.config.models[model].rpm is not None:

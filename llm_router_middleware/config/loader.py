@@ -10,7 +10,8 @@ from pathlib import Path
 from types import MappingProxyType
 from typing import Any
 
-from ..errors import ConfigError
+from ..errors import ConfigError, InvalidRequestError
+from ..params import validate_params
 from .reader import Table
 from .schema import (
     COMPLEXITY_LEVELS,
@@ -159,6 +160,10 @@ def _models(root: Table) -> dict[str, ModelSpec]:
                     f"{t.path('params')}.{reserved}",
                     "is set by the router; use the model's own key instead",
                 )
+        try:
+            validate_params(params)
+        except InvalidRequestError as exc:
+            raise ConfigError(f"{t.path('params')}.{exc.param}", exc.message) from None
         models[name] = ModelSpec(
             name=name,
             model=model,

@@ -3,6 +3,7 @@ and reject keys nobody asked for."""
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -55,6 +56,8 @@ class Table:
             return value
         if isinstance(value, bool) or not isinstance(value, int | float):
             raise ConfigError(self.path(key), f"must be a number, got {value!r}")
+        if not math.isfinite(value):
+            raise ConfigError(self.path(key), f"must be a finite number, got {value!r}")
         if positive and value <= 0:
             raise ConfigError(self.path(key), f"must be greater than 0, got {value!r}")
         if minimum is not None and value < minimum:

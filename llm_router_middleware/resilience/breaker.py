@@ -1,17 +1,22 @@
 """Per-model circuit breakers whose state lives in a StateStore, so every worker sees the same.
 
-One small JSON record per model, key ``{prefix}:breaker:{model}``, changed only through
-``compare_and_set`` in a retry loop (a Lua script or WATCH/MULTI on Redis):
+Two keys per model:
 
-- absent: closed and healthy. A healthy model costs one read per success and no write.
-- ``{"s":"c","c":2,"t":...,"w":[[bucket,requests,failures],...]}``: closed, tracking failures.
-  The failure-rate window is ``_BUCKETS`` buckets of ``window_s / _BUCKETS`` seconds. Requests
-  are counted from the first failure in the window on (a window with no failure needs no
-  record), which over-estimates the rate only by leaving out the successes before that failure;
-  ``min_requests`` keeps that from tripping on a handful of requests.
-- ``{"s":"o","u":until,"r":reason}``: open until ``u``; afterwards it reads as half-open.
-- ``{"s":"h","p":[lease,...]}``: half-open, with the start times of the probes in flight. A
-  probe whose worker died without a verdict frees its slot after ``probe_lease_s``.
+- ``{prefix}:outcomes:{model}``: every outcome, counted by the store's atomic ``tally`` (one round
+  trip, no read-modify-write race): ``_BUCKETS`` buckets of ``window_s / _BUCKETS`` seconds of
+  requests and failures, and the current failure streak. Successes are counted as well as
+  failures, from every worker and in any interleaving, so the failure rate is over all requests
+  of the window and ``min_requests`` means requests, not failures.
+- ``{prefix}:breaker:{model}``: the breaker's state, a small JSON record changed only through
+  ``compare_and_set`` in a retry loop, and only when the state changes:
+
+  - absent (or ``{"s":"c"}``): closed.
+  - ``{"s":"o","u":until,"r":reason}``: open until ``u``; afterwards it reads as half-open.
+  - ``{"s":"h","p":[lease,...]}``: half-open, with the start times of the probes in flight. A
+    probe whose worker died without a verdict frees its slot after ``probe_lease_s``.
+
+The planner reads only the state keys. Opening and closing clear the outcome window, so the
+failures that tripped the breaker do not trip it again right after a probe closed it.
 """
 
 from __future__ import annotations
@@ -33,6 +38,7 @@ _BUCKETS = 10
 _MAX_CAS_TRIES = 64
 _CLOSED, _OPEN, _HALF_OPEN = "c", "o", "h"
 _CLOSED_PREFIX = '{"s":"c"'  # records are written with "s" first: closed needs no parsing
+_HALF_OPEN_PREFIX = '{"s":"h"'
 
 Record = dict[str, Any]
 
@@ -80,10 +86,12 @@ class BreakerBoard:
         self._store = store
         self._spec = spec
         self._prefix = f"{prefix}:breaker:"
+        self._outcomes = f"{prefix}:outcomes:"
         self._clock = clock
         self._probe_lease_s = probe_lease_s
         self._bucket_s = spec.window_s / _BUCKETS
-        # closed records expire once their window has passed; open ones outlive the cooldown
+        # windows and closed records expire once their window has passed; open records
+        # outlive the cooldown
         self._closed_ttl = spec.window_s * 2
         self._open_ttl = (spec.cooldown_s + probe_lease_s) * 4 + spec.window_s
 
@@ -154,50 +162,46 @@ class BreakerBoard:
         return allowed, move
 
     def record_success(self, model: str) -> Transition | None:
-        def decide(rec: Record | None, now: float) -> _Outcome:
-            if rec is None or rec["s"] == _OPEN:  # healthy, or a straggler from before the trip
-                return None, None, None, True
-            if rec["s"] == _HALF_OPEN:
-                move = Transition(
-                    model, BreakerState.HALF_OPEN, BreakerState.CLOSED, "probe succeeded"
-                )
-                return {"s": _CLOSED}, self._closed_ttl, move, True
-            window = self._window(rec, now)
-            if not any(f for _, _, f in window):
-                return {"s": _CLOSED}, self._closed_ttl, None, True
-            _count(window, self._bucket(now), failed=False)
-            return {"s": _CLOSED, "c": 0, "w": window}, self._closed_ttl, None, True
+        raw = self._tally(model, failed=False)
+        if raw is None or not raw.startswith(_HALF_OPEN_PREFIX):  # closed, or a straggler
+            return None
 
-        return self._mutate(model, decide)[1]
+        def decide(rec: Record | None, now: float) -> _Outcome:
+            if rec is None or rec["s"] != _HALF_OPEN:
+                return None, None, None, True
+            move = Transition(model, BreakerState.HALF_OPEN, BreakerState.CLOSED, "probe succeeded")
+            return {"s": _CLOSED}, self._closed_ttl, move, True
+
+        return self._changed(model, self._mutate(model, decide)[1])
 
     def record_failure(self, model: str) -> Transition | None:
         spec = self._spec
+        streak, requests, failures, raw = self._store.tally(
+            self._outcomes + model, *self._buckets(), True, self._closed_ttl, self._prefix + model
+        )
+        rec = _decode(raw) if raw is not None else None
+        if rec is not None and rec["s"] == _OPEN:  # a straggler from before the trip
+            return None
+        if rec is not None and rec["s"] == _HALF_OPEN:
+            reason = "probe failed"
+        elif streak >= spec.consecutive_failures:
+            reason = f"{streak} consecutive failures"
+        elif requests >= spec.min_requests and failures / requests > spec.failure_rate:
+            rate = failures / requests
+            reason = f"failure rate {rate:.2f} over {spec.window_s:g}s ({requests} requests)"
+        else:
+            return None
 
         def decide(rec: Record | None, now: float) -> _Outcome:
-            if rec is not None and rec["s"] == _OPEN:
+            if rec is not None and rec["s"] == _OPEN:  # another worker tripped it first
                 return None, None, None, True
-            if rec is not None and rec["s"] == _HALF_OPEN:
-                move = Transition(model, BreakerState.HALF_OPEN, BreakerState.OPEN, "probe failed")
-                return self._open_record(now, "probe failed"), self._open_ttl, move, True
-            window = self._window(rec, now) if rec is not None else []
-            recent = rec is not None and now - float(rec.get("t", 0.0)) <= spec.window_s
-            consecutive = (int(rec.get("c", 0)) if recent and rec is not None else 0) + 1
-            _count(window, self._bucket(now), failed=True)
-            requests = sum(r for _, r, _ in window)
-            failures = sum(f for _, _, f in window)
-            rate = failures / requests
-            reason = None
-            if consecutive >= spec.consecutive_failures:
-                reason = f"{consecutive} consecutive failures"
-            elif requests >= spec.min_requests and rate > spec.failure_rate:
-                reason = f"failure rate {rate:.2f} over {spec.window_s:g}s ({requests} requests)"
-            if reason is None:
-                closed = {"s": _CLOSED, "c": consecutive, "t": now, "w": window}
-                return closed, self._closed_ttl, None, True
-            move = Transition(model, BreakerState.CLOSED, BreakerState.OPEN, reason)
+            current = BreakerState.HALF_OPEN if rec is not None and rec["s"] == _HALF_OPEN else None
+            if current is None and reason == "probe failed":  # a probe closed it meanwhile
+                return None, None, None, True
+            move = Transition(model, current or BreakerState.CLOSED, BreakerState.OPEN, reason)
             return self._open_record(now, reason), self._open_ttl, move, True
 
-        return self._mutate(model, decide)[1]
+        return self._changed(model, self._mutate(model, decide)[1])
 
     def release(self, model: str) -> None:
         def decide(rec: Record | None, now: float) -> _Outcome:
@@ -210,6 +214,7 @@ class BreakerBoard:
 
     def reset(self, model: str) -> None:
         self._store.delete(self._prefix + model)
+        self._store.delete(self._outcomes + model)
 
     # internals ---------------------------------------------------------------------------
 
@@ -231,26 +236,30 @@ class BreakerBoard:
                 return result, move
         raise RuntimeError(f"circuit breaker for model {model!r}: state kept changing under us")
 
+    def _tally(self, model: str, *, failed: bool) -> str | None:
+        """Count one outcome; the breaker record as it was read in the same step."""
+        return self._store.tally(
+            self._outcomes + model, *self._buckets(), failed, self._closed_ttl, self._prefix + model
+        )[3]
+
+    def _buckets(self) -> tuple[int, int]:
+        bucket = self._bucket(self._clock())
+        return bucket, bucket - _BUCKETS + 1
+
+    def _changed(self, model: str, move: Transition | None) -> Transition | None:
+        """After a transition the outcome window starts afresh."""
+        if move is not None:
+            self._store.delete(self._outcomes + model)
+        return move
+
     def _open_record(self, now: float, reason: str) -> Record:
         return {"s": _OPEN, "u": now + self._spec.cooldown_s, "r": reason}
 
     def _bucket(self, now: float) -> int:
         return int(now // self._bucket_s)
 
-    def _window(self, rec: Record, now: float) -> list[list[int]]:
-        oldest = self._bucket(now) - _BUCKETS + 1
-        return [[int(b), int(r), int(f)] for b, r, f in rec.get("w", ()) if int(b) >= oldest]
-
     def _live_leases(self, rec: Record, now: float) -> list[float]:
         return [float(t) for t in rec.get("p", ()) if now - float(t) < self._probe_lease_s]
-
-
-def _count(window: list[list[int]], bucket: int, *, failed: bool) -> None:
-    if window and window[-1][0] == bucket:
-        window[-1][1] += 1
-        window[-1][2] += int(failed)
-    else:
-        window.append([bucket, 1, int(failed)])
 
 
 def _decode(raw: str) -> Record | None:

@@ -8,9 +8,15 @@ one (observed with litellm 1.110 against an OpenAI-compatible server):
 - a 200 answer with a malformed JSON body arrives as ``InternalServerError`` (500) whose chain holds
   a ``json.JSONDecodeError``;
 - 403 arrives as ``APIError`` with ``status_code == 403``, 422 as ``BadRequestError`` with 422;
-- Retry-After is on ``exc.litellm_response_headers`` and ``exc.response.headers``.
+- Retry-After is on ``exc.litellm_response_headers`` and ``exc.response.headers``;
+- an error raised on our side before any HTTP exchange (a request litellm cannot build or encode:
+  an image part without its URL, a NaN number, a lone surrogate) also arrives as
+  ``InternalServerError`` (500), with a made-up response, and its chain ends in a plain
+  ``KeyError`` / ``ValueError`` / ``UnicodeEncodeError`` with no HTTP or network error in it.
 
 So classification looks at the class first, then at the cause chain, then at the status code.
+Only errors that came from the provider (an HTTP status it answered, a body it sent, a network
+failure talking to it) count against its breaker: a local error is ``LOCAL`` and never does.
 """
 
 from __future__ import annotations
@@ -43,6 +49,7 @@ class ErrorKind(StrEnum):
     BAD_REQUEST = "bad_request"
     CONTENT_POLICY = "content_policy"
     INVALID_RESPONSE = "invalid_response"
+    LOCAL = "local_error"
     UNKNOWN = "unknown"
 
 
@@ -76,6 +83,7 @@ _POLICY: Mapping[ErrorKind, tuple[Action, bool, bool]] = {
     ErrorKind.CONTEXT_WINDOW: (Action.LARGER_WINDOW, False, False),
     ErrorKind.CONTENT_POLICY: (Action.FAIL, False, False),
     ErrorKind.BAD_REQUEST: (Action.FAIL, False, False),
+    ErrorKind.LOCAL: (Action.FALLBACK, False, True),
     ErrorKind.UNKNOWN: (Action.FALLBACK, True, False),
 }
 
@@ -125,6 +133,8 @@ def _kind(exc: BaseException, status: int | None) -> ErrorKind:
     import openai
     from litellm import exceptions as lx
 
+    if _raised_locally(exc):
+        return ErrorKind.LOCAL
     if isinstance(exc, lx.ContextWindowExceededError):
         return ErrorKind.CONTEXT_WINDOW
     if isinstance(exc, lx.ContentPolicyViolationError):
@@ -153,6 +163,40 @@ def _kind(exc: BaseException, status: int | None) -> ErrorKind:
     if isinstance(exc, openai.APIConnectionError | httpx.TransportError | ConnectionError):
         return ErrorKind.CONNECTION
     return _kind_from_status(status)
+
+
+def _raised_locally(exc: BaseException) -> bool:
+    """No HTTP answer, body or network failure anywhere in the chain, and the root cause is not
+    one of litellm's, openai's or httpx's own errors: the request never left this process."""
+    import httpx
+    import openai
+
+    chain = list(_chain(exc))
+    remote = _remote_errors(httpx, openai)
+    # litellm's own classes subclass openai's: only an openai or httpx error itself is evidence
+    if any(isinstance(e, remote) and not _from_litellm(e) for e in chain):
+        return False
+    if any(marker in str(exc).lower() for marker in _INVALID_MARKERS):
+        return False
+    root = chain[-1]
+    return len(chain) > 1 and not type(root).__module__.startswith(("litellm", "openai", "httpx"))
+
+
+def _from_litellm(exc: BaseException) -> bool:
+    return type(exc).__module__.startswith("litellm")
+
+
+def _remote_errors(httpx: Any, openai: Any) -> tuple[type[BaseException], ...]:
+    return (
+        httpx.HTTPStatusError,
+        httpx.TransportError,
+        openai.APIStatusError,
+        openai.APIConnectionError,  # also APITimeoutError
+        openai.APIResponseValidationError,
+        TimeoutError,
+        ConnectionError,
+        json.JSONDecodeError,
+    )
 
 
 def _kind_from_chain(exc: BaseException) -> ErrorKind | None:

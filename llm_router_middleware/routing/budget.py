@@ -130,7 +130,9 @@ class BudgetLedger:
         expires_at = end + _GRACE_S
         ttl = max(1.0, expires_at - self._clock())
         keys = tuple((s.key, s.limit) for s in scopes)
-        if amount <= 0.0:
+        if not (amount >= 0.0 and math.isfinite(amount)):  # also NaN
+            raise ValueError(f"a budget reservation must be a finite amount >= 0, got {amount!r}")
+        if amount == 0.0:
             # Free calls always pass, even when a scope is already over its limit.
             return Reservation(keys, 0.0, window, expires_at)
         refused = self._store.reserve(keys, amount, ttl)

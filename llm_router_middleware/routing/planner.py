@@ -18,6 +18,7 @@ from ..errors import (
     DeadlineExceededError,
     InvalidRequestError,
     NoModelAvailableError,
+    PromptTooLongError,
 )
 from .budget import BudgetSnapshot
 from .complexity import ComplexityResult, classify_complexity
@@ -253,6 +254,8 @@ def make_plan(config: RouterConfig, inp: PlanInput, view: StateView) -> Plan:
     models = config.models
     pt = inp.prompt_tokens
     expected = inp.expected_output_tokens or routing.cost.expected_output_tokens
+    if expected < 1:  # a negative estimate would make any model look affordable
+        raise InvalidRequestError(f"max_tokens must be at least 1, got {expected}", "max_tokens")
     allowed = inp.allowed
     blocked, cooldowns, rpm_used = view.blocked, view.cooldowns, view.rpm_used
     latency = view.latency_s
@@ -307,6 +310,7 @@ def make_plan(config: RouterConfig, inp: PlanInput, view: StateView) -> Plan:
                 rejected.append(_deferred(name, "cost_cap", why_cap, (name, cost, cap)))
 
     if not eligible:
+        _too_long(config, cands, rejected, pt, expected)
         _no_model(tier, cands, rejected, cooldowns, view.blocked_retry_s)
 
     budget = view.budget
@@ -378,6 +382,30 @@ def make_plan(config: RouterConfig, inp: PlanInput, view: StateView) -> Plan:
         experiment,
         arm,
         MappingProxyType(attrs),
+    )
+
+
+def _too_long(
+    config: RouterConfig, cands: tuple[str, ...], rejected: list[Rejection], pt: int, out: int
+) -> None:
+    """Raise PromptTooLongError when no model the request may use has a window that fits:
+    waiting cannot help, a shorter prompt (or a smaller max_tokens) can."""
+    allowed = [r for r in rejected if r.code != "policy"]
+    if not allowed or any(r.code != "context_window" for r in allowed):
+        return
+    windows = {r.model: config.models[r.model].context_window for r in allowed}
+    largest = max(windows, key=windows.__getitem__)
+    fits_alone = pt < windows[largest]
+    hint = (
+        f"; without the {out} output tokens it reserves it would fit: lower max_tokens"
+        if fits_alone
+        else "; shorten the prompt"
+    )
+    raise PromptTooLongError(
+        f"the prompt has {pt} tokens and the largest context window among the models this "
+        f"request may use is {windows[largest]} tokens ({largest}){hint}",
+        prompt_tokens=pt,
+        largest_window=windows[largest],
     )
 
 

@@ -47,3 +47,23 @@ class StateStore(Protocol):
 
     def delete(self, key: str) -> None:
         """Remove a key of either kind."""
+
+    def tally(
+        self,
+        key: str,
+        bucket: int,
+        keep_from: int,
+        failed: bool,
+        ttl_s: float,
+        peek: str | None = None,
+    ) -> tuple[int, int, int, str | None]:
+        """Count one outcome in a bucketed window and return what the window holds now.
+
+        Atomically: drop the buckets older than ``keep_from``, add one request (and one failure
+        if ``failed``) to ``bucket``, extend the failure streak by one on a failure (afresh
+        when its last failure has left the window) or reset it to 0 on a success, and refresh
+        the key's TTL. Returns ``(streak, requests, failures,
+        value of peek)``: requests and failures summed over the kept buckets, and the string
+        key ``peek`` read in the same step (None when absent or not asked). Used by circuit
+        breakers so that every outcome, from any worker, is counted in one round trip
+        (Redis: one Lua script over a hash)."""

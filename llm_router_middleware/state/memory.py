@@ -130,6 +130,35 @@ class MemoryStore:
             self._put(key, new, self._expiry(now, ttl_s), now)
             return True
 
+    def tally(
+        self,
+        key: str,
+        bucket: int,
+        keep_from: int,
+        failed: bool,
+        ttl_s: float,
+        peek: str | None = None,
+    ) -> tuple[int, int, int, str | None]:
+        now = self._clock()
+        with self._lock:
+            entry = self._live(key, now)
+            streak, last, counts = entry[0] if entry is not None else (0, bucket, {})
+            if counts and min(counts) < keep_from:
+                counts = {b: rf for b, rf in counts.items() if b >= keep_from}
+            requests, failures = counts.get(bucket, (0, 0))
+            counts[bucket] = (requests + 1, failures + 1 if failed else failures)
+            if failed:
+                streak, last = (streak + 1 if last >= keep_from else 1), bucket
+            else:
+                streak = 0
+            self._put(key, (streak, last, counts), now + ttl_s, now)
+            requests = failures = 0
+            for r, f in counts.values():
+                requests += r
+                failures += f
+            peeked = self._live(peek, now) if peek is not None else None
+            return streak, requests, failures, peeked[0] if peeked is not None else None
+
     def delete(self, key: str) -> None:
         with self._lock:
             self._data.pop(key, None)

@@ -9,6 +9,8 @@ redis-py if the server lost its script cache):
   nothing), else INCRBYFLOATs every key, giving new keys the TTL.
 - ``hincr``: HINCRBYFLOAT per field, PEXPIRE only if the hash is new.
 - ``compare_and_set``: GET, compare (absent = None), SET with PX or without a TTL.
+- ``tally``: one outcome into a breaker's bucketed window (a hash), old buckets pruned, the
+  failure streak extended or reset, the sums and the breaker record returned.
 
 A script gives "TTL only when the key is new" exactly, as MemoryStore does, on any Redis >= 2.6
 (EXPIRE NX needs Redis 7 and sets a TTL on an existing key that has none).
@@ -98,6 +100,50 @@ end
 return 1
 """
 
+# KEYS[1]: the window hash (fields 'c' = failure streak, 'l' = bucket of the last failure,
+# 'r<bucket>' = requests, 'f<bucket>' = failures); KEYS[2] (optional): a string key read back
+# in the same step.
+# ARGV[1]: bucket; ARGV[2]: oldest bucket kept; ARGV[3]: '1' failure / '0' success;
+# ARGV[4]: TTL in ms. Returns {streak, requests, failures, value of KEYS[2] or false}.
+_TALLY = """
+local rows = redis.call('HGETALL', KEYS[1])
+local oldest = tonumber(ARGV[2])
+local requests, failures, streak, last = 1, 0, 0, -1
+for i = 1, #rows, 2 do
+  local field, value = rows[i], tonumber(rows[i + 1])
+  if field == 'c' then
+    streak = value
+  elseif field == 'l' then
+    last = value
+  elseif tonumber(string.sub(field, 2)) < oldest then
+    redis.call('HDEL', KEYS[1], field)
+  elseif string.sub(field, 1, 1) == 'r' then
+    requests = requests + value
+  else
+    failures = failures + value
+  end
+end
+if last < oldest then
+  streak = 0
+end
+redis.call('HINCRBY', KEYS[1], 'r' .. ARGV[1], 1)
+if ARGV[3] == '1' then
+  redis.call('HINCRBY', KEYS[1], 'f' .. ARGV[1], 1)
+  streak = streak + 1
+  failures = failures + 1
+  redis.call('HSET', KEYS[1], 'c', streak, 'l', ARGV[1])
+else
+  streak = 0
+  redis.call('HSET', KEYS[1], 'c', 0)
+end
+redis.call('PEXPIRE', KEYS[1], ARGV[4])
+local peeked = false
+if #KEYS > 1 then
+  peeked = redis.call('GET', KEYS[2])
+end
+return {streak, requests, failures, peeked}
+"""
+
 
 class RedisUnavailableError(RouterError):
     """Redis could not be reached or timed out. The message names the URL without its password."""
@@ -122,6 +168,7 @@ class RedisStore:
         self._reserve: Script = client.register_script(_RESERVE)
         self._hincr: Script = client.register_script(_HINCR)
         self._cas: Script = client.register_script(_COMPARE_AND_SET)
+        self._tally: Script = client.register_script(_TALLY)
 
     @classmethod
     def from_url(cls, url: str, **options: Any) -> RedisStore:
@@ -220,6 +267,21 @@ class RedisStore:
     def delete(self, key: str) -> None:
         with self._guard():
             self._client.delete(key)
+
+    def tally(
+        self,
+        key: str,
+        bucket: int,
+        keep_from: int,
+        failed: bool,
+        ttl_s: float,
+        peek: str | None = None,
+    ) -> tuple[int, int, int, str | None]:
+        keys = [key] if peek is None else [key, peek]
+        args = [str(bucket), str(keep_from), "1" if failed else "0", _ms(ttl_s)]
+        with self._guard():
+            streak, requests, failures, peeked = self._tally(keys=keys, args=args)
+        return int(streak), int(requests), int(failures), None if peeked is None else _text(peeked)
 
     # --- internals -----------------------------------------------------------------------
 

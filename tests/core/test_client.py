@@ -126,16 +126,19 @@ def test_timeout_is_per_model_and_falls_back(mode: str, fake_provider: FakeProvi
 
 
 @pytest.mark.parametrize("mode", MODES)
-def test_retry_after_puts_the_model_in_cooldown(
+def test_retry_after_lengthens_the_open_breaker_into_a_cooldown(
     mode: str, make_router: Callable[..., Router], fake_provider: FakeProvider
 ) -> None:
-    router = make_router()
+    router = make_router(breaker={"consecutive_failures": 2, "cooldown_s": 1})
     fake_provider.set("fake-premium", Behavior(status=429, retry_after=30))
     assert call(router, mode).routing.model == "balanced"
+    assert router.plan(HI).selected == "premium"  # one 429 among successes: no cooldown
+    assert call(router, mode).routing.model == "balanced"  # the second trips the breaker
+    assert router.cooldowns.remaining(["premium"])["premium"] > 20  # open 1 s, cooling 30 s
     plan = router.plan(HI)
     assert plan.selected == "balanced"
     (rejection,) = [r for r in plan.rejected if r.model == "premium"]
-    assert rejection.code == "cooldown"
+    assert rejection.code == "breaker_open"
     fake_provider.clear()
     call(router, mode)
     assert fake_provider.count("fake-premium") == 0  # not even tried while cooling down

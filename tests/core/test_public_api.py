@@ -18,6 +18,7 @@ PUBLIC = [
     "NoModelAvailableError",
     "Plan",
     "Policy",
+    "PromptTooLongError",
     "ProviderRequestError",
     "Rejection",
     "RequestContext",

@@ -262,3 +262,26 @@ def test_cancellation_is_not_a_provider_failure(exc: BaseException) -> None:
         Action.FAIL,
         False,
     )
+
+
+LOCAL_CASES = {
+    "image part without image_url": {
+        "messages": [{"role": "user", "content": [{"type": "image_url"}]}]
+    },
+    "NaN temperature": {"temperature": float("nan")},
+    "lone surrogate": {"messages": [{"role": "user", "content": "a\ud800b"}]},
+}
+
+
+@pytest.mark.parametrize("mode", ["sync", "async"])
+@pytest.mark.parametrize("extra", LOCAL_CASES.values(), ids=list(LOCAL_CASES))
+def test_errors_raised_before_any_http_exchange_never_count_against_the_breaker(
+    fake_provider: FakeProvider, mode: str, extra: dict[str, Any]
+) -> None:
+    """litellm wraps these as a 500 InternalServerError: nothing reached the provider."""
+    fake_provider.clear()
+    result = _classified(mode, fake_provider, "fake-local", **extra)
+    assert fake_provider.count() == 0
+    assert result.kind is ErrorKind.LOCAL
+    assert result.breaker_failure is False
+    assert result.flagged is True

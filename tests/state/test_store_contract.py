@@ -192,3 +192,28 @@ def test_delete_removes_keys_of_every_kind(store: StateStore) -> None:
     assert store.get_numbers(["n"]) == [0.0]
     assert store.get_many(["s"]) == [None]
     assert store.hgetall("h") == {}
+
+
+def test_tally_counts_outcomes_in_a_sliding_window(store: StateStore) -> None:
+    store.set("b", "record")
+    assert store.tally("w", 10, 1, False, 60.0, peek="b") == (0, 1, 0, "record")
+    assert store.tally("w", 10, 1, True, 60.0) == (1, 2, 1, None)
+    assert store.tally("w", 11, 2, True, 60.0, peek="absent") == (2, 3, 2, None)
+    assert store.tally("w", 12, 11, False, 60.0) == (0, 2, 1, None)  # bucket 10 dropped
+    assert store.tally("w", 12, 11, True, 60.0) == (1, 3, 2, None)
+    # the last failure left the window: the streak starts afresh
+    assert store.tally("w", 30, 25, True, 60.0) == (1, 1, 1, None)
+
+
+def test_tally_from_eight_threads_counts_every_outcome(store: StateStore) -> None:
+    def worker(n: int) -> None:
+        for i in range(50):
+            store.tally("w", 5, 0, (i + n) % 4 == 0, 60.0)
+
+    threads = [threading.Thread(target=worker, args=(n,)) for n in range(8)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    _, requests, failures, _ = store.tally("w", 5, 0, False, 60.0)
+    assert (requests, failures) == (401, 100)
