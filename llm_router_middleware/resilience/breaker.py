@@ -35,6 +35,7 @@ from llm_router_middleware.state.base import StateStore
 logger = logging.getLogger("llm_router_middleware.breaker")
 
 _BUCKETS = 10
+_STREAK_CHANCE = 1e-4  # how unlikely by chance a run of failures must be to trip the breaker
 _MAX_CAS_TRIES = 64
 _CLOSED, _OPEN, _HALF_OPEN = "c", "o", "h"
 _CLOSED_PREFIX = '{"s":"c"'  # records are written with "s" first: closed needs no parsing
@@ -184,7 +185,9 @@ class BreakerBoard:
             return None
         if rec is not None and rec["s"] == _HALF_OPEN:
             reason = "probe failed"
-        elif streak >= spec.consecutive_failures:
+        elif streak >= spec.consecutive_failures and _unlikely_by_chance(
+            streak, requests, failures, spec.min_requests
+        ):
             reason = f"{streak} consecutive failures"
         elif requests >= spec.min_requests and failures / requests > spec.failure_rate:
             rate = failures / requests
@@ -260,6 +263,17 @@ class BreakerBoard:
 
     def _live_leases(self, rec: Record, now: float) -> list[float]:
         return [float(t) for t in rec.get("p", ()) if now - float(t) < self._probe_lease_s]
+
+
+def _unlikely_by_chance(streak: int, requests: int, failures: int, min_requests: int) -> bool:
+    """A streak trips the breaker only if it is not what the model's usual failure rate would
+    give by chance: at 30 % failures a run of 5 comes once in ~600 calls, so such a model needs
+    a run of 8 (30 %^8 < 1e-4). With too little history to know the rate, the streak decides."""
+    before = requests - streak
+    if before < min_requests:
+        return True
+    rate = (failures - streak) / before
+    return bool(rate**streak < _STREAK_CHANCE)
 
 
 def _decode(raw: str) -> Record | None:

@@ -123,3 +123,23 @@ def test_concurrent_threads_planned_while_healthy_all_count(fake_provider: FakeP
         models = [r.routing.model for r in pool.map(lambda _: router.complete(MESSAGES), range(40))]
     assert models.count("spare") == _failures(40)
     assert router.breakers.statuses(["flaky"])["flaky"].state is BreakerState.CLOSED
+
+
+def test_a_streak_that_the_usual_failure_rate_explains_does_not_trip() -> None:
+    spec = BreakerSpec(
+        consecutive_failures=5,
+        failure_rate=0.5,
+        window_s=60.0,
+        min_requests=10,
+        cooldown_s=30.0,
+        half_open_probes=1,
+    )
+    board = BreakerBoard(MemoryStore(), spec)
+    for i in range(100):  # 30 % failures, never two in a row
+        board.record_failure("m") if i % 10 in (0, 3, 6) else board.record_success("m")
+    moves = [board.record_failure("m") for _ in range(8)]
+    assert moves[:7] == [None] * 7  # 0.3^7 > 1e-4: a run of 7 is what 30 % failures give
+    assert moves[7] is not None
+    assert moves[7].reason == "8 consecutive failures"
+    fresh = BreakerBoard(MemoryStore(), spec)  # no history: the configured streak decides
+    assert [fresh.record_failure("m") for _ in range(5)][-1] is not None
