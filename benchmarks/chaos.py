@@ -97,7 +97,7 @@ def report(name: str, figures: dict[str, Any]) -> list[str]:
         f"  spend                     ${figures['spend_usd']:.4f} "
         f"(the same answers from the primary alone: ${figures['primary_only_usd']:.4f})",
     ]
-    if figures["openings"]:
+    if name == "dead" and figures["openings"]:
         reached, after = figures["reached_after_open"], figures["requests_after_open"]
         share = reached / after if after else 0.0
         lines.append(

@@ -71,9 +71,11 @@ def trip(board: BreakerBoard, model: str = "m") -> Transition:
     return moves[-1]
 
 
-def test_healthy_breaker_has_no_record_and_costs_no_write(
+def test_healthy_breaker_has_no_record_and_one_tally_per_outcome(
     board: BreakerBoard, store: CountingStore
 ) -> None:
+    """Each outcome is one atomic tally (counted, never lost); the state record is written
+    only when the state changes."""
     for _ in range(100):
         assert board.acquire("m") == (True, None)
         assert board.record_success("m") is None

@@ -14,6 +14,7 @@ from llm_router_middleware.errors import (
     DeadlineExceededError,
     InvalidRequestError,
     NoModelAvailableError,
+    PromptTooLongError,
 )
 from llm_router_middleware.routing import (
     BudgetSnapshot,
@@ -203,9 +204,11 @@ def test_everything_filtered_raises_with_retry_after() -> None:
     assert [m for m, _ in err.rejected] == ["cheap", "local"]
     assert "tier 'free'" in str(err)
     assert err.headers() == {"retry-after": "7"}
-    with pytest.raises(NoModelAvailableError) as info:
+    with pytest.raises(PromptTooLongError) as too_long:  # no window fits: waiting cannot help
         make_plan(CONFIG, inp(prompt_tokens=200_000), VIEW)
-    assert info.value.retry_after_s is None
+    assert too_long.value.status_code == 413
+    assert too_long.value.prompt_tokens == 200_000
+    assert str(too_long.value.largest_window) in too_long.value.message
 
 
 def test_unknown_strategy() -> None:

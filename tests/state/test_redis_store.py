@@ -116,10 +116,13 @@ def test_a_breaker_tripped_on_one_worker_is_open_on_the_other(
 def test_a_cooldown_started_on_one_worker_holds_on_the_other(
     worker: Build, fake_provider: FakeProvider
 ) -> None:
-    a, b = worker(), worker()
+    # Retry-After outlasts the breaker it opened (1 s) as a cooldown
+    breaker = {"consecutive_failures": 1, "cooldown_s": 1}
+    a, b = worker(breaker=breaker), worker(breaker=breaker)
     fake_provider.set("fake-premium", Behavior(status=429, retry_after=30))
     assert a.handle(USER).complete(HI).routing.model == "balanced"
-    assert rejections(b, "premium") == ["cooldown"]
+    assert b.cooldowns.remaining(["premium"])["premium"] > 25.0
+    assert rejections(b, "premium") == ["breaker_open"]
     fake_provider.clear()
     assert b.handle(USER).complete(HI).routing.model == "balanced"
     assert fake_provider.count("fake-premium") == 0
@@ -130,10 +133,11 @@ def test_a_cooldown_started_on_one_worker_holds_on_the_other(
 def test_key_prefixes_keep_two_deployments_apart(
     worker: Build, fake_provider: FakeProvider
 ) -> None:
-    a, other = worker(), worker(key_prefix="staging")
+    breaker = {"consecutive_failures": 1}
+    a, other = worker(breaker=breaker), worker(key_prefix="staging", breaker=breaker)
     fake_provider.set("fake-premium", Behavior(status=429, retry_after=30))
     a.handle(USER).complete(HI)
-    assert rejections(a, "premium") == ["cooldown"]
+    assert rejections(a, "premium") == ["breaker_open"]
     assert rejections(other, "premium") == []
 
 
