@@ -61,6 +61,7 @@ class Call:
     span: Span
     started: float
     reservation: Reservation | None
+    probe: bool = False  # planned while the breaker was not closed: its outcome decides it
 
 
 class Execution:
@@ -116,11 +117,12 @@ class Execution:
                     self._skip(name, "deadline", "request deadline passed")
                     break
                 timeout = min(timeout, remaining)
-            if name in self.prepared.closed:
-                allowed = True  # closed when planned: acquiring would only read it again
-            else:
+            probe = name not in self.prepared.closed
+            if probe:
                 allowed, transition = self.router.breakers.acquire(name)
                 self._transition(transition)
+            else:
+                allowed = True  # closed when planned: acquiring would only read it again
             if not allowed:
                 self._skip(name, "breaker_open", "circuit breaker is open")
                 continue
@@ -134,7 +136,7 @@ class Execution:
                 span.set_attribute(telemetry.TIMEOUT_S, timeout)
                 telemetry.record_input(span, self.prepared.messages)
             self.router.count_request(name)
-            return Call(index, spec, kwargs, span, time.perf_counter(), reservation)
+            return Call(index, spec, kwargs, span, time.perf_counter(), reservation, probe)
         return None
 
     def _reserve(self, name: str, spec: ModelSpec) -> Reservation | None:
@@ -214,7 +216,7 @@ class Execution:
         if call.reservation is not None:
             self.router.ledger.settle(call.reservation, cost)
             call.reservation = None
-        self._transition(self.router.breakers.record_success(spec.name))
+        self._transition(self.router.breakers.record_success(spec.name, probe=call.probe))
         self.router.latency.observe(spec.name, latency)
         telemetry.record_response(
             call.span,
@@ -269,7 +271,7 @@ class Execution:
             call.reservation = None
         opened = None
         if verdict.breaker_failure:
-            opened = self.router.breakers.record_failure(spec.name)
+            opened = self.router.breakers.record_failure(spec.name, probe=call.probe)
             self._transition(opened)
         else:
             self.router.breakers.release(spec.name)

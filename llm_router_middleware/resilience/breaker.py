@@ -162,9 +162,11 @@ class BreakerBoard:
         allowed, move = self._mutate(model, decide)
         return allowed, move
 
-    def record_success(self, model: str) -> Transition | None:
+    def record_success(self, model: str, *, probe: bool = True) -> Transition | None:
+        """Count a success; a probe's success closes a half-open breaker. ``probe=False`` is
+        for a call planned while the breaker was closed (a straggler): only counted."""
         raw = self._tally(model, failed=False)
-        if raw is None or not raw.startswith(_HALF_OPEN_PREFIX):  # closed, or a straggler
+        if not probe or raw is None or not raw.startswith(_HALF_OPEN_PREFIX):
             return None
 
         def decide(rec: Record | None, now: float) -> _Outcome:
@@ -175,7 +177,9 @@ class BreakerBoard:
 
         return self._changed(model, self._mutate(model, decide)[1])
 
-    def record_failure(self, model: str) -> Transition | None:
+    def record_failure(self, model: str, *, probe: bool = True) -> Transition | None:
+        """Count a failure; trip the breaker if it should, reopen it if a probe failed. A
+        straggler (``probe=False``, planned while closed) never reopens a half-open breaker."""
         spec = self._spec
         streak, requests, failures, raw = self._store.tally(
             self._outcomes + model, *self._buckets(), True, self._closed_ttl, self._prefix + model
@@ -184,6 +188,8 @@ class BreakerBoard:
         if rec is not None and rec["s"] == _OPEN:  # a straggler from before the trip
             return None
         if rec is not None and rec["s"] == _HALF_OPEN:
+            if not probe:  # in flight since before the trip: the probes decide
+                return None
             reason = "probe failed"
         elif streak >= spec.consecutive_failures and _unlikely_by_chance(
             streak, requests, failures, spec.min_requests

@@ -143,3 +143,20 @@ def test_a_streak_that_the_usual_failure_rate_explains_does_not_trip() -> None:
     assert moves[7].reason == "8 consecutive failures"
     fresh = BreakerBoard(MemoryStore(), spec)  # no history: the configured streak decides
     assert [fresh.record_failure("m") for _ in range(5)][-1] is not None
+
+
+def test_a_straggler_failing_while_half_open_does_not_reopen() -> None:
+    """A call planned while the breaker was closed and still in flight when it went half-open
+    is not a probe: only the probes decide."""
+    clock = [1000.0]
+    board = BreakerBoard(MemoryStore(), SPEC, clock=lambda: clock[0])
+    for _ in range(SPEC.consecutive_failures):
+        board.record_failure("m")
+    clock[0] += SPEC.cooldown_s
+    assert board.acquire("m")[0]  # the probe
+    assert board.record_failure("m", probe=False) is None  # a straggler's timeout
+    assert board.record_success("m", probe=False) is None  # a straggler's success
+    assert board.statuses(["m"])["m"].state is BreakerState.HALF_OPEN
+    closed = board.record_success("m")
+    assert closed is not None
+    assert closed.to_state is BreakerState.CLOSED
