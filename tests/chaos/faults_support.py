@@ -147,7 +147,12 @@ def serve(router: Router) -> Iterator[str]:
     litellm_module()
     port = free_port()
     config = uvicorn.Config(
-        chat_app(router), host="127.0.0.1", port=port, log_level="error", lifespan="off"
+        chat_app(router),
+        host="127.0.0.1",
+        port=port,
+        log_level="error",
+        lifespan="off",
+        timeout_keep_alive=120,  # no race between a closing idle connection and its reuse
     )
     server = uvicorn.Server(config)
     thread = threading.Thread(target=server.run, daemon=True)
@@ -193,7 +198,12 @@ async def drive(
 
         async def worker() -> None:
             for _ in queue:
-                reply = await client.post("/chat", json=payload)
+                try:
+                    reply = await client.post("/chat", json=payload)
+                except httpx.TransportError as exc:  # counted, never hidden
+                    run.errors[0] += 1
+                    run.error_bodies.append(f"{type(exc).__name__}: {exc}")
+                    continue
                 if reply.status_code == 200:
                     data = reply.json()
                     run.models[data["model"]] += 1

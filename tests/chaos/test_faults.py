@@ -40,15 +40,16 @@ def faulty() -> Iterator[FaultyProvider]:
 
 def test_a_primary_failing_30_percent_keeps_most_of_the_traffic(faulty: FaultyProvider) -> None:
     faulty.set_mix(f"fake-{PRIMARY}", MIXED_FAULTS)
-    # The hangs never answer: a 1 s timeout (not 0.5 s) keeps a loaded test machine from adding
-    # timeouts of its own. Seed 0 has no run of 5 faults in its first 700 draws; at 30 % i.i.d.
-    # faults such a run comes once in ~600 calls and trips a 5-consecutive breaker by design
-    # (benchmarks/chaos.py shows it at 10,000 requests), so a short cooldown keeps its cost low.
+    # The hangs never answer: a 2 s timeout (not 0.5 s) keeps a loaded test machine from
+    # adding timeouts of its own, which come in bursts when it stalls and look like a run of
+    # faults. Seed 0 has no run of 5 faults in its first 700 draws; at 30 % i.i.d. faults a
+    # long run still comes now and then and trips the breaker by design (benchmarks/chaos.py
+    # shows it at 10,000 requests), so a short cooldown keeps its cost low.
     router = Router.from_config(
-        two_model_config(faulty, timeout_s=1.0, breaker={**FAULTY_BREAKER, "cooldown_s": 0.5})
+        two_model_config(faulty, timeout_s=2.0, breaker={**FAULTY_BREAKER, "cooldown_s": 0.5})
     )
     with serve(router) as url, TransitionLog() as log:
-        run = asyncio.run(drive(url, 300, concurrency=32))
+        run = asyncio.run(drive(url, 300, concurrency=16))
     assert run.errors == {}, run.error_bodies  # no user-visible error
     assert run.total == 300
     reached = faulty.count(f"fake-{PRIMARY}")
@@ -76,7 +77,9 @@ def test_a_dead_primary_gets_almost_nothing_once_its_breaker_opens(
     reached = sum(1 for r in after if r.model == f"fake-{PRIMARY}")
     served_after = sum(1 for r in after if r.model == f"fake-{FALLBACK}")
     assert served_after >= 250
-    assert reached <= 0.01 * served_after, (reached, served_after)  # at most the probes
+    # Requests planned before the opening may still reach it after (at most the 31 others in
+    # flight); after them, only probes, one per cooldown: none within this run.
+    assert reached <= 31 + 0.01 * served_after, (reached, served_after)
 
 
 def test_a_healed_primary_is_back_after_the_cooldown_and_one_probe(
