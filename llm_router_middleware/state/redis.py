@@ -13,9 +13,10 @@ redis-py if the server lost its script cache):
 A script gives "TTL only when the key is new" exactly, as MemoryStore does, on any Redis >= 2.6
 (EXPIRE NX needs Redis 7 and sets a TTL on an existing key that has none).
 
-The store is synchronous: a redis-py client over a thread-safe connection pool. The router
-calls it from sync and async code alike; a round trip to Redis on loopback or a LAN is 50-100 us,
-less than an event loop's task switch costs in practice. An asyncio twin can come later.
+Every operation has an asyncio twin (``aget_numbers``, ``areserve``, ...) over redis-py's
+asyncio client, for the router's async paths: the sync client (a thread-safe connection pool)
+serves sync code, one asyncio client per event loop serves async code, and neither blocks the
+other's callers.
 
 The scripts touch several keys, so on Redis Cluster they need the keys in one hash slot
 (e.g. a ``key_prefix`` of ``{llmr}``).
@@ -23,14 +24,17 @@ The scripts touch several keys, so on Redis Cluster they need the keys in one ha
 
 from __future__ import annotations
 
+import asyncio
 import math
+import weakref
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from typing import Any
 from urllib.parse import unquote, urlsplit
 
 import redis
-from redis.commands.core import Script
+import redis.asyncio
+from redis.commands.core import AsyncScript, Script
 
 from ..errors import RouterError
 from ..resilience.redact import redact
@@ -100,21 +104,31 @@ return 1
 
 
 class RedisUnavailableError(RouterError):
-    """Redis could not be reached or timed out. The message names the URL without its password."""
+    """Redis could not be reached or timed out. The message a client sees names no address:
+    ``url`` (password masked) and ``detail`` are for the server's log."""
 
     status_code = 503
     code = "state_unavailable"
 
     def __init__(self, url: str, detail: str) -> None:
-        super().__init__(f"Redis state store at {url} is unreachable: {detail}")
+        super().__init__("the router's shared state store is unavailable; retry shortly")
         self.url = url
         self.detail = detail
+
+    def headers(self) -> dict[str, str]:
+        return {"retry-after": "1"}
 
 
 class RedisStore:
     """Shared by every worker that points at the same Redis. Thread-safe."""
 
-    def __init__(self, client: redis.Redis, *, url: str | None = None) -> None:
+    def __init__(
+        self,
+        client: redis.Redis,
+        *,
+        url: str | None = None,
+        async_options: Mapping[str, Any] | None = None,
+    ) -> None:
         self._client = client
         self._url = redact_url(url) if url is not None else _describe(client)
         self._secrets = _secrets(client)
@@ -122,6 +136,11 @@ class RedisStore:
         self._reserve: Script = client.register_script(_RESERVE)
         self._hincr: Script = client.register_script(_HINCR)
         self._cas: Script = client.register_script(_COMPARE_AND_SET)
+        # asyncio clients are bound to the loop that made their connections: one per loop
+        self._async_kwargs = dict(async_options or _async_kwargs(client))
+        self._async: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, _AsyncSide] = (
+            weakref.WeakKeyDictionary()
+        )
 
     @classmethod
     def from_url(cls, url: str, **options: Any) -> RedisStore:
@@ -135,7 +154,8 @@ class RedisStore:
             secrets = _url_secrets(url)
             problem = redact(str(exc), secrets)
             raise ValueError(f"invalid Redis URL {redact_url(url)}: {problem}") from None
-        return cls(client, url=url)
+        async_options = dict(_async_kwargs(client))
+        return cls(client, url=url, async_options=async_options)
 
     @property
     def url(self) -> str:
@@ -147,7 +167,19 @@ class RedisStore:
         with self._guard():
             self._client.ping()
 
+    async def aping(self) -> None:
+        async with self._aguard():
+            await self._side().client.ping()
+
     def close(self) -> None:
+        self._client.close()
+        self._async.clear()  # their connections close when collected
+
+    async def aclose(self) -> None:
+        """Close this loop's asyncio client (and the sync one)."""
+        side = self._async.pop(asyncio.get_running_loop(), None)
+        if side is not None:
+            await side.client.aclose()
         self._client.close()
 
     def __enter__(self) -> RedisStore:
@@ -221,7 +253,82 @@ class RedisStore:
         with self._guard():
             self._client.delete(key)
 
+    # --- the asyncio twins ----------------------------------------------------------------
+
+    async def aget_numbers(self, keys: Sequence[str]) -> list[float]:
+        if not keys:
+            return []
+        async with self._aguard():
+            values = await self._side().client.mget(keys)
+        return [0.0 if v is None else float(v) for v in values]
+
+    async def aincr(self, key: str, amount: float, ttl_s: float | None = None) -> float:
+        async with self._aguard():
+            value = await self._side().incr(keys=[key], args=[repr(float(amount)), _ms(ttl_s)])
+        return float(value)
+
+    async def areserve(
+        self, limits: Sequence[tuple[str, float]], amount: float, ttl_s: float | None = None
+    ) -> str | None:
+        if not limits:
+            return None
+        keys = [key for key, _ in limits]
+        args = [repr(float(amount)), _ms(ttl_s), *(_limit(limit) for _, limit in limits)]
+        async with self._aguard():
+            refused = await self._side().reserve(keys=keys, args=args)
+        return None if refused is None else _text(refused)
+
+    async def ahincr(
+        self, key: str, fields: Mapping[str, float], ttl_s: float | None = None
+    ) -> None:
+        if not fields:
+            return
+        args = [_ms(ttl_s)]
+        for name, amount in fields.items():
+            args += (name, repr(float(amount)))
+        async with self._aguard():
+            await self._side().hincr(keys=[key], args=args)
+
+    async def ahgetall(self, key: str) -> dict[str, float]:
+        async with self._aguard():
+            table = await self._side().client.hgetall(key)
+        return {_text(name): float(value) for name, value in table.items()}
+
+    async def aget_many(self, keys: Sequence[str]) -> list[str | None]:
+        if not keys:
+            return []
+        async with self._aguard():
+            values = await self._side().client.mget(keys)
+        return [None if v is None else _text(v) for v in values]
+
+    async def aset(self, key: str, value: str, ttl_s: float | None = None) -> None:
+        async with self._aguard():
+            client = self._side().client
+            if ttl_s is None:
+                await client.set(key, value)
+            else:
+                await client.set(key, value, px=int(_ms(ttl_s)))
+
+    async def acompare_and_set(
+        self, key: str, expected: str | None, new: str, ttl_s: float | None = None
+    ) -> bool:
+        args = ["0", ""] if expected is None else ["1", expected]
+        async with self._aguard():
+            done = await self._side().cas(keys=[key], args=[*args, new, _ms(ttl_s)])
+        return bool(int(done))
+
+    async def adelete(self, key: str) -> None:
+        async with self._aguard():
+            await self._side().client.delete(key)
+
     # --- internals -----------------------------------------------------------------------
+
+    def _side(self) -> _AsyncSide:
+        loop = asyncio.get_running_loop()
+        side = self._async.get(loop)
+        if side is None:
+            side = self._async[loop] = _AsyncSide(redis.asyncio.Redis(**self._async_kwargs))
+        return side
 
     @contextmanager
     def _guard(self) -> Iterator[None]:
@@ -229,6 +336,84 @@ class RedisStore:
             yield
         except (redis.ConnectionError, redis.TimeoutError) as exc:
             raise RedisUnavailableError(self._url, redact(str(exc), self._secrets)) from exc
+
+    def _aguard(self) -> _AsyncGuard:
+        return _AsyncGuard(self)
+
+
+class _AsyncGuard:
+    """``async with``: a lost connection (or a timeout) becomes RedisUnavailableError."""
+
+    __slots__ = ("store",)
+
+    def __init__(self, store: RedisStore) -> None:
+        self.store = store
+
+    async def __aenter__(self) -> None:
+        return None
+
+    async def __aexit__(self, kind: type[BaseException] | None, exc: Any, tb: Any) -> None:
+        if exc is not None and isinstance(exc, redis.ConnectionError | redis.TimeoutError):
+            store = self.store
+            detail = redact(str(exc), store._secrets)
+            raise RedisUnavailableError(store._url, detail) from exc
+
+
+class _AsyncSide:
+    """One event loop's asyncio client and its registered scripts."""
+
+    __slots__ = ("cas", "client", "hincr", "incr", "reserve")
+
+    def __init__(self, client: redis.asyncio.Redis) -> None:
+        self.client = client
+        self.incr: AsyncScript = client.register_script(_INCR)
+        self.reserve: AsyncScript = client.register_script(_RESERVE)
+        self.hincr: AsyncScript = client.register_script(_HINCR)
+        self.cas: AsyncScript = client.register_script(_COMPARE_AND_SET)
+
+
+def _async_kwargs(client: redis.Redis) -> dict[str, Any]:
+    """Arguments for a ``redis.asyncio.Redis`` reaching the same server as ``client``."""
+    pool = client.connection_pool
+    kwargs = dict(pool.connection_kwargs)
+    if "path" in kwargs:
+        kwargs["unix_socket_path"] = kwargs.pop("path")
+    elif issubclass(pool.connection_class, redis.SSLConnection):
+        kwargs["ssl"] = True
+    return {k: v for k, v in kwargs.items() if k in _ASYNC_ARGUMENTS}
+
+
+_ASYNC_ARGUMENTS = frozenset(
+    {
+        "host",
+        "port",
+        "db",
+        "password",
+        "username",
+        "socket_timeout",
+        "socket_connect_timeout",
+        "socket_keepalive",
+        "socket_keepalive_options",
+        "unix_socket_path",
+        "encoding",
+        "encoding_errors",
+        "decode_responses",
+        "retry_on_timeout",
+        "ssl",
+        "ssl_keyfile",
+        "ssl_certfile",
+        "ssl_cert_reqs",
+        "ssl_ca_certs",
+        "ssl_ca_data",
+        "ssl_check_hostname",
+        "client_name",
+        "lib_name",
+        "lib_version",
+        "health_check_interval",
+        "protocol",
+        "credential_provider",
+    }
+)
 
 
 def redact_url(url: str) -> str:

@@ -1,0 +1,60 @@
+"""The async twin of an Execution's store I/O: on the async paths (``acomplete``, ``astream``)
+the budget reservation, the rate count and the settlement go through the store's asyncio
+client (redis-py's asyncio Redis), so no state round trip blocks the event loop. With a store
+that does no I/O (the memory store) every step is the sync one, called directly.
+
+Breaker and cooldown writes stay on the sync client: they happen only when a model fails or
+its breaker is not closed.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from .execution import Call, Execution
+
+
+class AsyncExecution(Execution):
+    async def anext_call(self) -> Call | None:
+        """``next_call`` for async callers: the budget reservation and the rate count go
+        through the store's asyncio client (Redis), so the event loop is not blocked."""
+        if self.router.astore is None:
+            return self.next_call()
+        while (found := self._candidate()) is not None:
+            index, spec, timeout = found
+            estimate = self.plan.estimates_usd.get(spec.name, 0.0)
+            result = await self.router.ledger.areserve(
+                self.context.budget_key, self.plan.tier, estimate
+            )
+            reservation = self._reserved(spec.name, estimate, result)
+            if reservation is None:
+                self.router.breakers.release(spec.name)
+                continue
+            await self.router.acount_request(spec.name)
+            return self._start(index, spec, timeout, reservation)
+        return None
+
+    async def asucceeded(self, call: Call, response: Any) -> Any:
+        """``succeeded`` for async callers: the settlement goes through the asyncio client."""
+        if call.reservation is not None and self.router.astore is not None:
+            usage = getattr(response, "usage", None)
+            cost = call.spec.estimate_cost(
+                int(getattr(usage, "prompt_tokens", 0) or 0),
+                int(getattr(usage, "completion_tokens", 0) or 0),
+            )
+            await self.asettle(call, cost)
+        return self.succeeded(call, response)
+
+    async def asettle(self, call: Call, cost: float) -> None:
+        """Charge ``cost`` for the call now, asynchronously (``finish`` then skips it)."""
+        if call.reservation is not None and self.router.astore is not None:
+            reservation, call.reservation = call.reservation, None
+            await self.router.ledger.asettle(reservation, cost)
+
+    async def afailed(self, call: Call, exc: BaseException) -> None:
+        """``failed`` for async callers: the reservation is released through the asyncio
+        client (breaker and cooldown records still use the sync one: failures are rare)."""
+        if call.reservation is not None and self.router.astore is not None:
+            reservation, call.reservation = call.reservation, None
+            await self.router.ledger.arelease(reservation)
+        self.failed(call, exc)
