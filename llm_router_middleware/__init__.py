@@ -24,6 +24,7 @@ from .response import RoutingInfo
 from .router import Router
 from .routing.plan import Plan, Rejection
 from .state import MemoryStore, StateStore
+from .status import HealthReport, ModelStatus, ScopeSpend, SpendReport
 
 __version__ = "0.1.0"
 
@@ -38,10 +39,12 @@ __all__ = [
     "ContextResolver",
     "DeadlineExceededError",
     "HeaderContextResolver",
+    "HealthReport",
     "InvalidRequestError",
     "LLMRouterMiddleware",
     "MemoryStore",
     "ModelSpec",
+    "ModelStatus",
     "NoModelAvailableError",
     "Plan",
     "Policy",
@@ -53,6 +56,8 @@ __all__ = [
     "RouterConfig",
     "RouterError",
     "RoutingInfo",
+    "ScopeSpend",
+    "SpendReport",
     "StateStore",
     "__version__",
     "get_llm",

@@ -36,6 +36,7 @@ T = TypeVar("T")
 OnUnavailable = Literal["local", "refuse"]
 
 _KNOWN_MAX = 100_000  # numeric keys remembered for a local allowance
+_NODES_WINDOW_S = 10.0  # a worker that beat in this window or the one before counts as live
 _EPS = 1e-12
 
 
@@ -74,6 +75,7 @@ class FailoverStore:
         self._next_beat = 0.0
         self.workers = 1  # live workers at the last heartbeat
         self.outages = 0  # times the store was lost
+        self.probes = 0  # reconnect probes made
         self.written_back = 0  # keys whose outage deltas went back to the store
 
     # --- status --------------------------------------------------------------------------
@@ -414,7 +416,7 @@ class FailoverStore:
             return
         self._next_beat = now + self._heartbeat_s
         current, previous = self._beat_keys()
-        ttl = 4 * self._heartbeat_s
+        ttl = 3 * _NODES_WINDOW_S
         self.primary.hincr(current, {self._node: 1.0}, ttl)
         seen = set(self.primary.hgetall(current)) | set(self.primary.hgetall(previous))
         self.workers = max(1, len(seen))
@@ -425,14 +427,14 @@ class FailoverStore:
             return
         self._next_beat = now + self._heartbeat_s
         current, previous = self._beat_keys()
-        ttl = 4 * self._heartbeat_s
+        ttl = 3 * _NODES_WINDOW_S
         await self.primary.ahincr(current, {self._node: 1.0}, ttl)
         seen = set(await self.primary.ahgetall(current))
         seen |= set(await self.primary.ahgetall(previous))
         self.workers = max(1, len(seen))
 
     def _beat_keys(self) -> tuple[str, str]:
-        bucket = int(time.time() // self._heartbeat_s)
+        bucket = int(time.time() // _NODES_WINDOW_S)
         return f"{self._nodes_key}{bucket}", f"{self._nodes_key}{bucket - 1}"
 
     # --- losing and finding the store ----------------------------------------------------
@@ -474,6 +476,7 @@ class FailoverStore:
         return self._down is None
 
     def _probe(self) -> None:
+        self.probes += 1
         try:
             self.primary.ping()
             with self._lock:

@@ -34,7 +34,10 @@ from urllib.parse import unquote, urlsplit
 
 import redis
 import redis.asyncio
+from redis.asyncio.retry import Retry as AsyncRetry
+from redis.backoff import NoBackoff
 from redis.commands.core import AsyncScript, Script
+from redis.retry import Retry
 
 from ..errors import RouterError
 from ..resilience.redact import redact
@@ -148,6 +151,9 @@ class RedisStore:
         ``options`` say otherwise, so a stalled Redis fails a request instead of hanging it."""
         options.setdefault("socket_timeout", 2.0)
         options.setdefault("socket_connect_timeout", 2.0)
+        # one immediate retry (a pooled connection the server closed), no backoff: a lost
+        # Redis must fail fast so the router can degrade (redis-py's default waits seconds)
+        options.setdefault("retry", Retry(NoBackoff(), 1))
         try:
             client = redis.Redis.from_url(url, **options)
         except ValueError as exc:  # the message may quote the URL: keep its password out
@@ -380,7 +386,9 @@ def _async_kwargs(client: redis.Redis) -> dict[str, Any]:
         kwargs["unix_socket_path"] = kwargs.pop("path")
     elif issubclass(pool.connection_class, redis.SSLConnection):
         kwargs["ssl"] = True
-    return {k: v for k, v in kwargs.items() if k in _ASYNC_ARGUMENTS}
+    chosen = {k: v for k, v in kwargs.items() if k in _ASYNC_ARGUMENTS}
+    chosen["retry"] = AsyncRetry(NoBackoff(), 1)  # fail fast, as the sync client does
+    return chosen
 
 
 _ASYNC_ARGUMENTS = frozenset(
