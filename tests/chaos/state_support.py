@@ -22,7 +22,7 @@ import subprocess
 import sys
 import time
 from collections import Counter, defaultdict
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -279,9 +279,18 @@ class Outcome:
         return sum(n for status, n in self.statuses.items() if status not in (200, 402))
 
 
-async def _load(url: str, users: Sequence[str], requests: int, concurrency: int) -> Outcome:
+async def _load(
+    url: str,
+    users: Sequence[str],
+    requests: int,
+    concurrency: int,
+    events: Sequence[tuple[int, Callable[[], None]]],
+) -> Outcome:
     outcome = Outcome()
     queue = iter(range(requests))
+    pending = sorted(events, key=lambda event: event[0])
+    actions: list[asyncio.Future[None]] = []
+    loop = asyncio.get_running_loop()
     limits = httpx.Limits(max_connections=concurrency, max_keepalive_connections=concurrency)
     async with httpx.AsyncClient(base_url=url, timeout=30.0, limits=limits) as client:
 
@@ -293,22 +302,33 @@ async def _load(url: str, users: Sequence[str], requests: int, concurrency: int)
                 except httpx.HTTPError as exc:
                     outcome.statuses[0] += 1
                     outcome.bodies.append(repr(exc))
-                    continue
-                outcome.statuses[response.status_code] += 1
-                if response.status_code == 200:
-                    body = response.json()
-                    outcome.charged[user] += body["cost"]
-                    outcome.models[body["model"]] += 1
-                elif response.status_code != 402:
-                    outcome.bodies.append(response.text)
+                else:
+                    outcome.statuses[response.status_code] += 1
+                    if response.status_code == 200:
+                        body = response.json()
+                        outcome.charged[user] += body["cost"]
+                        outcome.models[body["model"]] += 1
+                    elif response.status_code != 402:
+                        outcome.bodies.append(response.text)
+                answered = sum(outcome.statuses.values())
+                while pending and answered >= pending[0][0]:  # the load goes on meanwhile
+                    actions.append(loop.run_in_executor(None, pending.pop(0)[1]))
 
         await asyncio.gather(*(worker() for _ in range(concurrency)))
+        await asyncio.gather(*actions)
     return outcome
 
 
-def load(url: str, users: Sequence[str], requests: int, concurrency: int = 16) -> Outcome:
-    """``requests`` POST /chat, round-robin over ``users``, ``concurrency`` at a time."""
-    return asyncio.run(_load(url, users, requests, concurrency))
+def load(
+    url: str,
+    users: Sequence[str],
+    requests: int,
+    concurrency: int = 16,
+    events: Sequence[tuple[int, Callable[[], None]]] = (),
+) -> Outcome:
+    """``requests`` POST /chat, round-robin over ``users``, ``concurrency`` at a time; each
+    event ``(n, action)`` runs ``action`` in a thread once ``n`` answers have come back."""
+    return asyncio.run(_load(url, users, requests, concurrency, events))
 
 
 def spent(url: str, user: str) -> float:

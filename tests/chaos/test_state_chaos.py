@@ -11,7 +11,6 @@ from __future__ import annotations
 import json
 import logging
 import math
-import threading
 from collections.abc import Iterator
 from typing import Any
 
@@ -23,7 +22,6 @@ from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 from state_support import (
     MESSAGES,
-    Outcome,
     RedisProcess,
     health_of_every_worker,
     load,
@@ -236,43 +234,6 @@ def test_two_workers_charge_exactly_what_clients_were_told_and_never_overspend(
         assert recorded > BUDGET / 2  # the budget was used, not held by lost reservations
 
 
-def _run_with_outage(
-    url: str,
-    redis_process: RedisProcess,
-    users: list[str],
-    requests: int,
-    kill_at: int,
-    restart_at: int,
-) -> Outcome:
-    """``requests`` calls; Redis killed after ``kill_at`` answers and started again after
-    ``restart_at`` answers, while the load goes on."""
-    answered = threading.Semaphore(0)
-    done = threading.Event()
-    outcome = Outcome()
-
-    def chaos() -> None:
-        for _ in range(kill_at):
-            answered.acquire()
-        redis_process.kill()
-        for _ in range(restart_at - kill_at):
-            if not answered.acquire(timeout=60):
-                break
-        redis_process.start()
-        done.set()
-
-    thread = threading.Thread(target=chaos)
-    thread.start()
-    batch = 8
-    for _ in range(0, requests, batch):
-        part = load(url, users, batch, concurrency=batch)
-        outcome.add(part)
-        for _ in range(sum(part.statuses.values())):
-            answered.release()
-    thread.join(timeout=120)
-    assert done.is_set()
-    return outcome
-
-
 def test_redis_killed_mid_run_local_mode_serves_everything_and_reconciles(
     local_app: str, redis_process: RedisProcess
 ) -> None:
@@ -280,9 +241,8 @@ def test_redis_killed_mid_run_local_mode_serves_everything_and_reconciles(
     cost = _call_cost(local_app)
     # about 12 calls per user before the kill, 50 while Redis is away (the budget runs out
     # then, each worker spending its share of what was left), the rest after it is back
-    outcome = _run_with_outage(
-        local_app, redis_process, users, requests=160, kill_at=24, restart_at=124
-    )
+    events = [(24, redis_process.kill), (124, redis_process.start)]
+    outcome = load(local_app, users, requests=160, concurrency=8, events=events)
     wait_until_recovered(local_app, workers=2)
     outcome.add(load(local_app, users, requests=20, concurrency=8))
     assert outcome.failed == 0, outcome.bodies[:3]
