@@ -1,7 +1,8 @@
 """The async twin of an Execution's store I/O: on the async paths (``acomplete``, ``astream``)
-the budget reservation, the rate count and the settlement go through the store's asyncio
-client (redis-py's asyncio Redis), so no state round trip blocks the event loop. With a store
-that does no I/O (the memory store) every step is the sync one, called directly.
+the budget reservation, the rate count and the settlement (for a stream, when it ends) go
+through the store's asyncio client (redis-py's asyncio Redis), so no state round trip blocks
+the event loop. With a store that does no I/O (the memory store) every step is the sync one,
+called directly.
 
 Breaker and cooldown writes stay on the sync client: they happen only when a model fails or
 its breaker is not closed.

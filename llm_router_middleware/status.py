@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from .resilience import BreakerState
+from .state import MemoryStore
 
 if TYPE_CHECKING:
     from .router import Router
@@ -74,6 +75,7 @@ class HealthReport:
 
     ready: bool
     state: str  # "memory" | "redis" | "degraded" (Redis lost, serving locally) | "unavailable"
+    # (or the class name of a store the app passed in)
     degraded: bool
     warmed: bool  # litellm (and the semantic encoder) loaded at startup
     models: tuple[ModelStatus, ...]
@@ -143,8 +145,12 @@ def health(router: Router, models: tuple[ModelStatus, ...] | None) -> HealthRepo
         state = "unavailable"
     elif degraded:
         state = "degraded"
+    elif isinstance(router.store, MemoryStore):
+        state = "memory"
+    elif router.astore is not None:
+        state = "redis"  # RedisStore, or the FailoverStore over it
     else:
-        state = router.config.state.backend
+        state = type(router.store).__name__  # a store of the app's own
     ready = models is not None and any(m.available for m in models)
     return HealthReport(
         ready=ready, state=state, degraded=degraded, warmed=router.warmed, models=models or ()
