@@ -57,6 +57,8 @@ def report(name: str, outcome: Outcome, url: str, budget: float, seconds: float)
     print(f"  requests {total} in {seconds:.1f} s ({total / seconds:.0f}/s)")
     answers = dict(sorted(outcome.statuses.items()))
     print(f"  answers: {answers}  failed (not 200/402): {outcome.failed}")
+    if outcome.failed:
+        print(f"  first failures: {outcome.bodies[:3]}")
     print(f"  models: {dict(outcome.models)}")
     print(f"  users {len(users)}, budget ${budget:.2f} each; mean call cost ${cost:.6f}")
     print(

@@ -292,7 +292,8 @@ async def _load(
     actions: list[asyncio.Future[None]] = []
     loop = asyncio.get_running_loop()
     limits = httpx.Limits(max_connections=concurrency, max_keepalive_connections=concurrency)
-    async with httpx.AsyncClient(base_url=url, timeout=30.0, limits=limits) as client:
+    # generous: a loaded CI machine may queue a call for long, and a timeout is not an answer
+    async with httpx.AsyncClient(base_url=url, timeout=120.0, limits=limits) as client:
 
         async def worker() -> None:
             for index in queue:
