@@ -4,14 +4,18 @@ through the store's asyncio client (redis-py's asyncio Redis), so no state round
 the event loop. With a store that does no I/O (the memory store) every step is the sync one,
 called directly.
 
-Breaker and cooldown writes stay on the sync client: they happen only when a model fails or
-its breaker is not closed.
+Breaker, cooldown and experiment records have no asyncio twin yet: when a step needs them (a
+model failed, a breaker was not closed when planned, a model with failures on record answered,
+an experiment arm is recorded) that step runs on the sync client in a worker thread, so it does
+not block the event loop either.
 """
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any
 
+from .config import ModelSpec
 from .execution import Call, Execution
 
 
@@ -21,7 +25,7 @@ class AsyncExecution(Execution):
         through the store's asyncio client (Redis), so the event loop is not blocked."""
         if self.router.astore is None:
             return self.next_call()
-        while (found := self._candidate()) is not None:
+        while (found := await self._acandidate()) is not None:
             index, spec, timeout = found
             estimate = self.plan.estimates_usd.get(spec.name, 0.0)
             result = await self.router.ledger.areserve(
@@ -35,15 +39,25 @@ class AsyncExecution(Execution):
             return self._start(index, spec, timeout, reservation)
         return None
 
+    async def _acandidate(self) -> tuple[int, ModelSpec, float] | None:
+        if self.prepared.closed.issuperset(self.plan.order[self.position :]):
+            return self._candidate()  # every breaker read closed when planned: no store I/O
+        return await asyncio.to_thread(self._candidate)  # acquiring a breaker probe
+
     async def asucceeded(self, call: Call, response: Any) -> Any:
         """``succeeded`` for async callers: the settlement goes through the asyncio client."""
-        if call.reservation is not None and self.router.astore is not None:
+        if self.router.astore is None:
+            return self.succeeded(call, response)
+        if call.reservation is not None:
             usage = getattr(response, "usage", None)
             cost = call.spec.estimate_cost(
                 int(getattr(usage, "prompt_tokens", 0) or 0),
                 int(getattr(usage, "completion_tokens", 0) or 0),
             )
             await self.asettle(call, cost)
+        recorded = self.router.config.routing.experiment is not None and self.plan.arm is not None
+        if recorded or call.spec.name not in self.prepared.healthy:  # breaker/experiment write
+            return await asyncio.to_thread(self.succeeded, call, response)
         return self.succeeded(call, response)
 
     async def asettle(self, call: Call, cost: float) -> None:
@@ -54,8 +68,11 @@ class AsyncExecution(Execution):
 
     async def afailed(self, call: Call, exc: BaseException) -> None:
         """``failed`` for async callers: the reservation is released through the asyncio
-        client (breaker and cooldown records still use the sync one: failures are rare)."""
-        if call.reservation is not None and self.router.astore is not None:
+        client, the breaker and cooldown records in a worker thread."""
+        if self.router.astore is None:
+            self.failed(call, exc)
+            return
+        if call.reservation is not None:
             reservation, call.reservation = call.reservation, None
             await self.router.ledger.arelease(reservation)
-        self.failed(call, exc)
+        await asyncio.to_thread(self.failed, call, exc)

@@ -13,7 +13,7 @@ from llm_router_middleware import BudgetExhaustedError, RequestContext, Router
 from llm_router_middleware.state import RedisStore
 from llm_router_middleware.state.failover import FailoverStore
 from llm_router_middleware.state.redis import _async_kwargs
-from llm_router_middleware.testing import FakeProvider
+from llm_router_middleware.testing import Behavior, FakeProvider
 
 HI = [{"role": "user", "content": "hi"}]
 USER = RequestContext(user_id="async-user")
@@ -71,3 +71,40 @@ def test_the_sync_path_uses_the_sync_client(split_router: Router) -> None:
     with pytest.raises(BudgetExhaustedError):
         split_router.complete(HI, USER, max_tokens=16)
     assert split_router.degraded
+
+
+async def test_async_failures_record_breakers_and_release_reservations_in_redis(
+    fake_provider: FakeProvider, redis_url: str
+) -> None:
+    def model(name: str) -> dict[str, Any]:
+        return {
+            "name": name,
+            "model": f"openai/fake-{name}",
+            "api_base": fake_provider.base_url,
+            "api_key": "sk-async-test-0123456789",
+            "input_cost_per_1m": 10.0,
+            "output_cost_per_1m": 20.0,
+            "context_window": 8000,
+        }
+
+    fake_provider.set("fake-down", Behavior(status=503))
+    config: dict[str, Any] = {
+        "models": [model("down"), model("up")],
+        "routing": {"strategy": "fixed", "fallbacks": ["down", "up"]},
+        "budgets": {"per_user_usd": 1.0},
+        "breaker": {"consecutive_failures": 2},
+        "state": {"backend": "redis", "redis_url": redis_url},
+    }
+    router = Router.from_config(config)
+    try:
+        costs = [(await router.acomplete(HI, USER, max_tokens=16)).routing for _ in range(3)]
+        assert [r.model for r in costs] == ["up", "up", "up"]
+        # two failures recorded (the breaker opens), then "down" is left out of the plan
+        assert [r.fallback_count for r in costs] == [1, 1, 0]
+        status = {m.model: m for m in await router.amodels_status()}
+        assert status["down"].breaker == "open"
+        spend = (await router.aspend(USER)).scope("user:async-user").spent_usd
+        assert spend == pytest.approx(sum(r.cost_usd for r in costs))  # failed: released
+        assert not router.degraded
+    finally:
+        await router.store.aclose()  # type: ignore[attr-defined]
