@@ -10,9 +10,10 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from . import status as reads
 from .config import RouterConfig, TierSpec, load_config
 from .context import ANONYMOUS, RequestContext
-from .errors import ContextError, RouterError
+from .errors import ContextError
 from .messages import count_tokens, routable_text, validate_messages
 from .policy import Policy
 from .resilience import BreakerBoard, BreakerState, Cooldowns
@@ -30,7 +31,7 @@ from .routing import (
 from .routing.plan import Plan
 from .state import MemoryStore, StateStore
 from .state.base import AsyncStateStore
-from .status import HealthReport, ModelStatus, SpendReport, health, models_status, spend_reads
+from .status import HealthReport, ModelStatus, SpendReport
 
 if TYPE_CHECKING:
     from litellm import ModelResponse
@@ -355,55 +356,28 @@ class Router:
     ) -> SpendReport:
         """Today's spend and what is left in every budget scope a user's calls charge: pass
         the request's context, or a user's budget key (``budget_scope`` or ``user_id``)."""
-        keys, finish = spend_reads(self, *self._spender(user, tier))
-        return finish(self.store.get_numbers(keys))
+        return reads.spend(self, user, tier)
 
     async def aspend(
         self, user: RequestContext | str | None = None, *, tier: str | None = None
     ) -> SpendReport:
-        keys, finish = spend_reads(self, *self._spender(user, tier))
-        if self.astore is None:
-            return finish(self.store.get_numbers(keys))
-        return finish(await self.astore.aget_numbers(keys))
+        return await reads.aspend(self, user, tier)
 
     def models_status(self) -> tuple[ModelStatus, ...]:
         """Each model's breaker state and cooldown, in config order."""
-        return models_status(self, self.store.get_many(self._state_keys))
+        return reads.models_status(self, self.store.get_many(self._state_keys))
 
     async def amodels_status(self) -> tuple[ModelStatus, ...]:
         if self.astore is None:
             return self.models_status()
-        return models_status(self, await self.astore.aget_many(self._state_keys))
+        return reads.models_status(self, await self.astore.aget_many(self._state_keys))
 
     def health(self) -> HealthReport:
         """A readiness summary; ``report.status_code`` is 200 when ready, else 503."""
-        try:
-            models: tuple[ModelStatus, ...] | None = self.models_status()
-        except RouterError as error:
-            if error.code != "state_unavailable":
-                raise
-            models = None
-        return health(self, models)
+        return reads.health(self)
 
     async def ahealth(self) -> HealthReport:
-        try:
-            models: tuple[ModelStatus, ...] | None = await self.amodels_status()
-        except RouterError as error:
-            if error.code != "state_unavailable":
-                raise
-            models = None
-        return health(self, models)
-
-    def _spender(
-        self, user: RequestContext | str | None, tier: str | None
-    ) -> tuple[str | None, str]:
-        if isinstance(user, RequestContext):
-            return user.budget_key, tier or self.tier_of(user).name
-        name = tier or self.config.routing.default_tier
-        if name not in self.config.tiers:
-            configured = ", ".join(self.config.tiers)
-            raise ContextError(f"tier {name!r} is not configured (configured tiers: {configured})")
-        return user, name
+        return await reads.ahealth(self)
 
     # --- experiments -------------------------------------------------------------------------
     def record_score(self, request_id: str, score: float) -> bool:

@@ -3,7 +3,7 @@ model's breaker and cooldown, whether the router is degraded, and a readiness su
 
 The reads are the same batched store reads planning does; each has an async twin that uses the
 store's asyncio client. ``Router.spend``, ``Router.models_status`` and ``Router.health`` (and
-``aspend``, ``amodels_status``, ``ahealth``) are the public entry points.
+``aspend``, ``amodels_status``, ``ahealth``) are the public entry points and call these.
 """
 
 from __future__ import annotations
@@ -13,6 +13,8 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from .context import RequestContext
+from .errors import ContextError, RouterError
 from .resilience import BreakerState
 from .state import MemoryStore
 
@@ -94,7 +96,33 @@ class HealthReport:
         }
 
 
-def spend_reads(
+def spend(router: Router, user: RequestContext | str | None, tier: str | None) -> SpendReport:
+    keys, finish = _spend_reads(router, *_spender(router, user, tier))
+    return finish(router.store.get_numbers(keys))
+
+
+async def aspend(
+    router: Router, user: RequestContext | str | None, tier: str | None
+) -> SpendReport:
+    keys, finish = _spend_reads(router, *_spender(router, user, tier))
+    if router.astore is None:
+        return finish(router.store.get_numbers(keys))
+    return finish(await router.astore.aget_numbers(keys))
+
+
+def _spender(
+    router: Router, user: RequestContext | str | None, tier: str | None
+) -> tuple[str | None, str]:
+    if isinstance(user, RequestContext):
+        return user.budget_key, tier or router.tier_of(user).name
+    name = tier or router.config.routing.default_tier
+    if name not in router.config.tiers:
+        configured = ", ".join(router.config.tiers)
+        raise ContextError(f"tier {name!r} is not configured (configured tiers: {configured})")
+    return user, name
+
+
+def _spend_reads(
     router: Router, budget_key: str | None, tier: str
 ) -> tuple[list[str], Callable[[Sequence[float]], SpendReport]]:
     """The keys a spend report reads, and how to finish it from their values."""
@@ -138,8 +166,28 @@ def models_status(router: Router, raws: Sequence[str | None]) -> tuple[ModelStat
     return tuple(out)
 
 
-def health(router: Router, models: tuple[ModelStatus, ...] | None) -> HealthReport:
-    """``models`` None: the store could not be read (Redis lost and on_unavailable = refuse)."""
+def health(router: Router) -> HealthReport:
+    try:
+        models: tuple[ModelStatus, ...] | None = router.models_status()
+    except RouterError as error:
+        if error.code != "state_unavailable":
+            raise
+        models = None  # Redis lost and on_unavailable = "refuse"
+    return _report(router, models)
+
+
+async def ahealth(router: Router) -> HealthReport:
+    try:
+        models: tuple[ModelStatus, ...] | None = await router.amodels_status()
+    except RouterError as error:
+        if error.code != "state_unavailable":
+            raise
+        models = None
+    return _report(router, models)
+
+
+def _report(router: Router, models: tuple[ModelStatus, ...] | None) -> HealthReport:
+    """``models`` None: the store could not be read."""
     degraded = router.degraded
     if models is None:
         state = "unavailable"
@@ -166,7 +214,9 @@ __all__ = [
     "ModelStatus",
     "ScopeSpend",
     "SpendReport",
+    "ahealth",
+    "aspend",
     "health",
     "models_status",
-    "spend_reads",
+    "spend",
 ]

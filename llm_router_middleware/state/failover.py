@@ -20,7 +20,6 @@ server log, never to a client.
 from __future__ import annotations
 
 import logging
-import math
 import os
 import threading
 import time
@@ -28,6 +27,7 @@ from collections.abc import Awaitable, Callable, Mapping, Sequence
 from typing import Literal, TypeVar
 
 from .memory import MemoryStore
+from .outage import OutageLedger
 from .redis import RedisStore, RedisUnavailableError
 
 logger = logging.getLogger("llm_router_middleware.state")
@@ -35,9 +35,7 @@ logger = logging.getLogger("llm_router_middleware.state")
 T = TypeVar("T")
 OnUnavailable = Literal["local", "refuse"]
 
-_KNOWN_MAX = 100_000  # numeric keys remembered for a local allowance
 _NODES_WINDOW_S = 10.0  # a worker that beat in this window or the one before counts as live
-_EPS = 1e-12
 
 
 class FailoverStore:
@@ -65,15 +63,10 @@ class FailoverStore:
         self._next_probe = 0.0
         self._probing = False
         self._local = MemoryStore()
-        self._known: dict[str, float] = {}  # last value read from the store, per numeric key
-        self._known_hash: dict[str, dict[str, float]] = {}
-        self._delta: dict[str, float] = {}  # numeric changes made while the store was away
-        self._delta_hash: dict[str, dict[str, float]] = {}
-        self._expires: dict[str, float] = {}  # wall-clock expiry of each delta's key
+        self._ledger = OutageLedger()
         self._node = os.urandom(6).hex()
         self._nodes_key = f"{key_prefix}:nodes:"
         self._next_beat = 0.0
-        self.workers = 1  # live workers at the last heartbeat
         self.outages = 0  # times the store was lost
         self.probes = 0  # reconnect probes made
         self.written_back = 0  # keys whose outage deltas went back to the store
@@ -89,6 +82,11 @@ class FailoverStore:
     def available(self) -> bool:
         """False while the store is unreachable and the router refuses calls."""
         return self._down is None or not self._refuse
+
+    @property
+    def workers(self) -> int:
+        """Live workers at the last heartbeat (a budget's local share is 1 / workers)."""
+        return self._ledger.workers
 
     @property
     def url(self) -> str:
@@ -116,9 +114,9 @@ class FailoverStore:
             except RedisUnavailableError as exc:
                 self._lose(exc)
             else:
-                self._remember(keys, values)
+                self._ledger.remember(keys, values)
                 return values
-        return self._degraded(lambda: self._local_numbers(keys), lambda: self.get_numbers(keys))
+        return self._degraded(lambda: self._ledger.numbers(keys), lambda: self.get_numbers(keys))
 
     async def aget_numbers(self, keys: Sequence[str]) -> list[float]:
         if self._down is None:
@@ -128,10 +126,10 @@ class FailoverStore:
             except RedisUnavailableError as exc:
                 self._lose(exc)
             else:
-                self._remember(keys, values)
+                self._ledger.remember(keys, values)
                 return values
         return await self._adegraded(
-            lambda: self._local_numbers(keys), lambda: self.aget_numbers(keys)
+            lambda: self._ledger.numbers(keys), lambda: self.aget_numbers(keys)
         )
 
     def incr(self, key: str, amount: float, ttl_s: float | None = None) -> float:
@@ -141,10 +139,10 @@ class FailoverStore:
             except RedisUnavailableError as exc:
                 self._lose(exc)
             else:
-                self._known[key] = value
+                self._ledger.known[key] = value
                 return value
         return self._degraded(
-            lambda: self._local_incr(key, amount, ttl_s), lambda: self.incr(key, amount, ttl_s)
+            lambda: self._ledger.incr(key, amount, ttl_s), lambda: self.incr(key, amount, ttl_s)
         )
 
     async def aincr(self, key: str, amount: float, ttl_s: float | None = None) -> float:
@@ -154,10 +152,10 @@ class FailoverStore:
             except RedisUnavailableError as exc:
                 self._lose(exc)
             else:
-                self._known[key] = value
+                self._ledger.known[key] = value
                 return value
         return await self._adegraded(
-            lambda: self._local_incr(key, amount, ttl_s), lambda: self.aincr(key, amount, ttl_s)
+            lambda: self._ledger.incr(key, amount, ttl_s), lambda: self.aincr(key, amount, ttl_s)
         )
 
     def reserve(
@@ -170,10 +168,10 @@ class FailoverStore:
                 self._lose(exc)
             else:
                 if refused is None:
-                    self._advance(limits, amount)
+                    self._ledger.advance(limits, amount)
                 return refused
         return self._degraded(
-            lambda: self._local_reserve(limits, amount, ttl_s),
+            lambda: self._ledger.reserve(limits, amount, ttl_s),
             lambda: self.reserve(limits, amount, ttl_s),
         )
 
@@ -187,10 +185,10 @@ class FailoverStore:
                 self._lose(exc)
             else:
                 if refused is None:
-                    self._advance(limits, amount)
+                    self._ledger.advance(limits, amount)
                 return refused
         return await self._adegraded(
-            lambda: self._local_reserve(limits, amount, ttl_s),
+            lambda: self._ledger.reserve(limits, amount, ttl_s),
             lambda: self.areserve(limits, amount, ttl_s),
         )
 
@@ -202,7 +200,7 @@ class FailoverStore:
             except RedisUnavailableError as exc:
                 self._lose(exc)
         self._degraded(
-            lambda: self._local_hincr(key, fields, ttl_s), lambda: self.hincr(key, fields, ttl_s)
+            lambda: self._ledger.hincr(key, fields, ttl_s), lambda: self.hincr(key, fields, ttl_s)
         )
 
     async def ahincr(
@@ -215,7 +213,7 @@ class FailoverStore:
             except RedisUnavailableError as exc:
                 self._lose(exc)
         await self._adegraded(
-            lambda: self._local_hincr(key, fields, ttl_s), lambda: self.ahincr(key, fields, ttl_s)
+            lambda: self._ledger.hincr(key, fields, ttl_s), lambda: self.ahincr(key, fields, ttl_s)
         )
 
     def hgetall(self, key: str) -> dict[str, float]:
@@ -225,9 +223,9 @@ class FailoverStore:
             except RedisUnavailableError as exc:
                 self._lose(exc)
             else:
-                self._known_hash[key] = table
+                self._ledger.known_hash[key] = table
                 return table
-        return self._degraded(lambda: self._local_hash(key), lambda: self.hgetall(key))
+        return self._degraded(lambda: self._ledger.hash(key), lambda: self.hgetall(key))
 
     async def ahgetall(self, key: str) -> dict[str, float]:
         if self._down is None:
@@ -236,9 +234,9 @@ class FailoverStore:
             except RedisUnavailableError as exc:
                 self._lose(exc)
             else:
-                self._known_hash[key] = table
+                self._ledger.known_hash[key] = table
                 return table
-        return await self._adegraded(lambda: self._local_hash(key), lambda: self.ahgetall(key))
+        return await self._adegraded(lambda: self._ledger.hash(key), lambda: self.ahgetall(key))
 
     def get_many(self, keys: Sequence[str]) -> list[str | None]:
         if self._down is None:
@@ -348,65 +346,7 @@ class FailoverStore:
                 return local()
         return await retry()
 
-    def _local_numbers(self, keys: Sequence[str]) -> list[float]:
-        known, delta = self._known, self._delta
-        return [known.get(k, 0.0) + delta.get(k, 0.0) for k in keys]
-
-    def _local_incr(self, key: str, amount: float, ttl_s: float | None) -> float:
-        self._add(key, amount, ttl_s)
-        return self._known.get(key, 0.0) + self._delta[key]
-
-    def _local_reserve(
-        self, limits: Sequence[tuple[str, float]], amount: float, ttl_s: float | None
-    ) -> str | None:
-        if amount > 0.0:
-            for key, limit in limits:
-                if limit == math.inf:
-                    continue
-                base = self._known.get(key)
-                if base is None:  # never read here: nothing known to spend from
-                    return key
-                share = max(0.0, limit - base) / self.workers
-                if self._delta.get(key, 0.0) + amount > share + _EPS:
-                    return key
-        for key, _limit in limits:
-            self._add(key, amount, ttl_s)
-        return None
-
-    def _local_hincr(self, key: str, fields: Mapping[str, float], ttl_s: float | None) -> None:
-        table = self._delta_hash.setdefault(key, {})
-        for name, amount in fields.items():
-            table[name] = table.get(name, 0.0) + amount
-        self._expiry(key, ttl_s)
-
-    def _local_hash(self, key: str) -> dict[str, float]:
-        table = dict(self._known_hash.get(key, {}))
-        for name, amount in self._delta_hash.get(key, {}).items():
-            table[name] = table.get(name, 0.0) + amount
-        return table
-
-    def _add(self, key: str, amount: float, ttl_s: float | None) -> None:
-        self._delta[key] = self._delta.get(key, 0.0) + amount
-        self._expiry(key, ttl_s)
-
-    def _expiry(self, key: str, ttl_s: float | None) -> None:
-        if key not in self._expires:
-            self._expires[key] = time.time() + ttl_s if ttl_s is not None else math.inf
-
-    # --- what the healthy path remembers -----------------------------------------------------
-
-    def _remember(self, keys: Sequence[str], values: Sequence[float]) -> None:
-        known = self._known
-        if len(known) > _KNOWN_MAX:
-            known.clear()
-        known.update(zip(keys, values, strict=True))
-
-    def _advance(self, limits: Sequence[tuple[str, float]], amount: float) -> None:
-        known = self._known
-        for key, _limit in limits:
-            value = known.get(key)
-            if value is not None:
-                known[key] = value + amount
+    # --- the heartbeat, while the store answers --------------------------------------------
 
     def _beat(self) -> None:
         """Every ``heartbeat_s``: mark this worker live and count the live workers (two round
@@ -419,7 +359,7 @@ class FailoverStore:
         ttl = 3 * _NODES_WINDOW_S
         self.primary.hincr(current, {self._node: 1.0}, ttl)
         seen = set(self.primary.hgetall(current)) | set(self.primary.hgetall(previous))
-        self.workers = max(1, len(seen))
+        self._ledger.workers = max(1, len(seen))
 
     async def _abeat(self) -> None:
         now = self._clock()
@@ -431,7 +371,7 @@ class FailoverStore:
         await self.primary.ahincr(current, {self._node: 1.0}, ttl)
         seen = set(await self.primary.ahgetall(current))
         seen |= set(await self.primary.ahgetall(previous))
-        self.workers = max(1, len(seen))
+        self._ledger.workers = max(1, len(seen))
 
     def _beat_keys(self) -> tuple[str, str]:
         bucket = int(time.time() // _NODES_WINDOW_S)
@@ -491,20 +431,20 @@ class FailoverStore:
         """Under the lock: add the outage's deltas to the store, then serve from it again."""
         if self._down is None:
             return
+        ledger = self._ledger
         now = time.time()
         written = 0
-        for key, amount in list(self._delta.items()):
+        # each key leaves the ledger once written: a write-back cut short resumes, never repeats
+        for key, amount in list(ledger.delta.items()):
             if amount != 0.0:
-                self.primary.incr(key, amount, _ttl(self._expires.get(key), now))
+                self.primary.incr(key, amount, ledger.ttl_left(key, now))
                 written += 1
-            del self._delta[key]
-        for key, fields in list(self._delta_hash.items()):
-            self.primary.hincr(key, fields, _ttl(self._expires.get(key), now))
+            del ledger.delta[key]
+        for key, fields in list(ledger.delta_hash.items()):
+            self.primary.hincr(key, fields, ledger.ttl_left(key, now))
             written += 1
-            del self._delta_hash[key]
-        self._expires.clear()
-        self._known.clear()
-        self._known_hash.clear()
+            del ledger.delta_hash[key]
+        ledger.forget()
         self._local = MemoryStore()
         self._next_beat = 0.0
         outage = self._clock() - self._down_since
@@ -517,9 +457,3 @@ class FailoverStore:
             written,
             extra={"llm_router_degraded": False},
         )
-
-
-def _ttl(expires: float | None, now: float) -> float | None:
-    if expires is None or expires == math.inf:
-        return None
-    return max(1.0, expires - now)

@@ -30,80 +30,17 @@ import weakref
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from typing import Any
-from urllib.parse import unquote, urlsplit
 
 import redis
 import redis.asyncio
-from redis.asyncio.retry import Retry as AsyncRetry
 from redis.backoff import NoBackoff
 from redis.commands.core import AsyncScript, Script
 from redis.retry import Retry
 
 from ..errors import RouterError
 from ..resilience.redact import redact
-
-_INCR = """
-local existed = redis.call('EXISTS', KEYS[1])
-local value = redis.call('INCRBYFLOAT', KEYS[1], ARGV[1])
-if existed == 0 and ARGV[2] ~= '0' then
-  redis.call('PEXPIRE', KEYS[1], ARGV[2])
-end
-return value
-"""
-
-# KEYS: the keys; ARGV[1]: amount; ARGV[2]: TTL in ms ('0' = none); ARGV[2 + i]: limit of
-# KEYS[i] ('inf' = unlimited). Returns the first refusing key, or nil after adding to all.
-_RESERVE = """
-local amount = tonumber(ARGV[1])
-for i, key in ipairs(KEYS) do
-  local limit = ARGV[i + 2]
-  if limit ~= 'inf' then
-    local current = tonumber(redis.call('GET', key) or '0')
-    if current + amount > tonumber(limit) + 1e-12 then
-      return key
-    end
-  end
-end
-for _, key in ipairs(KEYS) do
-  local existed = redis.call('EXISTS', key)
-  redis.call('INCRBYFLOAT', key, ARGV[1])
-  if existed == 0 and ARGV[2] ~= '0' then
-    redis.call('PEXPIRE', key, ARGV[2])
-  end
-end
-return false
-"""
-
-# ARGV[1]: TTL in ms ('0' = none); ARGV[2], ARGV[3], ...: field, amount pairs.
-_HINCR = """
-local existed = redis.call('EXISTS', KEYS[1])
-for i = 2, #ARGV, 2 do
-  redis.call('HINCRBYFLOAT', KEYS[1], ARGV[i], ARGV[i + 1])
-end
-if existed == 0 and ARGV[1] ~= '0' then
-  redis.call('PEXPIRE', KEYS[1], ARGV[1])
-end
-return 1
-"""
-
-# ARGV[1]: '1' if a value is expected, '0' if the key must be absent; ARGV[2]: expected value;
-# ARGV[3]: new value; ARGV[4]: TTL in ms ('0' = none). Returns 1 when set, 0 otherwise.
-_COMPARE_AND_SET = """
-local current = redis.call('GET', KEYS[1])
-if ARGV[1] == '1' then
-  if current ~= ARGV[2] then
-    return 0
-  end
-elseif current then
-  return 0
-end
-if ARGV[4] == '0' then
-  redis.call('SET', KEYS[1], ARGV[3])
-else
-  redis.call('SET', KEYS[1], ARGV[3], 'PX', ARGV[4])
-end
-return 1
-"""
+from .redis_connection import async_kwargs, client_secrets, describe, redact_url, url_secrets
+from .redis_scripts import COMPARE_AND_SET, HINCR, INCR, RESERVE
 
 
 class RedisUnavailableError(RouterError):
@@ -133,14 +70,14 @@ class RedisStore:
         async_options: Mapping[str, Any] | None = None,
     ) -> None:
         self._client = client
-        self._url = redact_url(url) if url is not None else _describe(client)
-        self._secrets = _secrets(client)
-        self._incr: Script = client.register_script(_INCR)
-        self._reserve: Script = client.register_script(_RESERVE)
-        self._hincr: Script = client.register_script(_HINCR)
-        self._cas: Script = client.register_script(_COMPARE_AND_SET)
+        self._url = redact_url(url) if url is not None else describe(client)
+        self._secrets = client_secrets(client)
+        self._incr: Script = client.register_script(INCR)
+        self._reserve: Script = client.register_script(RESERVE)
+        self._hincr: Script = client.register_script(HINCR)
+        self._cas: Script = client.register_script(COMPARE_AND_SET)
         # asyncio clients are bound to the loop that made their connections: one per loop
-        self._async_kwargs = dict(async_options or _async_kwargs(client))
+        self._async_kwargs = dict(async_options or async_kwargs(client))
         self._async: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, _AsyncSide] = (
             weakref.WeakKeyDictionary()
         )
@@ -157,10 +94,10 @@ class RedisStore:
         try:
             client = redis.Redis.from_url(url, **options)
         except ValueError as exc:  # the message may quote the URL: keep its password out
-            secrets = _url_secrets(url)
+            secrets = url_secrets(url)
             problem = redact(str(exc), secrets)
             raise ValueError(f"invalid Redis URL {redact_url(url)}: {problem}") from None
-        async_options = dict(_async_kwargs(client))
+        async_options = dict(async_kwargs(client))
         return cls(client, url=url, async_options=async_options)
 
     @property
@@ -372,102 +309,10 @@ class _AsyncSide:
 
     def __init__(self, client: redis.asyncio.Redis) -> None:
         self.client = client
-        self.incr: AsyncScript = client.register_script(_INCR)
-        self.reserve: AsyncScript = client.register_script(_RESERVE)
-        self.hincr: AsyncScript = client.register_script(_HINCR)
-        self.cas: AsyncScript = client.register_script(_COMPARE_AND_SET)
-
-
-def _async_kwargs(client: redis.Redis) -> dict[str, Any]:
-    """Arguments for a ``redis.asyncio.Redis`` reaching the same server as ``client``."""
-    pool = client.connection_pool
-    kwargs = dict(pool.connection_kwargs)
-    if "path" in kwargs:
-        kwargs["unix_socket_path"] = kwargs.pop("path")
-    elif issubclass(pool.connection_class, redis.SSLConnection):
-        kwargs["ssl"] = True
-    chosen = {k: v for k, v in kwargs.items() if k in _ASYNC_ARGUMENTS}
-    chosen["retry"] = AsyncRetry(NoBackoff(), 1)  # fail fast, as the sync client does
-    return chosen
-
-
-_ASYNC_ARGUMENTS = frozenset(
-    {
-        "host",
-        "port",
-        "db",
-        "password",
-        "username",
-        "socket_timeout",
-        "socket_connect_timeout",
-        "socket_keepalive",
-        "socket_keepalive_options",
-        "unix_socket_path",
-        "encoding",
-        "encoding_errors",
-        "decode_responses",
-        "retry_on_timeout",
-        "ssl",
-        "ssl_keyfile",
-        "ssl_certfile",
-        "ssl_cert_reqs",
-        "ssl_ca_certs",
-        "ssl_ca_data",
-        "ssl_check_hostname",
-        "client_name",
-        "lib_name",
-        "lib_version",
-        "health_check_interval",
-        "protocol",
-        "credential_provider",
-    }
-)
-
-
-def redact_url(url: str) -> str:
-    """``redis://user:secret@host:6379/0`` -> ``redis://user:***@host:6379/0``; a password in
-    the query (``?password=...``) is masked too."""
-    try:
-        parts = urlsplit(url)
-    except ValueError:
-        return redact(url)
-    shown = url
-    if "@" in parts.netloc:
-        userinfo, _, host = parts.netloc.rpartition("@")
-        user, colon, _password = userinfo.partition(":")
-        masked = f"{user}:***@{host}" if colon else parts.netloc
-        shown = shown.replace(f"//{parts.netloc}", f"//{masked}", 1)
-    if parts.query:
-        query = "&".join(
-            f"{name}=***" if name.lower() == "password" else f"{name}{eq}{value}"
-            for name, eq, value in (p.partition("=") for p in parts.query.split("&"))
-        )
-        shown = shown.replace(f"?{parts.query}", f"?{query}", 1)
-    return shown
-
-
-def _url_secrets(url: str) -> tuple[str, ...]:
-    try:
-        parts = urlsplit(url)
-        found = [parts.password or ""]
-    except ValueError:
-        return ()
-    found += (
-        v for n, _, v in (p.partition("=") for p in parts.query.split("&")) if n == "password"
-    )
-    return tuple(unquote(s) for s in found if s) + tuple(s for s in found if s)
-
-
-def _describe(client: redis.Redis) -> str:
-    kwargs = client.connection_pool.connection_kwargs
-    if "path" in kwargs:
-        return f"unix://{kwargs['path']}"
-    return f"redis://{kwargs.get('host', 'localhost')}:{kwargs.get('port', 6379)}"
-
-
-def _secrets(client: redis.Redis) -> tuple[str, ...]:
-    password = client.connection_pool.connection_kwargs.get("password")
-    return (password,) if isinstance(password, str) and password else ()
+        self.incr: AsyncScript = client.register_script(INCR)
+        self.reserve: AsyncScript = client.register_script(RESERVE)
+        self.hincr: AsyncScript = client.register_script(HINCR)
+        self.cas: AsyncScript = client.register_script(COMPARE_AND_SET)
 
 
 def _ms(ttl_s: float | None) -> str:

@@ -12,7 +12,7 @@ import redis
 from llm_router_middleware import BudgetExhaustedError, RequestContext, Router
 from llm_router_middleware.state import RedisStore
 from llm_router_middleware.state.failover import FailoverStore
-from llm_router_middleware.state.redis import _async_kwargs
+from llm_router_middleware.state.redis_connection import async_kwargs
 from llm_router_middleware.testing import Behavior, FakeProvider
 
 HI = [{"role": "user", "content": "hi"}]
@@ -25,7 +25,7 @@ async def split_router(
 ) -> AsyncIterator[Router]:
     """Async operations reach the real Redis; sync ones a dead port."""
     dead = redis.Redis.from_url(f"redis://127.0.0.1:{closed_port}/0", socket_connect_timeout=1)
-    live = _async_kwargs(redis.Redis.from_url(redis_url))
+    live = async_kwargs(redis.Redis.from_url(redis_url))
     store = FailoverStore(RedisStore(dead, async_options=live), probe_interval_s=3600.0)
     config: dict[str, Any] = {
         "models": [
