@@ -6,6 +6,8 @@ LLM_ROUTER = "router.toml"            # or the same shape as a dict
 LLM_ROUTER_TIER = "profile.plan"      # optional: attribute path on request.user, or a dotted
                                       # path to a callable(user) -> tier name
 LLM_ROUTER_CONTEXT = "app.llm.ctx"    # optional: your own resolver(request) -> RequestContext
+INSTALLED_APPS = [..., "llm_router_middleware.integrations.django.LLMRouterConfig"]
+                                      # optional: build the router and import litellm at startup
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ from dataclasses import replace
 from typing import Any, TypeVar, cast
 
 from asgiref.sync import iscoroutinefunction, markcoroutinefunction, sync_to_async
+from django.apps import AppConfig
 from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
 from django.core.signals import setting_changed
@@ -37,7 +40,14 @@ from llm_router_middleware.context import ContextResolver, current_llm
 
 from ._sync import in_event_loop, settle
 
-__all__ = ["LLMRouterMiddleware", "default_context", "error_response", "get_router", "llm_policy"]
+__all__ = [
+    "LLMRouterConfig",
+    "LLMRouterMiddleware",
+    "default_context",
+    "error_response",
+    "get_router",
+    "llm_policy",
+]
 
 CONFIG_SETTING = "LLM_ROUTER"
 TIER_SETTING = "LLM_ROUTER_TIER"
@@ -71,6 +81,7 @@ def _load_router() -> Router:
             "of a TOML file"
         )
     if isinstance(source, Router):
+        source.warm()
         return source
     if not isinstance(source, Mapping | str | os.PathLike):
         raise ImproperlyConfigured(
@@ -78,9 +89,11 @@ def _load_router() -> Router:
             f"not {type(source).__name__}"
         )
     try:
-        return Router.from_config(source)
+        router = Router.from_config(source)
     except ConfigError as exc:
         raise ImproperlyConfigured(f"settings.LLM_ROUTER: {exc}") from exc
+    router.warm()  # at startup (AppConfig.ready or the middleware's load), never in a request
+    return router
 
 
 def _tier_getter() -> TierGetter:
@@ -152,6 +165,19 @@ def _settings_changed(*, setting: str, **kwargs: Any) -> None:
 
 
 setting_changed.connect(_settings_changed)
+
+
+class LLMRouterConfig(AppConfig):  # type: ignore[misc]  # django ships no stubs here
+    """``INSTALLED_APPS += ["llm_router_middleware.integrations.django.LLMRouterConfig"]``:
+    builds the router from ``settings.LLM_ROUTER`` and imports litellm when Django starts
+    (``ready``), before any request; a bad setting fails the boot."""
+
+    name = "llm_router_middleware.integrations"
+    label = "llm_router"
+    verbose_name = "LLM router"
+
+    def ready(self) -> None:
+        get_router()
 
 
 # --- context ---------------------------------------------------------------------------------

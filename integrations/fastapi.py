@@ -8,8 +8,10 @@ async def answer(llm: LLM) -> dict[str, str]: ...
 
 # No `from __future__ import annotations`: FastAPI reads the dependencies' annotations at
 # runtime, and those of the closures below name their enclosing function's arguments.
+import asyncio
 import inspect
 from collections.abc import AsyncIterator, Callable, Sequence
+from contextlib import asynccontextmanager
 from contextvars import Token
 from dataclasses import replace
 from typing import Annotated, Any
@@ -61,6 +63,22 @@ def setup(
     )
     if handle_errors:
         app.add_exception_handler(RouterError, router_error_handler)
+    _warm_at_startup(app, router)
+
+
+def _warm_at_startup(app: FastAPI, router: Router) -> None:
+    """Wrap the app's lifespan: litellm and the semantic encoder load (in a worker thread)
+    before the app serves, so the first LLM request does not freeze the event loop."""
+    inner = app.router.lifespan_context
+
+    @asynccontextmanager
+    async def lifespan(target: Any) -> AsyncIterator[Any]:
+        if not router.warmed:
+            await asyncio.to_thread(router.warm)
+        async with inner(target) as state:
+            yield state
+
+    app.router.lifespan_context = lifespan
 
 
 def _middleware_handle(request: Request) -> RequestLLM | None:

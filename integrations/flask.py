@@ -69,6 +69,7 @@ class LLMRouter:
 
     def init_app(self, app: Flask) -> None:
         router = self.router if self.router is not None else _router_from_config(app)
+        router.warm()  # litellm is imported here, at startup, not by the first request
         policy = (
             self.policy.validate(router.config, "LLMRouter(policy=...)") if self.policy else None
         )

@@ -25,6 +25,7 @@ from .response import RoutingInfo
 from .router import Router
 from .routing.plan import Plan, Rejection
 from .state import MemoryStore, StateStore
+from .status import HealthReport, ModelStatus, ScopeSpend, SpendReport
 
 __version__ = "0.1.0"
 
@@ -39,10 +40,12 @@ __all__ = [
     "ContextResolver",
     "DeadlineExceededError",
     "HeaderContextResolver",
+    "HealthReport",
     "InvalidRequestError",
     "LLMRouterMiddleware",
     "MemoryStore",
     "ModelSpec",
+    "ModelStatus",
     "NoModelAvailableError",
     "Plan",
     "Policy",
@@ -55,6 +58,8 @@ __all__ = [
     "RouterConfig",
     "RouterError",
     "RoutingInfo",
+    "ScopeSpend",
+    "SpendReport",
     "StateStore",
     "__version__",
     "get_llm",

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
 from collections.abc import Awaitable
@@ -76,6 +77,8 @@ class LLMRouterMiddleware:
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
+            if scope["type"] == "lifespan":
+                receive = self._warming(receive)
             await self.app(scope, receive, send)
             return
         handle = RequestLLM.lazy(self.router, self._resolve, scope, self.policy)
@@ -97,6 +100,19 @@ class LLMRouterMiddleware:
             await send_error(send, error)
         finally:
             current_llm.reset(token)
+
+    def _warming(self, receive: Receive) -> Receive:
+        """At lifespan startup, before the app sees it: import litellm and load the semantic
+        encoder in a worker thread, so the first LLM request does not freeze the event loop."""
+        router = self.router
+
+        async def receive_warmed() -> Message:
+            message = await receive()
+            if message["type"] == "lifespan.startup" and not router.warmed:
+                await asyncio.to_thread(router.warm)
+            return message
+
+        return receive_warmed
 
     def _resolve(self, scope: Scope) -> RequestContext | Any:
         endpoint = route_template(scope)

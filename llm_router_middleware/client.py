@@ -17,6 +17,7 @@ from .context import RequestContext
 from .disconnect import DisconnectWatcher
 from .errors import ClientDisconnectedError, ContextError, RouterError
 from .execution import Execution
+from .execution_async import AsyncExecution
 from .params import validate_params
 from .policy import Policy
 from .routing.plan import Plan
@@ -188,9 +189,9 @@ class RequestLLM:
         litellm = litellm_module()
         context = await self.acontext()
         prepared = await self._aprepare(messages, context, params)
-        execution = Execution(self.router, prepared, params)
+        execution = AsyncExecution(self.router, prepared, params)
         watcher = self.disconnect
-        while (call := execution.next_call()) is not None:
+        while (call := await execution.anext_call()) is not None:
             try:
                 response = await _guarded(
                     litellm.acompletion(**call.kwargs), watcher, call.spec.name
@@ -198,12 +199,12 @@ class RequestLLM:
             except ClientDisconnectedError as gone:
                 execution.disconnected(call, gone)
             except Exception as exc:
-                execution.failed(call, exc)
+                await execution.afailed(call, exc)
                 continue
             except BaseException as exc:  # cancelled
                 execution.cancelled(call, exc)
                 raise
-            result: ModelResponse = execution.succeeded(call, response)
+            result: ModelResponse = await execution.asucceeded(call, response)
             return result
         execution.exhausted()
 
@@ -232,9 +233,9 @@ class RequestLLM:
         litellm = litellm_module()
         context = await self.acontext()
         prepared = await self._aprepare(messages, context, params)
-        execution = Execution(self.router, prepared, params)
+        execution = AsyncExecution(self.router, prepared, params)
         watcher = self.disconnect
-        while (call := execution.next_call()) is not None:
+        while (call := await execution.anext_call()) is not None:
             try:
                 first, chunks = await _guarded(
                     _first_chunk(litellm, stream_kwargs(call)), watcher, call.spec.name
@@ -242,7 +243,7 @@ class RequestLLM:
             except ClientDisconnectedError as gone:
                 execution.disconnected(call, gone)
             except Exception as exc:
-                execution.failed(call, exc)
+                await execution.afailed(call, exc)
                 continue
             except BaseException as exc:
                 execution.cancelled(call, exc)

@@ -28,7 +28,7 @@ from .errors import (
 )
 from .resilience import Action, ErrorKind, Transition, classify
 from .response import RoutingInfo
-from .routing import Reservation
+from .routing import BudgetSnapshot, Reservation
 
 if TYPE_CHECKING:
     from .router import Prepared, Router
@@ -62,6 +62,7 @@ class Call:
     started: float
     reservation: Reservation | None
     probe: bool = False  # planned while the breaker was not closed: its outcome decides it
+    counted: bool = False  # the success is already counted by the breaker (the async path)
 
 
 class Execution:
@@ -93,9 +94,24 @@ class Execution:
             endpoint=self.context.endpoint,
             request_id=self.request_id,
         )
+        if router.degraded:  # the shared state store is lost: serving from local state
+            self.span.set_attribute(telemetry.STATE_DEGRADED, True)
 
     # --- before an attempt -------------------------------------------------------------------
     def next_call(self) -> Call | None:
+        while (found := self._candidate()) is not None:
+            index, spec, timeout, probe = found
+            reservation = self._reserve(spec.name, spec)
+            if reservation is None:
+                self.router.breakers.release(spec.name)
+                continue
+            self.router.count_request(spec.name)
+            return self._start(index, spec, timeout, reservation, probe)
+        return None
+
+    def _candidate(self) -> tuple[int, ModelSpec, float, bool] | None:
+        """The next model of the plan that may be tried now (window, deadline, breaker), with
+        its attempt timeout; the ones passed over are recorded as skipped."""
         plan = self.plan
         while self.position < len(plan.order):
             index = self.position
@@ -126,23 +142,29 @@ class Execution:
             if not allowed:
                 self._skip(name, "breaker_open", "circuit breaker is open")
                 continue
-            reservation = self._reserve(name, spec)
-            if reservation is None:
-                self.router.breakers.release(name)
-                continue
-            kwargs = self._kwargs(spec, timeout)
-            span = telemetry.start_attempt_span(spec, self.span, index, self.params)
-            if span.is_recording():
-                span.set_attribute(telemetry.TIMEOUT_S, timeout)
-                telemetry.record_input(span, self.prepared.messages)
-            self.router.count_request(name)
-            return Call(index, spec, kwargs, span, time.perf_counter(), reservation, probe)
+            return index, spec, timeout, probe
         return None
+
+    def _start(
+        self, index: int, spec: ModelSpec, timeout: float, reservation: Reservation, probe: bool
+    ) -> Call:
+        kwargs = self._kwargs(spec, timeout)
+        span = telemetry.start_attempt_span(spec, self.span, index, self.params)
+        if span.is_recording():
+            span.set_attribute(telemetry.TIMEOUT_S, timeout)
+            telemetry.record_input(span, self.prepared.messages)
+        return Call(index, spec, kwargs, span, time.perf_counter(), reservation, probe)
 
     def _reserve(self, name: str, spec: ModelSpec) -> Reservation | None:
         estimate = self.plan.estimates_usd.get(name, 0.0)
         tier = self.plan.tier
-        result = self.router.ledger.reserve(self.context.budget_key, tier, estimate)
+        return self._reserved(
+            name, estimate, self.router.ledger.reserve(self.context.budget_key, tier, estimate)
+        )
+
+    def _reserved(
+        self, name: str, estimate: float, result: Reservation | BudgetSnapshot
+    ) -> Reservation | None:
         if isinstance(result, Reservation):
             return result
         remaining = result.remaining_usd if result.remaining_usd is not None else 0.0
@@ -216,7 +238,8 @@ class Execution:
         if call.reservation is not None:
             self.router.ledger.settle(call.reservation, cost)
             call.reservation = None
-        self._transition(self.router.breakers.record_success(spec.name, probe=call.probe))
+        if not call.counted:
+            self._transition(self.router.breakers.record_success(spec.name, probe=call.probe))
         self.router.latency.observe(spec.name, latency)
         telemetry.record_response(
             call.span,

@@ -6,10 +6,11 @@ import asyncio
 import os
 import threading
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from . import status as reads
 from .config import RouterConfig, TierSpec, load_config
 from .context import ANONYMOUS, RequestContext
 from .errors import ContextError
@@ -18,6 +19,7 @@ from .policy import Policy
 from .resilience import BreakerBoard, BreakerState, Cooldowns
 from .routing import (
     BudgetLedger,
+    BudgetSnapshot,
     ExperimentLog,
     ExperimentReport,
     LatencyTracker,
@@ -28,6 +30,8 @@ from .routing import (
 )
 from .routing.plan import Plan
 from .state import MemoryStore, StateStore
+from .state.base import AsyncStateStore
+from .status import HealthReport, ModelStatus, SpendReport
 
 if TYPE_CHECKING:
     from litellm import ModelResponse
@@ -35,6 +39,7 @@ if TYPE_CHECKING:
     from .client import RequestLLM
 
 _RPM_WINDOW_S = 60
+_State = tuple[StateView, frozenset[str]]
 
 
 @dataclass(frozen=True, slots=True)
@@ -61,6 +66,12 @@ class Router:
     def __init__(self, config: RouterConfig, *, store: StateStore | None = None) -> None:
         self.config = config
         self.store: StateStore = store if store is not None else _default_store(config)
+        # the async paths use the store's asyncio twins when it has them (Redis); the memory
+        # store does no I/O and is called directly
+        self.astore: AsyncStateStore | None = (
+            self.store if isinstance(self.store, AsyncStateStore) else None
+        )
+        self.warmed = False
         prefix = config.state.key_prefix
         self.prefix = prefix
         self.ledger = BudgetLedger(self.store, config.budgets, prefix=prefix)
@@ -151,7 +162,10 @@ class Router:
         preselection = None
         if request.strategy == "semantic":
             preselection = self._preselect(request.text, request.tier)
-        return self._decide(request, policy, expected_output_tokens, preselection)
+        numeric, finish = self._state_reads(request.context, request.tier)
+        store = self.store
+        state = finish(store.get_many(self._state_keys), store.get_numbers(numeric))
+        return self._decide(request, policy, expected_output_tokens, preselection, state)
 
     async def aprepare(
         self,
@@ -166,7 +180,15 @@ class Router:
         preselection = None
         if request.strategy == "semantic":
             preselection = await asyncio.to_thread(self._preselect, request.text, request.tier)
-        return self._decide(request, policy, expected_output_tokens, preselection)
+        numeric, finish = self._state_reads(request.context, request.tier)
+        astore = self.astore
+        if astore is None:
+            store = self.store
+            state = finish(store.get_many(self._state_keys), store.get_numbers(numeric))
+        else:
+            raws = await astore.aget_many(self._state_keys)
+            state = finish(raws, await astore.aget_numbers(numeric))
+        return self._decide(request, policy, expected_output_tokens, preselection, state)
 
     def _request(self, messages: Any, context: RequestContext, policy: Policy | None) -> _Request:
         checked = validate_messages(messages)
@@ -183,6 +205,7 @@ class Router:
         policy: Policy | None,
         expected_output_tokens: int | None,
         preselection: Preselection | None,
+        state: _State,
     ) -> Prepared:
         inp = PlanInput(
             text=request.text,
@@ -196,7 +219,7 @@ class Router:
             expected_output_tokens=expected_output_tokens,
             fallthrough=self._fallthrough,
         )
-        view, closed = self._read_state(request.context, request.tier)
+        view, closed = state
         plan = make_plan(self.config, inp, view)
         return Prepared(
             messages=request.messages,
@@ -206,14 +229,34 @@ class Router:
             closed=closed,
         )
 
-    def _read_state(
+    def _state_reads(
         self, context: RequestContext, tier: TierSpec
-    ) -> tuple[StateView, frozenset[str]]:
-        """What planning needs to know of the shared state, in two batched store reads (the
-        breaker and cooldown records; the budget ledgers and rate counts), plus the models whose
-        breaker read closed."""
+    ) -> tuple[list[str], Callable[[list[str | None], list[float]], _State]]:
+        """What planning reads of the shared state, in two batched store reads: the breaker and
+        cooldown records (at ``self._state_keys``), and the numeric keys returned here (budget
+        ledgers, rate counts); and how to turn both into a StateView plus the models whose
+        breaker read closed and those with no failure on record."""
+        budget_keys, budget_of = self.ledger.snapshot_reader(context.budget_key, tier.name)
+        numeric = list(budget_keys)
+        if self._limited:
+            minute = int(time.time() // _RPM_WINDOW_S)
+            numeric += [self._rpm_key(m, minute) for m in self._limited]
+        count = len(budget_keys)
+
+        def finish(raws: list[str | None], values: list[float]) -> _State:
+            return self._state_view(context, raws, values[:count], values[count:], budget_of)
+
+        return numeric, finish
+
+    def _state_view(
+        self,
+        context: RequestContext,
+        raws: list[str | None],
+        spent: list[float],
+        used: list[float],
+        budget_of: Callable[[Sequence[float]], BudgetSnapshot],
+    ) -> _State:
         models = self._models
-        raws = self.store.get_many(self._state_keys)  # breakers and cooldowns in one read
         count = len(models)
         statuses = self.breakers.parse_statuses(models, raws[:count])
         blocked: dict[str, str] = {}
@@ -226,19 +269,11 @@ class Router:
                 blocked[name] = status.reason
                 if status.retry_in_s is not None:
                     waits[name] = status.retry_in_s
-        # rate counts and budget ledgers: one numeric read
-        budget_keys, budget_of = self.ledger.snapshot_reader(context.budget_key, tier.name)
-        numeric = list(budget_keys)
-        if self._limited:
-            minute = int(time.time() // _RPM_WINDOW_S)
-            numeric += [self._rpm_key(m, minute) for m in self._limited]
-        values = self.store.get_numbers(numeric) if numeric else []
-        used = values[len(budget_keys) :]
         view = StateView(
             blocked=blocked,
             cooldowns=self.cooldowns.parse_remaining(models, raws[count:]),
             rpm_used=dict(zip(self._limited, used, strict=True)),
-            budget=budget_of(values[: len(budget_keys)]),
+            budget=budget_of(spent),
             latency_s=self.latency.snapshot(models) if context.deadline is not None else {},
             now_monotonic=time.monotonic(),
             blocked_retry_s=waits,
@@ -249,6 +284,14 @@ class Router:
         if self.config.models[model].rpm is not None:
             minute = int(time.time() // _RPM_WINDOW_S)
             self.store.incr(self._rpm_key(model, minute), 1.0, ttl_s=2 * _RPM_WINDOW_S)
+
+    async def acount_request(self, model: str) -> None:
+        if self.config.models[model].rpm is not None:
+            if self.astore is None:
+                self.count_request(model)
+                return
+            minute = int(time.time() // _RPM_WINDOW_S)
+            await self.astore.aincr(self._rpm_key(model, minute), 1.0, ttl_s=2 * _RPM_WINDOW_S)
 
     def _rpm_key(self, model: str, minute: int) -> str:
         return f"{self.prefix}:rpm:{model}:{minute}"
@@ -286,6 +329,53 @@ class Router:
                     self._semantic = router
         return self._semantic
 
+    # --- startup and state reads --------------------------------------------------------------
+    def warm(self) -> None:
+        """Import litellm and load the semantic encoder now (at startup: an ASGI lifespan,
+        Django's AppConfig.ready, Flask's init_app), so no request waits for them. Idempotent;
+        the framework adapters call it."""
+        if self.warmed:
+            return
+        from .client import litellm_module
+
+        litellm_module()
+        if self.config.routing.semantic is not None:
+            self.semantic_router()
+        self.warmed = True
+
+    @property
+    def degraded(self) -> bool:
+        """True while the shared state store is unreachable (see ``[state] on_unavailable``)."""
+        return bool(getattr(self.store, "degraded", False))
+
+    def spend(
+        self, user: RequestContext | str | None = None, *, tier: str | None = None
+    ) -> SpendReport:
+        """Today's spend and what is left in every budget scope a user's calls charge: pass
+        the request's context, or a user's budget key (``budget_scope`` or ``user_id``)."""
+        return reads.spend(self, user, tier)
+
+    async def aspend(
+        self, user: RequestContext | str | None = None, *, tier: str | None = None
+    ) -> SpendReport:
+        return await reads.aspend(self, user, tier)
+
+    def models_status(self) -> tuple[ModelStatus, ...]:
+        """Each model's breaker state and cooldown, in config order."""
+        return reads.models_status(self, self.store.get_many(self._state_keys))
+
+    async def amodels_status(self) -> tuple[ModelStatus, ...]:
+        if self.astore is None:
+            return self.models_status()
+        return reads.models_status(self, await self.astore.aget_many(self._state_keys))
+
+    def health(self) -> HealthReport:
+        """A readiness summary; ``report.status_code`` is 200 when ready, else 503."""
+        return reads.health(self)
+
+    async def ahealth(self) -> HealthReport:
+        return await reads.ahealth(self)
+
     # --- experiments -------------------------------------------------------------------------
     def record_score(self, request_id: str, score: float) -> bool:
         """Score a reply after the fact (user feedback, an eval); counted once per reply."""
@@ -304,6 +394,7 @@ def _default_store(config: RouterConfig) -> StateStore:
         return MemoryStore()
     from .errors import ConfigError
     from .state import RedisStore, RedisUnavailableError
+    from .state.failover import FailoverStore
 
     url = config.state.redis_url
     if url is None:
@@ -322,4 +413,6 @@ def _default_store(config: RouterConfig) -> StateStore:
             f"cannot reach Redis at {store.url} ({exc.detail}); start Redis or fix the "
             "URL, or set state.backend = 'memory' to keep state in this process only",
         ) from None
-    return store
+    return FailoverStore(
+        store, on_unavailable=config.state.on_unavailable, key_prefix=config.state.key_prefix
+    )

@@ -15,6 +15,7 @@ from typing import Any
 
 from .errors import Attempt, RouterError
 from .execution import Call, Execution
+from .execution_async import AsyncExecution
 from .response import RoutingInfo
 
 
@@ -108,15 +109,21 @@ class _Base:
         self._totals.add(chunk)
         return chunk
 
-    def _finish(self) -> None:
-        if self._done:
-            return
-        self._done = True
+    def _usage(self) -> tuple[int, int]:
+        """(prompt, completion) tokens of the stream so far."""
         totals = self._totals
         prompt = totals.prompt_tokens or self._execution.plan.prompt_tokens
         completion = totals.completion_tokens
         if not completion and totals.text:
             completion = _count("".join(totals.text))
+        return prompt, completion
+
+    def _finish(self) -> None:
+        if self._done:
+            return
+        self._done = True
+        totals = self._totals
+        prompt, completion = self._usage()
         text = "".join(totals.text)
         summary = _Summary(
             totals.model, totals.id, [_Choice(r, _Message(text)) for r in totals.finish_reasons[:1]]
@@ -198,6 +205,12 @@ class AsyncRoutedStream(_Base):
                 except Exception as exc:
                     raise self._interrupted(exc) from None
                 yield self._chunk(chunk)
+            execution = self._execution
+            if isinstance(execution, AsyncExecution):  # settle on the asyncio client
+                prompt, completion = self._usage()
+                cost = self._call.spec.estimate_cost(prompt, max(0, completion))
+                await execution.asettle(self._call, cost)
+                await execution.acount_success(self._call)
             self._finish()
         finally:
             self._closed_early()

@@ -68,6 +68,7 @@ ERROR_KIND = "llm_router.error.kind"
 ERROR_FLAGGED = "llm_router.error.flagged"
 RETRY_AFTER_S = "llm_router.retry_after_s"
 TIMEOUT_S = "llm_router.timeout_s"
+STATE_DEGRADED = "llm_router.state.degraded"  # the shared state store was unreachable
 
 # --- events -----------------------------------------------------------------------------------
 EVENT_REJECTED = "llm_router.candidate_rejected"

@@ -386,6 +386,11 @@ def _state(root: Table) -> StateSpec:
     url = t.string("redis_url", None)
     if backend == "redis" and url is None:
         raise ConfigError(t.path("redis_url"), "is required when state.backend = 'redis'")
-    spec = StateSpec(backend=backend, redis_url=url, key_prefix=t.string("key_prefix", "llmr"))
+    spec = StateSpec(
+        backend=backend,
+        redis_url=url,
+        key_prefix=t.string("key_prefix", "llmr"),
+        on_unavailable=t.choice("on_unavailable", ("local", "refuse"), "local"),
+    )
     t.done()
     return spec

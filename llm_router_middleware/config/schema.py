@@ -106,6 +106,7 @@ class StateSpec:
     backend: Literal["memory", "redis"]
     redis_url: str | None = field(repr=False)
     key_prefix: str
+    on_unavailable: Literal["local", "refuse"] = "local"  # when Redis is lost after startup
 
 
 @dataclass(frozen=True, slots=True)

@@ -21,6 +21,7 @@ failures that tripped the breaker do not trip it again right after a probe close
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
 import time
@@ -30,7 +31,7 @@ from enum import StrEnum
 from typing import Any
 
 from llm_router_middleware.config.schema import BreakerSpec
-from llm_router_middleware.state.base import StateStore
+from llm_router_middleware.state.base import AsyncStateStore, StateStore
 
 logger = logging.getLogger("llm_router_middleware.breaker")
 
@@ -168,7 +169,27 @@ class BreakerBoard:
         raw = self._tally(model, failed=False)
         if not probe or raw is None or not raw.startswith(_HALF_OPEN_PREFIX):
             return None
+        return self._close_after_probe(model)
 
+    async def arecord_success(
+        self, store: AsyncStateStore, model: str, *, probe: bool = True
+    ) -> Transition | None:
+        """``record_success`` with the count on the store's asyncio client; the rare close of
+        a half-open breaker (a compare-and-set loop) runs on the sync client in a thread."""
+        raw = (
+            await store.atally(
+                self._outcomes + model,
+                *self._buckets(),
+                False,
+                self._closed_ttl,
+                self._prefix + model,
+            )
+        )[3]
+        if not probe or raw is None or not raw.startswith(_HALF_OPEN_PREFIX):
+            return None
+        return await asyncio.to_thread(self._close_after_probe, model)
+
+    def _close_after_probe(self, model: str) -> Transition | None:
         def decide(rec: Record | None, now: float) -> _Outcome:
             if rec is None or rec["s"] != _HALF_OPEN:
                 return None, None, None, True

@@ -7,10 +7,11 @@ import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import cast
 from zoneinfo import ZoneInfo
 
 from ..config.schema import BudgetSpec
-from ..state.base import StateStore
+from ..state.base import AsyncStateStore, StateStore
 
 _GRACE_S = 3600.0
 _SCOPE_CACHE_SIZE = 10_000
@@ -169,3 +170,48 @@ class BudgetLedger:
         scopes = self._scopes(budget_key, tier, window)
         values = self._store.get_numbers([s.key for s in scopes])
         return {s.label: v for s, v in zip(scopes, values, strict=True)}
+
+    def scope_keys(
+        self, budget_key: str | None, tier: str
+    ) -> tuple[str, list[tuple[str, str, float]]]:
+        """The day's window and (label, store key, limit) of every scope a call of this user
+        and tier is charged to (limit inf = tracked but unlimited), for readers."""
+        window, _ = self._window()
+        scopes = self._scopes(budget_key, tier, window)
+        return window, [(s.label, s.key, s.limit) for s in scopes]
+
+    # --- the asyncio twins, for a store that has them (Redis) ---------------------------------
+
+    async def areserve(
+        self, budget_key: str | None, tier: str, amount: float
+    ) -> Reservation | BudgetSnapshot:
+        """``reserve`` through the store's asyncio client."""
+        store = cast(AsyncStateStore, self._store)
+        window, end = self._window()
+        scopes = self._scopes(budget_key, tier, window)
+        expires_at = end + _GRACE_S
+        keys = tuple((s.key, s.limit) for s in scopes)
+        if not (amount >= 0.0 and math.isfinite(amount)):  # also NaN
+            raise ValueError(f"a budget reservation must be a finite amount >= 0, got {amount!r}")
+        if amount == 0.0:
+            return Reservation(keys, 0.0, window, expires_at)
+        refused = await store.areserve(keys, amount, max(1.0, expires_at - self._clock()))
+        if refused is None:
+            return Reservation(keys, amount, window, expires_at)
+        scope = next(s for s in scopes if s.key == refused)
+        used = (await store.aget_numbers([scope.key]))[0]
+        return BudgetSnapshot(max(0.0, scope.limit - used), scope.label, window)
+
+    async def asettle(self, reservation: Reservation, actual_usd: float) -> None:
+        delta = actual_usd - reservation.amount
+        if delta != 0.0:
+            await self._aadd(reservation, delta)
+
+    async def arelease(self, reservation: Reservation) -> None:
+        if reservation.amount != 0.0:
+            await self._aadd(reservation, -reservation.amount)
+
+    async def _aadd(self, reservation: Reservation, delta: float) -> None:
+        store = cast(AsyncStateStore, self._store)
+        unlimited = [(key, math.inf) for key, _limit in reservation.keys]
+        await store.areserve(unlimited, delta, self._ttl(reservation))

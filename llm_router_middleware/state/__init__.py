@@ -1,23 +1,34 @@
 from __future__ import annotations
 
+import importlib
 from typing import TYPE_CHECKING, Any
 
-from .base import StateStore
+from .base import AsyncStateStore, StateStore
 from .memory import MemoryStore
 
 if TYPE_CHECKING:
+    from .failover import FailoverStore
     from .redis import RedisStore, RedisUnavailableError
 
-__all__ = ["MemoryStore", "RedisStore", "RedisUnavailableError", "StateStore"]
+__all__ = [
+    "AsyncStateStore",
+    "FailoverStore",
+    "MemoryStore",
+    "RedisStore",
+    "RedisUnavailableError",
+    "StateStore",
+]
 
-_REDIS_NAMES = frozenset({"RedisStore", "RedisUnavailableError"})
+# module of each name that needs redis-py
+_LAZY = {"RedisStore": "redis", "RedisUnavailableError": "redis", "FailoverStore": "failover"}
 
 
 def __getattr__(name: str) -> Any:
     # The Redis backend imports redis-py, an optional extra: load it only when asked for.
-    if name in _REDIS_NAMES:
+    module = _LAZY.get(name)
+    if module is not None:
         try:
-            from . import redis as backend
+            backend = importlib.import_module(f".{module}", __name__)
         except ModuleNotFoundError as exc:
             if exc.name != "redis":
                 raise

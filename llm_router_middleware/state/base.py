@@ -67,3 +67,44 @@ class StateStore(Protocol):
         key ``peek`` read in the same step (None when absent or not asked). Used by circuit
         breakers so that every outcome, from any worker, is counted in one round trip
         (Redis: one Lua script over a hash)."""
+
+
+@runtime_checkable
+class AsyncStateStore(Protocol):
+    """The asyncio twins of StateStore's operations, for a store that does I/O (Redis). The
+    router's async paths use them when the store has them; a store without them (the memory
+    store, which never waits) is called directly."""
+
+    async def aget_numbers(self, keys: Sequence[str]) -> list[float]: ...
+
+    async def aincr(self, key: str, amount: float, ttl_s: float | None = None) -> float: ...
+
+    async def areserve(
+        self, limits: Sequence[tuple[str, float]], amount: float, ttl_s: float | None = None
+    ) -> str | None: ...
+
+    async def ahincr(
+        self, key: str, fields: Mapping[str, float], ttl_s: float | None = None
+    ) -> None: ...
+
+    async def ahgetall(self, key: str) -> dict[str, float]: ...
+
+    async def aget_many(self, keys: Sequence[str]) -> list[str | None]: ...
+
+    async def aset(self, key: str, value: str, ttl_s: float | None = None) -> None: ...
+
+    async def acompare_and_set(
+        self, key: str, expected: str | None, new: str, ttl_s: float | None = None
+    ) -> bool: ...
+
+    async def adelete(self, key: str) -> None: ...
+
+    async def atally(
+        self,
+        key: str,
+        bucket: int,
+        keep_from: int,
+        failed: bool,
+        ttl_s: float,
+        peek: str | None = None,
+    ) -> tuple[int, int, int, str | None]: ...

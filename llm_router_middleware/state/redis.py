@@ -15,9 +15,10 @@ redis-py if the server lost its script cache):
 A script gives "TTL only when the key is new" exactly, as MemoryStore does, on any Redis >= 2.6
 (EXPIRE NX needs Redis 7 and sets a TTL on an existing key that has none).
 
-The store is synchronous: a redis-py client over a thread-safe connection pool. The router
-calls it from sync and async code alike; a round trip to Redis on loopback or a LAN is 50-100 us,
-less than an event loop's task switch costs in practice. An asyncio twin can come later.
+Every operation has an asyncio twin (``aget_numbers``, ``areserve``, ...) over redis-py's
+asyncio client, for the router's async paths: the sync client (a thread-safe connection pool)
+serves sync code, one asyncio client per event loop serves async code, and neither blocks the
+other's callers.
 
 The scripts touch several keys, so on Redis Cluster they need the keys in one hash slot
 (e.g. a ``key_prefix`` of ``{llmr}``).
@@ -25,150 +26,64 @@ The scripts touch several keys, so on Redis Cluster they need the keys in one ha
 
 from __future__ import annotations
 
+import asyncio
 import math
+import weakref
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from typing import Any
-from urllib.parse import unquote, urlsplit
 
 import redis
-from redis.commands.core import Script
+import redis.asyncio
+from redis.backoff import NoBackoff
+from redis.commands.core import AsyncScript, Script
+from redis.retry import Retry
 
 from ..errors import RouterError
 from ..resilience.redact import redact
-
-_INCR = """
-local existed = redis.call('EXISTS', KEYS[1])
-local value = redis.call('INCRBYFLOAT', KEYS[1], ARGV[1])
-if existed == 0 and ARGV[2] ~= '0' then
-  redis.call('PEXPIRE', KEYS[1], ARGV[2])
-end
-return value
-"""
-
-# KEYS: the keys; ARGV[1]: amount; ARGV[2]: TTL in ms ('0' = none); ARGV[2 + i]: limit of
-# KEYS[i] ('inf' = unlimited). Returns the first refusing key, or nil after adding to all.
-_RESERVE = """
-local amount = tonumber(ARGV[1])
-for i, key in ipairs(KEYS) do
-  local limit = ARGV[i + 2]
-  if limit ~= 'inf' then
-    local current = tonumber(redis.call('GET', key) or '0')
-    if current + amount > tonumber(limit) + 1e-12 then
-      return key
-    end
-  end
-end
-for _, key in ipairs(KEYS) do
-  local existed = redis.call('EXISTS', key)
-  redis.call('INCRBYFLOAT', key, ARGV[1])
-  if existed == 0 and ARGV[2] ~= '0' then
-    redis.call('PEXPIRE', key, ARGV[2])
-  end
-end
-return false
-"""
-
-# ARGV[1]: TTL in ms ('0' = none); ARGV[2], ARGV[3], ...: field, amount pairs.
-_HINCR = """
-local existed = redis.call('EXISTS', KEYS[1])
-for i = 2, #ARGV, 2 do
-  redis.call('HINCRBYFLOAT', KEYS[1], ARGV[i], ARGV[i + 1])
-end
-if existed == 0 and ARGV[1] ~= '0' then
-  redis.call('PEXPIRE', KEYS[1], ARGV[1])
-end
-return 1
-"""
-
-# ARGV[1]: '1' if a value is expected, '0' if the key must be absent; ARGV[2]: expected value;
-# ARGV[3]: new value; ARGV[4]: TTL in ms ('0' = none). Returns 1 when set, 0 otherwise.
-_COMPARE_AND_SET = """
-local current = redis.call('GET', KEYS[1])
-if ARGV[1] == '1' then
-  if current ~= ARGV[2] then
-    return 0
-  end
-elseif current then
-  return 0
-end
-if ARGV[4] == '0' then
-  redis.call('SET', KEYS[1], ARGV[3])
-else
-  redis.call('SET', KEYS[1], ARGV[3], 'PX', ARGV[4])
-end
-return 1
-"""
-
-# KEYS[1]: the window hash (fields 'c' = failure streak, 'l' = bucket of the last failure,
-# 'r<bucket>' = requests, 'f<bucket>' = failures); KEYS[2] (optional): a string key read back
-# in the same step.
-# ARGV[1]: bucket; ARGV[2]: oldest bucket kept; ARGV[3]: '1' failure / '0' success;
-# ARGV[4]: TTL in ms. Returns {streak, requests, failures, value of KEYS[2] or false}.
-_TALLY = """
-local rows = redis.call('HGETALL', KEYS[1])
-local oldest = tonumber(ARGV[2])
-local requests, failures, streak, last = 1, 0, 0, -1
-for i = 1, #rows, 2 do
-  local field, value = rows[i], tonumber(rows[i + 1])
-  if field == 'c' then
-    streak = value
-  elseif field == 'l' then
-    last = value
-  elseif tonumber(string.sub(field, 2)) < oldest then
-    redis.call('HDEL', KEYS[1], field)
-  elseif string.sub(field, 1, 1) == 'r' then
-    requests = requests + value
-  else
-    failures = failures + value
-  end
-end
-if last < oldest then
-  streak = 0
-end
-redis.call('HINCRBY', KEYS[1], 'r' .. ARGV[1], 1)
-if ARGV[3] == '1' then
-  redis.call('HINCRBY', KEYS[1], 'f' .. ARGV[1], 1)
-  streak = streak + 1
-  failures = failures + 1
-  redis.call('HSET', KEYS[1], 'c', streak, 'l', ARGV[1])
-else
-  streak = 0
-  redis.call('HSET', KEYS[1], 'c', 0)
-end
-redis.call('PEXPIRE', KEYS[1], ARGV[4])
-local peeked = false
-if #KEYS > 1 then
-  peeked = redis.call('GET', KEYS[2])
-end
-return {streak, requests, failures, peeked}
-"""
+from .redis_connection import async_kwargs, client_secrets, describe, redact_url, url_secrets
+from .redis_scripts import COMPARE_AND_SET, HINCR, INCR, RESERVE, TALLY
 
 
 class RedisUnavailableError(RouterError):
-    """Redis could not be reached or timed out. The message names the URL without its password."""
+    """Redis could not be reached or timed out. The message a client sees names no address:
+    ``url`` (password masked) and ``detail`` are for the server's log."""
 
     status_code = 503
     code = "state_unavailable"
 
     def __init__(self, url: str, detail: str) -> None:
-        super().__init__(f"Redis state store at {url} is unreachable: {detail}")
+        super().__init__("the router's shared state store is unavailable; retry shortly")
         self.url = url
         self.detail = detail
+
+    def headers(self) -> dict[str, str]:
+        return {"retry-after": "1"}
 
 
 class RedisStore:
     """Shared by every worker that points at the same Redis. Thread-safe."""
 
-    def __init__(self, client: redis.Redis, *, url: str | None = None) -> None:
+    def __init__(
+        self,
+        client: redis.Redis,
+        *,
+        url: str | None = None,
+        async_options: Mapping[str, Any] | None = None,
+    ) -> None:
         self._client = client
-        self._url = redact_url(url) if url is not None else _describe(client)
-        self._secrets = _secrets(client)
-        self._incr: Script = client.register_script(_INCR)
-        self._reserve: Script = client.register_script(_RESERVE)
-        self._hincr: Script = client.register_script(_HINCR)
-        self._cas: Script = client.register_script(_COMPARE_AND_SET)
-        self._tally: Script = client.register_script(_TALLY)
+        self._url = redact_url(url) if url is not None else describe(client)
+        self._secrets = client_secrets(client)
+        self._incr: Script = client.register_script(INCR)
+        self._reserve: Script = client.register_script(RESERVE)
+        self._hincr: Script = client.register_script(HINCR)
+        self._cas: Script = client.register_script(COMPARE_AND_SET)
+        self._tally: Script = client.register_script(TALLY)
+        # asyncio clients are bound to the loop that made their connections: one per loop
+        self._async_kwargs = dict(async_options or async_kwargs(client))
+        self._async: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, _AsyncSide] = (
+            weakref.WeakKeyDictionary()
+        )
 
     @classmethod
     def from_url(cls, url: str, **options: Any) -> RedisStore:
@@ -176,13 +91,17 @@ class RedisStore:
         ``options`` say otherwise, so a stalled Redis fails a request instead of hanging it."""
         options.setdefault("socket_timeout", 2.0)
         options.setdefault("socket_connect_timeout", 2.0)
+        # one immediate retry (a pooled connection the server closed), no backoff: a lost
+        # Redis must fail fast so the router can degrade (redis-py's default waits seconds)
+        options.setdefault("retry", Retry(NoBackoff(), 1))
         try:
             client = redis.Redis.from_url(url, **options)
         except ValueError as exc:  # the message may quote the URL: keep its password out
-            secrets = _url_secrets(url)
+            secrets = url_secrets(url)
             problem = redact(str(exc), secrets)
             raise ValueError(f"invalid Redis URL {redact_url(url)}: {problem}") from None
-        return cls(client, url=url)
+        async_options = dict(async_kwargs(client))
+        return cls(client, url=url, async_options=async_options)
 
     @property
     def url(self) -> str:
@@ -194,7 +113,19 @@ class RedisStore:
         with self._guard():
             self._client.ping()
 
+    async def aping(self) -> None:
+        async with self._aguard():
+            await self._side().client.ping()
+
     def close(self) -> None:
+        self._client.close()
+        self._async.clear()  # their connections close when collected
+
+    async def aclose(self) -> None:
+        """Close this loop's asyncio client (and the sync one)."""
+        side = self._async.pop(asyncio.get_running_loop(), None)
+        if side is not None:
+            await side.client.aclose()
         self._client.close()
 
     def __enter__(self) -> RedisStore:
@@ -283,7 +214,97 @@ class RedisStore:
             streak, requests, failures, peeked = self._tally(keys=keys, args=args)
         return int(streak), int(requests), int(failures), None if peeked is None else _text(peeked)
 
+    # --- the asyncio twins ----------------------------------------------------------------
+
+    async def aget_numbers(self, keys: Sequence[str]) -> list[float]:
+        if not keys:
+            return []
+        async with self._aguard():
+            values = await self._side().client.mget(keys)
+        return [0.0 if v is None else float(v) for v in values]
+
+    async def aincr(self, key: str, amount: float, ttl_s: float | None = None) -> float:
+        async with self._aguard():
+            value = await self._side().incr(keys=[key], args=[repr(float(amount)), _ms(ttl_s)])
+        return float(value)
+
+    async def areserve(
+        self, limits: Sequence[tuple[str, float]], amount: float, ttl_s: float | None = None
+    ) -> str | None:
+        if not limits:
+            return None
+        keys = [key for key, _ in limits]
+        args = [repr(float(amount)), _ms(ttl_s), *(_limit(limit) for _, limit in limits)]
+        async with self._aguard():
+            refused = await self._side().reserve(keys=keys, args=args)
+        return None if refused is None else _text(refused)
+
+    async def ahincr(
+        self, key: str, fields: Mapping[str, float], ttl_s: float | None = None
+    ) -> None:
+        if not fields:
+            return
+        args = [_ms(ttl_s)]
+        for name, amount in fields.items():
+            args += (name, repr(float(amount)))
+        async with self._aguard():
+            await self._side().hincr(keys=[key], args=args)
+
+    async def ahgetall(self, key: str) -> dict[str, float]:
+        async with self._aguard():
+            table = await self._side().client.hgetall(key)
+        return {_text(name): float(value) for name, value in table.items()}
+
+    async def aget_many(self, keys: Sequence[str]) -> list[str | None]:
+        if not keys:
+            return []
+        async with self._aguard():
+            values = await self._side().client.mget(keys)
+        return [None if v is None else _text(v) for v in values]
+
+    async def aset(self, key: str, value: str, ttl_s: float | None = None) -> None:
+        async with self._aguard():
+            client = self._side().client
+            if ttl_s is None:
+                await client.set(key, value)
+            else:
+                await client.set(key, value, px=int(_ms(ttl_s)))
+
+    async def acompare_and_set(
+        self, key: str, expected: str | None, new: str, ttl_s: float | None = None
+    ) -> bool:
+        args = ["0", ""] if expected is None else ["1", expected]
+        async with self._aguard():
+            done = await self._side().cas(keys=[key], args=[*args, new, _ms(ttl_s)])
+        return bool(int(done))
+
+    async def adelete(self, key: str) -> None:
+        async with self._aguard():
+            await self._side().client.delete(key)
+
+    async def atally(
+        self,
+        key: str,
+        bucket: int,
+        keep_from: int,
+        failed: bool,
+        ttl_s: float,
+        peek: str | None = None,
+    ) -> tuple[int, int, int, str | None]:
+        keys = [key] if peek is None else [key, peek]
+        args = [str(bucket), str(keep_from), "1" if failed else "0", _ms(ttl_s)]
+        async with self._aguard():
+            streak, requests, failures, peeked = await self._side().tally(keys=keys, args=args)
+        return int(streak), int(requests), int(failures), None if peeked is None else _text(peeked)
+
     # --- internals -----------------------------------------------------------------------
+
+    def _side(self) -> _AsyncSide:
+        loop = asyncio.get_running_loop()
+        side = self._async.get(loop)
+        if side is None:
+            side = self._async[loop] = _AsyncSide(redis.asyncio.Redis(**self._async_kwargs))
+        return side
 
     @contextmanager
     def _guard(self) -> Iterator[None]:
@@ -292,51 +313,40 @@ class RedisStore:
         except (redis.ConnectionError, redis.TimeoutError) as exc:
             raise RedisUnavailableError(self._url, redact(str(exc), self._secrets)) from exc
 
-
-def redact_url(url: str) -> str:
-    """``redis://user:secret@host:6379/0`` -> ``redis://user:***@host:6379/0``; a password in
-    the query (``?password=...``) is masked too."""
-    try:
-        parts = urlsplit(url)
-    except ValueError:
-        return redact(url)
-    shown = url
-    if "@" in parts.netloc:
-        userinfo, _, host = parts.netloc.rpartition("@")
-        user, colon, _password = userinfo.partition(":")
-        masked = f"{user}:***@{host}" if colon else parts.netloc
-        shown = shown.replace(f"//{parts.netloc}", f"//{masked}", 1)
-    if parts.query:
-        query = "&".join(
-            f"{name}=***" if name.lower() == "password" else f"{name}{eq}{value}"
-            for name, eq, value in (p.partition("=") for p in parts.query.split("&"))
-        )
-        shown = shown.replace(f"?{parts.query}", f"?{query}", 1)
-    return shown
+    def _aguard(self) -> _AsyncGuard:
+        return _AsyncGuard(self)
 
 
-def _url_secrets(url: str) -> tuple[str, ...]:
-    try:
-        parts = urlsplit(url)
-        found = [parts.password or ""]
-    except ValueError:
-        return ()
-    found += (
-        v for n, _, v in (p.partition("=") for p in parts.query.split("&")) if n == "password"
-    )
-    return tuple(unquote(s) for s in found if s) + tuple(s for s in found if s)
+class _AsyncGuard:
+    """``async with``: a lost connection (or a timeout) becomes RedisUnavailableError."""
+
+    __slots__ = ("store",)
+
+    def __init__(self, store: RedisStore) -> None:
+        self.store = store
+
+    async def __aenter__(self) -> None:
+        return None
+
+    async def __aexit__(self, kind: type[BaseException] | None, exc: Any, tb: Any) -> None:
+        if exc is not None and isinstance(exc, redis.ConnectionError | redis.TimeoutError):
+            store = self.store
+            detail = redact(str(exc), store._secrets)
+            raise RedisUnavailableError(store._url, detail) from exc
 
 
-def _describe(client: redis.Redis) -> str:
-    kwargs = client.connection_pool.connection_kwargs
-    if "path" in kwargs:
-        return f"unix://{kwargs['path']}"
-    return f"redis://{kwargs.get('host', 'localhost')}:{kwargs.get('port', 6379)}"
+class _AsyncSide:
+    """One event loop's asyncio client and its registered scripts."""
 
+    __slots__ = ("cas", "client", "hincr", "incr", "reserve", "tally")
 
-def _secrets(client: redis.Redis) -> tuple[str, ...]:
-    password = client.connection_pool.connection_kwargs.get("password")
-    return (password,) if isinstance(password, str) and password else ()
+    def __init__(self, client: redis.asyncio.Redis) -> None:
+        self.client = client
+        self.incr: AsyncScript = client.register_script(INCR)
+        self.reserve: AsyncScript = client.register_script(RESERVE)
+        self.hincr: AsyncScript = client.register_script(HINCR)
+        self.cas: AsyncScript = client.register_script(COMPARE_AND_SET)
+        self.tally: AsyncScript = client.register_script(TALLY)
 
 
 def _ms(ttl_s: float | None) -> str:

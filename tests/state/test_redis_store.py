@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import json
 import math
 import sys
 from collections.abc import Callable, Iterator
@@ -18,6 +19,7 @@ from llm_router_middleware import (
     Router,
 )
 from llm_router_middleware.state import RedisStore, RedisUnavailableError
+from llm_router_middleware.state.failover import FailoverStore
 from llm_router_middleware.state.redis import redact_url
 from llm_router_middleware.testing import Behavior, FakeProvider
 
@@ -62,7 +64,7 @@ def worker(fake_provider: FakeProvider, redis_url: str) -> Iterator[Build]:
 
     yield build
     for router in routers:
-        assert isinstance(router.store, RedisStore)
+        assert isinstance(router.store, FailoverStore)
         router.store.close()
 
 
@@ -72,8 +74,10 @@ def rejections(router: Router, model: str) -> list[str]:
 
 def test_the_redis_backend_is_built_from_the_config(worker: Build, redis_url: str) -> None:
     store = worker().store
-    assert isinstance(store, RedisStore)
+    assert isinstance(store, FailoverStore)  # a RedisStore that degrades when Redis is lost
+    assert isinstance(store.primary, RedisStore)
     assert store.url == redis_url
+    assert store.on_unavailable == "local"
 
 
 def test_budget_spent_on_one_worker_bounds_the_other(
@@ -177,15 +181,26 @@ def test_a_malformed_url_is_a_config_error(fake_provider: FakeProvider) -> None:
     assert "hunter2" not in caught.value.message
 
 
-def test_losing_redis_later_raises_a_clear_error(closed_port: int) -> None:
+def test_losing_redis_later_raises_an_error_that_names_no_address(closed_port: int) -> None:
     url = f"redis://:hunter2-secret@127.0.0.1:{closed_port}/0"
     with RedisStore.from_url(url) as store, pytest.raises(RedisUnavailableError) as caught:
         store.get_numbers(["k"])
     error = caught.value
     assert error.status_code == 503
-    assert error.url == f"redis://:***@127.0.0.1:{closed_port}/0"
-    assert "hunter2" not in error.message
-    assert error.url in error.message
+    assert error.url == f"redis://:***@127.0.0.1:{closed_port}/0"  # for the server's log
+    body = json.dumps(error.to_json())
+    for leak in ("hunter2", "redis://", "127.0.0.1", str(closed_port)):
+        assert leak not in error.message
+        assert leak not in body
+    assert error.headers() == {"retry-after": "1"}
+
+
+async def test_the_async_twins_raise_the_same_error(closed_port: int) -> None:
+    url = f"redis://:hunter2-secret@127.0.0.1:{closed_port}/0"
+    with RedisStore.from_url(url) as store, pytest.raises(RedisUnavailableError) as caught:
+        await store.aget_numbers(["k"])
+    assert caught.value.url == f"redis://:***@127.0.0.1:{closed_port}/0"
+    assert "127.0.0.1" not in caught.value.message
 
 
 @pytest.mark.parametrize(

@@ -2,18 +2,88 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import math
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from typing import Any, cast
 
 import pytest
 import redis
 
 from llm_router_middleware.state import MemoryStore, RedisStore, StateStore
+from llm_router_middleware.state.failover import FailoverStore
 
-BACKENDS = ["memory", "redis", "redis-decoded"]
+BACKENDS = ["memory", "redis", "redis-decoded", "failover", "redis-async", "failover-async"]
+
+
+class ThroughAsyncTwins:
+    """Runs every StateStore operation through the store's asyncio twin (``aget_numbers``...)
+    on a loop in its own thread, so the whole contract checks the async paths too."""
+
+    def __init__(self, store: RedisStore | FailoverStore) -> None:
+        self._store = store
+        self._loop = asyncio.new_event_loop()
+        self._thread = threading.Thread(target=self._loop.run_forever, daemon=True)
+        self._thread.start()
+
+    def _run(self, name: str, *args: Any) -> Any:
+        coroutine = getattr(self._store, f"a{name}")(*args)
+        return asyncio.run_coroutine_threadsafe(coroutine, self._loop).result(timeout=10)
+
+    def get_numbers(self, keys: Sequence[str]) -> list[float]:
+        return cast(list[float], self._run("get_numbers", keys))
+
+    def incr(self, key: str, amount: float, ttl_s: float | None = None) -> float:
+        return cast(float, self._run("incr", key, amount, ttl_s))
+
+    def reserve(
+        self, limits: Sequence[tuple[str, float]], amount: float, ttl_s: float | None = None
+    ) -> str | None:
+        return cast("str | None", self._run("reserve", limits, amount, ttl_s))
+
+    def hincr(self, key: str, fields: Mapping[str, float], ttl_s: float | None = None) -> None:
+        self._run("hincr", key, fields, ttl_s)
+
+    def hgetall(self, key: str) -> dict[str, float]:
+        return cast(dict[str, float], self._run("hgetall", key))
+
+    def get_many(self, keys: Sequence[str]) -> list[str | None]:
+        return cast("list[str | None]", self._run("get_many", keys))
+
+    def set(self, key: str, value: str, ttl_s: float | None = None) -> None:
+        self._run("set", key, value, ttl_s)
+
+    def compare_and_set(
+        self, key: str, expected: str | None, new: str, ttl_s: float | None = None
+    ) -> bool:
+        return cast(bool, self._run("compare_and_set", key, expected, new, ttl_s))
+
+    def delete(self, key: str) -> None:
+        self._run("delete", key)
+
+    def tally(
+        self,
+        key: str,
+        bucket: int,
+        keep_from: int,
+        failed: bool,
+        ttl_s: float,
+        peek: str | None = None,
+    ) -> tuple[int, int, int, str | None]:
+        result = self._run("tally", key, bucket, keep_from, failed, ttl_s, peek)
+        return cast(tuple[int, int, int, str | None], result)
+
+    def close(self) -> None:
+        async def shut() -> None:
+            await self._store.aclose()
+
+        asyncio.run_coroutine_threadsafe(shut(), self._loop).result(timeout=10)
+        self._loop.call_soon_threadsafe(self._loop.stop)
+        self._thread.join(timeout=5)
+        self._loop.close()
 
 
 @pytest.fixture(params=BACKENDS)
@@ -22,12 +92,21 @@ def store(request: pytest.FixtureRequest) -> Iterator[StateStore]:
         yield MemoryStore()
         return
     url: str = request.getfixturevalue("redis_url")
-    if request.param == "redis":
-        backend = RedisStore.from_url(url)
-    else:
-        backend = RedisStore(redis.Redis.from_url(url, decode_responses=True), url=url)
-    with backend:
-        yield backend
+    if request.param == "redis-decoded":
+        with RedisStore(redis.Redis.from_url(url, decode_responses=True), url=url) as backend:
+            yield backend
+        return
+    redis_store = RedisStore.from_url(url)
+    backend: RedisStore | FailoverStore = redis_store
+    if request.param.startswith("failover"):
+        backend = FailoverStore(redis_store)
+    if request.param.endswith("-async"):
+        driven = ThroughAsyncTwins(backend)
+        yield driven
+        driven.close()
+        return
+    yield backend
+    backend.close()
 
 
 def wait_until(check: Callable[[], bool], timeout_s: float = 3.0) -> bool:

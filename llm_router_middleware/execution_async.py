@@ -1,0 +1,89 @@
+"""The async twin of an Execution's store I/O: on the async paths (``acomplete``, ``astream``)
+the budget reservation, the rate count and the settlement (for a stream, when it ends) go
+through the store's asyncio client (redis-py's asyncio Redis), so no state round trip blocks
+the event loop. With a store that does no I/O (the memory store) every step is the sync one,
+called directly.
+
+A success is counted on the breaker's outcome window through the asyncio client too. The
+other breaker, cooldown and experiment records have no asyncio twin yet: when a step needs them
+(a model failed, a breaker was not closed when planned, a probe closes a breaker, an experiment
+arm is recorded) that step runs on the sync client in a worker thread, so it does not block the
+event loop either.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+from .config import ModelSpec
+from .execution import Call, Execution
+
+
+class AsyncExecution(Execution):
+    async def anext_call(self) -> Call | None:
+        """``next_call`` for async callers: the budget reservation and the rate count go
+        through the store's asyncio client (Redis), so the event loop is not blocked."""
+        if self.router.astore is None:
+            return self.next_call()
+        while (found := await self._acandidate()) is not None:
+            index, spec, timeout, probe = found
+            estimate = self.plan.estimates_usd.get(spec.name, 0.0)
+            result = await self.router.ledger.areserve(
+                self.context.budget_key, self.plan.tier, estimate
+            )
+            reservation = self._reserved(spec.name, estimate, result)
+            if reservation is None:
+                self.router.breakers.release(spec.name)
+                continue
+            await self.router.acount_request(spec.name)
+            return self._start(index, spec, timeout, reservation, probe)
+        return None
+
+    async def _acandidate(self) -> tuple[int, ModelSpec, float, bool] | None:
+        if self.prepared.closed.issuperset(self.plan.order[self.position :]):
+            return self._candidate()  # every breaker read closed when planned: no store I/O
+        return await asyncio.to_thread(self._candidate)  # acquiring a breaker probe
+
+    async def asucceeded(self, call: Call, response: Any) -> Any:
+        """``succeeded`` for async callers: the settlement goes through the asyncio client."""
+        if self.router.astore is None:
+            return self.succeeded(call, response)
+        if call.reservation is not None:
+            usage = getattr(response, "usage", None)
+            cost = call.spec.estimate_cost(
+                int(getattr(usage, "prompt_tokens", 0) or 0),
+                int(getattr(usage, "completion_tokens", 0) or 0),
+            )
+            await self.asettle(call, cost)
+        await self.acount_success(call)
+        if self.router.config.routing.experiment is not None and self.plan.arm is not None:
+            return await asyncio.to_thread(self.succeeded, call, response)  # experiment write
+        return self.succeeded(call, response)
+
+    async def acount_success(self, call: Call) -> None:
+        """Count the success on the breaker through the asyncio client (``finish`` skips it)."""
+        astore = self.router.astore
+        if astore is not None and not call.counted:
+            call.counted = True
+            move = await self.router.breakers.arecord_success(
+                astore, call.spec.name, probe=call.probe
+            )
+            self._transition(move)
+
+    async def asettle(self, call: Call, cost: float) -> None:
+        """Charge ``cost`` for the call now, asynchronously (``finish`` then skips it)."""
+        if call.reservation is not None and self.router.astore is not None:
+            reservation, call.reservation = call.reservation, None
+            await self.router.ledger.asettle(reservation, cost)
+
+    async def afailed(self, call: Call, exc: BaseException) -> None:
+        """``failed`` for async callers: the reservation is released through the asyncio
+        client, the breaker and cooldown records in a worker thread."""
+        if self.router.astore is None:
+            self.failed(call, exc)
+            return
+        if call.reservation is not None:
+            reservation, call.reservation = call.reservation, None
+            await self.router.ledger.arelease(reservation)
+        await asyncio.to_thread(self.failed, call, exc)

@@ -1,0 +1,107 @@
+"""What one worker knows and owes while the shared store is away (FailoverStore, "local").
+
+``known``: the last value this worker read from the store per numeric key (a budget ledger, a
+rate count), kept while the store answers. ``delta``: every numeric change made since the store
+went away, written back when it returns. A reservation against a limited key may use only this
+worker's share of what was left at its last read: ``(limit - known) / workers``; a key never
+read has no known base and refuses.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from collections.abc import Mapping, Sequence
+
+_KNOWN_MAX = 100_000  # numeric keys remembered for a local allowance
+_EPS = 1e-12
+
+
+class OutageLedger:
+    def __init__(self) -> None:
+        self.known: dict[str, float] = {}
+        self.known_hash: dict[str, dict[str, float]] = {}
+        self.delta: dict[str, float] = {}
+        self.delta_hash: dict[str, dict[str, float]] = {}
+        self.expires: dict[str, float] = {}  # wall-clock expiry of each delta's key
+        self.workers = 1  # live workers at the last heartbeat
+
+    # --- while the store answers ---------------------------------------------------------------
+
+    def remember(self, keys: Sequence[str], values: Sequence[float]) -> None:
+        known = self.known
+        if len(known) > _KNOWN_MAX:
+            known.clear()
+        known.update(zip(keys, values, strict=True))
+
+    def advance(self, limits: Sequence[tuple[str, float]], amount: float) -> None:
+        """A reservation the store granted: the keys we know moved by ``amount``."""
+        known = self.known
+        for key, _limit in limits:
+            value = known.get(key)
+            if value is not None:
+                known[key] = value + amount
+
+    # --- while it does not ---------------------------------------------------------------------
+
+    def numbers(self, keys: Sequence[str]) -> list[float]:
+        known, delta = self.known, self.delta
+        return [known.get(k, 0.0) + delta.get(k, 0.0) for k in keys]
+
+    def incr(self, key: str, amount: float, ttl_s: float | None) -> float:
+        self._add(key, amount, ttl_s)
+        return self.known.get(key, 0.0) + self.delta[key]
+
+    def reserve(
+        self, limits: Sequence[tuple[str, float]], amount: float, ttl_s: float | None
+    ) -> str | None:
+        if amount > 0.0:
+            for key, limit in limits:
+                if limit == math.inf:
+                    continue
+                base = self.known.get(key)
+                if base is None:  # never read here: nothing known to spend from
+                    return key
+                share = max(0.0, limit - base) / self.workers
+                if self.delta.get(key, 0.0) + amount > share + _EPS:
+                    return key
+        for key, _limit in limits:
+            self._add(key, amount, ttl_s)
+        return None
+
+    def hincr(self, key: str, fields: Mapping[str, float], ttl_s: float | None) -> None:
+        table = self.delta_hash.setdefault(key, {})
+        for name, amount in fields.items():
+            table[name] = table.get(name, 0.0) + amount
+        self._expiry(key, ttl_s)
+
+    def hash(self, key: str) -> dict[str, float]:
+        table = dict(self.known_hash.get(key, {}))
+        for name, amount in self.delta_hash.get(key, {}).items():
+            table[name] = table.get(name, 0.0) + amount
+        return table
+
+    # --- when it is back -----------------------------------------------------------------------
+
+    def ttl_left(self, key: str, now: float) -> float | None:
+        """The TTL to give ``key`` when its delta is written back (None: no expiry)."""
+        expires = self.expires.get(key)
+        if expires is None or expires == math.inf:
+            return None
+        return max(1.0, expires - now)
+
+    def forget(self) -> None:
+        """The deltas were written back: start again from the store's values."""
+        self.delta.clear()
+        self.delta_hash.clear()
+        self.expires.clear()
+        self.known.clear()
+        self.known_hash.clear()
+
+    def _add(self, key: str, amount: float, ttl_s: float | None) -> None:
+        self.delta[key] = self.delta.get(key, 0.0) + amount
+        self._expiry(key, ttl_s)
+
+    def _expiry(self, key: str, ttl_s: float | None) -> None:
+        if key not in self.expires:
+            self.expires[key] = time.time() + ttl_s if ttl_s is not None else math.inf
