@@ -29,6 +29,7 @@ from .errors import (
 from .resilience import Action, ErrorKind, Transition, classify
 from .response import RoutingInfo
 from .routing import Reservation
+from .transport.reply import Reply
 
 if TYPE_CHECKING:
     from .router import Prepared, Router
@@ -198,6 +199,9 @@ class Execution:
             int(getattr(usage, "prompt_tokens", 0) or 0),
             int(getattr(usage, "completion_tokens", 0) or 0),
         )
+        if isinstance(response, Reply):  # the native transport's own object: nobody else holds it
+            response.routing = info
+            return response
         # litellm's logging thread may still be serialising the object it returned: attach our
         # routing info to a shallow copy so that thread never sees the attribute appear.
         routed = copy.copy(response)

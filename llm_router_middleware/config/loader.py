@@ -11,6 +11,7 @@ from types import MappingProxyType
 from typing import Any
 
 from ..errors import ConfigError
+from ..transport.base import TRANSPORTS, resolve
 from .reader import Table
 from .schema import (
     COMPLEXITY_LEVELS,
@@ -159,6 +160,13 @@ def _models(root: Table) -> dict[str, ModelSpec]:
                     f"{t.path('params')}.{reserved}",
                     "is set by the router; use the model's own key instead",
                 )
+        transport = resolve(t.choice("transport", TRANSPORTS, "auto"), model, api_base)
+        if transport is None:
+            raise ConfigError(
+                t.path("transport"),
+                f"'native' speaks the OpenAI chat-completions protocol: model {name!r} needs an "
+                f"'openai/...' model string or an api_base (got {model!r}); or use 'litellm'",
+            )
         models[name] = ModelSpec(
             name=name,
             model=model,
@@ -174,6 +182,7 @@ def _models(root: Table) -> dict[str, ModelSpec]:
             timeout_s=t.number("timeout_s", 30.0, positive=True),
             rpm=t.integer("rpm", None, minimum=1),
             params=MappingProxyType(params),
+            transport=transport,
         )
         t.done()
     return models
