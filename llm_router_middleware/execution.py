@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import copy
 import logging
-import os
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -26,6 +25,7 @@ from .errors import (
     ProviderRequestError,
     RouterError,
 )
+from .ids import request_id
 from .resilience import Action, ErrorKind, Transition, classify
 from .response import RoutingInfo
 from .routing import Reservation
@@ -78,7 +78,7 @@ class Execution:
         self.plan = prepared.plan
         self.params = dict(params)
         self.context = prepared.context
-        self.request_id = os.urandom(16).hex()
+        self.request_id = request_id()
         self.attempts: list[Attempt] = []
         self.position = 0
         self.min_window = 0
