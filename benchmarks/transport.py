@@ -63,7 +63,8 @@ def upstream(latency_s: float) -> Iterator[str]:
         text=True,
         cwd=ROOT,
     )
-    assert proc.stdout is not None and proc.stdin is not None
+    assert proc.stdout is not None
+    assert proc.stdin is not None
     try:
         yield proc.stdout.readline().strip()
     finally:
@@ -207,7 +208,7 @@ def served(base: str, port: int) -> Iterator[str]:
             "--log-level",
             "warning",
             "--no-access-log",
-        ],  # fmt: skip
+        ],
         env=env,
         cwd=ROOT / "benchmarks",
     )
