@@ -36,7 +36,7 @@ class NativeTransport:
     def _request(self, kwargs: dict[str, Any]) -> tuple[bytes, dict[str, str], float]:
         return (
             request.body(self.endpoint, kwargs),
-            request.headers(kwargs.get("api_key")),
+            request.headers_for(kwargs),
             float(kwargs.get("timeout") or 600.0),
         )
 

@@ -29,6 +29,8 @@ _NOT_SENT = frozenset(
         "drop_params",
         "metadata",
         "mock_response",
+        "extra_headers",
+        "extra_body",
     }
 )
 
@@ -63,11 +65,25 @@ def headers(api_key: str | None) -> dict[str, str]:
     return found
 
 
+def headers_for(kwargs: Mapping[str, Any]) -> dict[str, str]:
+    """The request's headers: the key's, plus ``extra_headers`` when the call has them."""
+    found = headers(kwargs.get("api_key"))
+    extra = kwargs.get("extra_headers")
+    if extra:
+        return {**found, **{str(k).lower(): str(v) for k, v in extra.items()}}
+    return found
+
+
 def body(endpoint: Endpoint, kwargs: Mapping[str, Any]) -> bytes:
-    payload = {"model": endpoint.model}
+    """The JSON body: the upstream model name, then every parameter the provider takes
+    (``extra_body`` fields merged in, as the OpenAI SDK does)."""
+    payload: dict[str, Any] = {"model": endpoint.model}
     for key, value in kwargs.items():
         if key not in _NOT_SENT and value is not None:
             payload[key] = value
+    extra = kwargs.get("extra_body")
+    if extra:
+        payload.update(extra)
     return json.dumps(payload, separators=(",", ":"), default=str).encode()
 
 

@@ -112,3 +112,18 @@ def test_the_key_goes_to_the_provider_only_as_a_bearer_header(fake_provider: Fak
     assert seen.api_key_suffix == KEY[-4:]
     assert seen.model == "fake-x"  # the "openai/" prefix is the router's, not the provider's
     assert set(seen.body) == {"model", "messages"}  # router-only kwargs are not sent
+
+
+def test_extra_headers_and_extra_body_reach_the_provider(fake_provider: FakeProvider) -> None:
+    call = {
+        **kwargs(fake_provider.base_url),
+        "temperature": 0.5,
+        "extra_headers": {"X-Tenant": "acme"},
+        "extra_body": {"top_k": 4},
+    }
+    NativeTransport(Endpoint.of(call["model"], call["api_base"])).complete(call)
+    (seen,) = fake_provider.requests
+    assert seen.headers["x-tenant"] == "acme"
+    assert seen.body["temperature"] == 0.5
+    assert seen.body["top_k"] == 4
+    assert "extra_body" not in seen.body
