@@ -85,6 +85,10 @@ class Record:
         """The provider's JSON as a new dict (what litellm's ``model_dump()`` gives)."""
         return copy.deepcopy(self._data)
 
+    def json(self) -> dict[str, Any]:
+        """litellm's name for ``model_dump()``."""
+        return self.model_dump()
+
     def model_dump_json(self) -> str:
         return json.dumps(self._data, separators=(",", ":"))
 

@@ -38,3 +38,4 @@ def test_model_dump_is_the_providers_json_and_a_copy() -> None:
     dumped["choices"][0]["message"]["content"] = "changed"
     assert reply.choices[0].message.content == "hi"
     assert json.loads(reply.model_dump_json()) == PAYLOAD
+    assert reply.json() == PAYLOAD  # litellm's older name
