@@ -68,6 +68,7 @@ def model(name: str, base: str, quality: float, price: float) -> dict[str, Any]:
         "quality": quality,
         "context_window": 16000,
         "timeout_s": 30,
+        "transport": "litellm",  # this benchmark compares with litellm; see transport.py for native
     }
 
 

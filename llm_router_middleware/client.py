@@ -7,7 +7,6 @@ import inspect
 import logging
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from dataclasses import replace
-from types import ModuleType
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from opentelemetry.trace import Status, StatusCode
@@ -22,6 +21,8 @@ from .params import validate_params
 from .policy import Policy
 from .routing.plan import Plan
 from .streaming import AsyncRoutedStream, RoutedStream, stream_kwargs
+from .transport import Transport, transport_for
+from .transport import litellm_module as litellm_module  # where callers have imported it
 
 if TYPE_CHECKING:
     from litellm import ModelResponse
@@ -30,19 +31,6 @@ if TYPE_CHECKING:
 
 logger = logging.getLogger("llm_router_middleware")
 T = TypeVar("T")
-_litellm: ModuleType | None = None
-
-
-def litellm_module() -> ModuleType:
-    """litellm, imported once (the import costs about 2.5 s), with its own retries off."""
-    global _litellm
-    if _litellm is None:
-        import litellm
-
-        litellm.num_retries = 0
-        litellm.suppress_debug_info = True
-        _litellm = litellm
-    return _litellm
 
 
 class RequestLLM:
@@ -170,11 +158,10 @@ class RequestLLM:
         return (await self._aprepare(messages, await self.acontext(), params)).plan
 
     def complete(self, messages: Any, **params: Any) -> ModelResponse:
-        litellm = litellm_module()
         execution = Execution(self.router, self._prepare(messages, self.context(), params), params)
         while (call := execution.next_call()) is not None:
             try:
-                response = litellm.completion(**call.kwargs)
+                response = transport_for(call.spec).complete(call.kwargs)
             except Exception as exc:
                 execution.failed(call, exc)
                 continue
@@ -186,7 +173,6 @@ class RequestLLM:
         execution.exhausted()
 
     async def acomplete(self, messages: Any, **params: Any) -> ModelResponse:
-        litellm = litellm_module()
         context = await self.acontext()
         prepared = await self._aprepare(messages, context, params)
         execution = AsyncExecution(self.router, prepared, params)
@@ -194,7 +180,7 @@ class RequestLLM:
         while (call := await execution.anext_call()) is not None:
             try:
                 response = await _guarded(
-                    litellm.acompletion(**call.kwargs), watcher, call.spec.name
+                    transport_for(call.spec).acomplete(call.kwargs), watcher, call.spec.name
                 )
             except ClientDisconnectedError as gone:
                 execution.disconnected(call, gone)
@@ -210,11 +196,10 @@ class RequestLLM:
 
     def stream(self, messages: Any, **params: Any) -> RoutedStream:
         """Stream the reply. Falls back between models until one sends its first chunk."""
-        litellm = litellm_module()
         execution = Execution(self.router, self._prepare(messages, self.context(), params), params)
         while (call := execution.next_call()) is not None:
             try:
-                chunks = iter(litellm.completion(**stream_kwargs(call)))
+                chunks = transport_for(call.spec).stream(stream_kwargs(call))
                 first = next(chunks)
             except StopIteration:
                 first = None
@@ -230,7 +215,6 @@ class RequestLLM:
 
     async def astream(self, messages: Any, **params: Any) -> AsyncRoutedStream:
         """``async for chunk in await llm.astream(...)``: the async twin of ``stream``."""
-        litellm = litellm_module()
         context = await self.acontext()
         prepared = await self._aprepare(messages, context, params)
         execution = AsyncExecution(self.router, prepared, params)
@@ -238,7 +222,9 @@ class RequestLLM:
         while (call := await execution.anext_call()) is not None:
             try:
                 first, chunks = await _guarded(
-                    _first_chunk(litellm, stream_kwargs(call)), watcher, call.spec.name
+                    _first_chunk(transport_for(call.spec), stream_kwargs(call)),
+                    watcher,
+                    call.spec.name,
                 )
             except ClientDisconnectedError as gone:
                 execution.disconnected(call, gone)
@@ -328,9 +314,9 @@ async def _guarded(work: Awaitable[T], watcher: DisconnectWatcher | None, model:
         watcher.disarm()
 
 
-async def _first_chunk(litellm: ModuleType, kwargs: dict[str, Any]) -> tuple[Any, Any]:
+async def _first_chunk(transport: Transport, kwargs: dict[str, Any]) -> tuple[Any, Any]:
     """Open a stream and wait for its first chunk: (first chunk or None, the chunk iterator)."""
-    chunks = (await litellm.acompletion(**kwargs)).__aiter__()
+    chunks = await transport.astream(kwargs)
     try:
         return await chunks.__anext__(), chunks
     except StopAsyncIteration:

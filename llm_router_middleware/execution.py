@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import copy
 import logging
-import os
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -26,9 +25,11 @@ from .errors import (
     ProviderRequestError,
     RouterError,
 )
+from .ids import request_id
 from .resilience import Action, ErrorKind, Transition, classify
 from .response import RoutingInfo
 from .routing import BudgetSnapshot, Reservation
+from .transport.reply import Reply
 
 if TYPE_CHECKING:
     from .router import Prepared, Router
@@ -79,7 +80,7 @@ class Execution:
         self.plan = prepared.plan
         self.params = dict(params)
         self.context = prepared.context
-        self.request_id = os.urandom(16).hex()
+        self.request_id = request_id()
         self.attempts: list[Attempt] = []
         self.position = 0
         self.min_window = 0
@@ -222,6 +223,9 @@ class Execution:
             int(getattr(usage, "prompt_tokens", 0) or 0),
             int(getattr(usage, "completion_tokens", 0) or 0),
         )
+        if isinstance(response, Reply):  # the native transport's own object: nobody else holds it
+            response.routing = info
+            return response
         # litellm's logging thread may still be serialising the object it returned: attach our
         # routing info to a shallow copy so that thread never sees the attribute appear.
         routed = copy.copy(response)

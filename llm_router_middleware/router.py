@@ -341,6 +341,9 @@ class Router:
         litellm_module()
         if self.config.routing.semantic is not None:
             self.semantic_router()
+        heartbeat = getattr(self.store, "heartbeat", None)
+        if callable(heartbeat):  # a shared store counts live workers for degraded budgets
+            heartbeat()
         self.warmed = True
 
     @property

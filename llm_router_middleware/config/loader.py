@@ -12,6 +12,7 @@ from typing import Any
 
 from ..errors import ConfigError, InvalidRequestError
 from ..params import validate_params
+from ..transport.base import TRANSPORTS, resolve
 from .reader import Table
 from .schema import (
     COMPLEXITY_LEVELS,
@@ -164,6 +165,13 @@ def _models(root: Table) -> dict[str, ModelSpec]:
             validate_params(params)
         except InvalidRequestError as exc:
             raise ConfigError(f"{t.path('params')}.{exc.param}", exc.message) from None
+        transport = resolve(t.choice("transport", TRANSPORTS, "auto"), model, api_base)
+        if transport is None:
+            raise ConfigError(
+                t.path("transport"),
+                f"'native' speaks the OpenAI chat-completions protocol: model {name!r} needs an "
+                f"'openai/...' model string or an api_base (got {model!r}); or use 'litellm'",
+            )
         models[name] = ModelSpec(
             name=name,
             model=model,
@@ -179,6 +187,7 @@ def _models(root: Table) -> dict[str, ModelSpec]:
             timeout_s=t.number("timeout_s", 30.0, positive=True),
             rpm=t.integer("rpm", None, minimum=1),
             params=MappingProxyType(params),
+            transport=transport,
         )
         t.done()
     return models

@@ -32,6 +32,7 @@ class ModelSpec:
     timeout_s: float
     rpm: int | None
     params: Mapping[str, Any] = field(default_factory=_frozen_map)
+    transport: Literal["native", "litellm"] = "litellm"  # resolved from "auto" by the loader
 
     def estimate_cost(self, prompt_tokens: int, output_tokens: int) -> float:
         return (

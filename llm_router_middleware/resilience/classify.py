@@ -127,6 +127,9 @@ def classify(exc: BaseException, secrets: Iterable[str] = ()) -> Classified:
 
 
 def _kind(exc: BaseException, status: int | None) -> ErrorKind:
+    given = getattr(exc, "error_kind", None)
+    if isinstance(given, ErrorKind):  # classified where it was raised (native transport)
+        return given
     # litellm and its dependencies are imported lazily: this module sits on the planning path,
     # and by the time an exception is classified litellm has long been imported.
     import httpx

@@ -382,6 +382,18 @@ class FailoverStore:
 
     # --- the heartbeat, while the store answers --------------------------------------------
 
+    def heartbeat(self) -> None:
+        """Mark this worker live now, at startup (``Router.warm``), so that every worker is
+        counted before traffic starts; the first call then counts the live workers again."""
+        if self._down is not None:
+            return
+        self._next_beat = 0.0
+        try:
+            self._beat()
+        except RedisUnavailableError as exc:
+            self._lose(exc)
+        self._next_beat = 0.0
+
     def _beat(self) -> None:
         """Every ``heartbeat_s``: mark this worker live and count the live workers (two round
         trips), for the share of a budget each may spend while the store is away."""

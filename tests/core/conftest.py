@@ -19,9 +19,16 @@ def spans() -> Iterator[Spans]:
     EXPORTER.clear()
 
 
+@pytest.fixture(params=["litellm", "native"])
+def transport(request: pytest.FixtureRequest) -> str:
+    """Provider-behaviour tests run on both transports, against the same fake provider."""
+    name: str = request.param
+    return name
+
+
 @pytest.fixture
-def make_router(fake_provider: FakeProvider) -> Callable[..., Router]:
+def make_router(fake_provider: FakeProvider, transport: str) -> Callable[..., Router]:
     def build(**sections: Any) -> Router:
-        return Router.from_config(base_config(fake_provider, **sections))
+        return Router.from_config(base_config(fake_provider, transport, **sections))
 
     return build

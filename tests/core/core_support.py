@@ -74,12 +74,16 @@ def model(
     }
 
 
-def base_config(provider: FakeProvider, **sections: Any) -> dict[str, Any]:
+def base_config(
+    provider: FakeProvider, transport: str | None = None, **sections: Any
+) -> dict[str, Any]:
+    """Three models; ``transport`` ("native" / "litellm") is set on each, else left to "auto"."""
+    chosen = {} if transport is None else {"transport": transport}
     config: dict[str, Any] = {
         "models": [
-            model(provider, "premium", 0.9, cost=10.0),
-            model(provider, "balanced", 0.7, cost=3.0),
-            model(provider, "cheap", 0.3, cost=0.5),
+            model(provider, "premium", 0.9, cost=10.0, **chosen),
+            model(provider, "balanced", 0.7, cost=3.0, **chosen),
+            model(provider, "cheap", 0.3, cost=0.5, **chosen),
         ],
         "routing": {"strategy": "fixed", "fallbacks": ["premium", "balanced", "cheap"]},
     }

@@ -113,8 +113,10 @@ def test_provider_failure_falls_back_to_the_next_model(
 
 
 @pytest.mark.parametrize("mode", MODES)
-def test_timeout_is_per_model_and_falls_back(mode: str, fake_provider: FakeProvider) -> None:
-    config = base_config(fake_provider)
+def test_timeout_is_per_model_and_falls_back(
+    mode: str, fake_provider: FakeProvider, transport: str
+) -> None:
+    config = base_config(fake_provider, transport)
     config["models"][0]["timeout_s"] = 0.3
     router = Router.from_config(config)
     fake_provider.set("fake-premium", Behavior(hang=True))
@@ -158,13 +160,15 @@ def test_bad_request_fails_at_once_with_the_providers_message(
 
 @pytest.mark.parametrize("mode", MODES)
 def test_context_window_exceeded_skips_to_a_larger_window(
-    mode: str, fake_provider: FakeProvider
+    mode: str,
+    fake_provider: FakeProvider,
+    transport: str,
 ) -> None:
-    config = base_config(fake_provider)
+    config = base_config(fake_provider, transport)
     config["models"] = [
-        model(fake_provider, "small-a", 0.9, window=4000),
-        model(fake_provider, "small-b", 0.8, window=4000),
-        model(fake_provider, "large", 0.7, window=100_000),
+        model(fake_provider, "small-a", 0.9, window=4000, transport=transport),
+        model(fake_provider, "small-b", 0.8, window=4000, transport=transport),
+        model(fake_provider, "large", 0.7, window=100_000, transport=transport),
     ]
     config["routing"]["fallbacks"] = ["small-a", "small-b", "large"]
     router = Router.from_config(config)
@@ -203,10 +207,12 @@ def test_all_models_failing_raises_one_error_listing_every_attempt(
 
 @pytest.mark.parametrize("mode", MODES)
 def test_breaker_opens_then_half_open_probe_closes_it(
-    mode: str, fake_provider: FakeProvider, spans: Spans
+    mode: str, fake_provider: FakeProvider, spans: Spans, transport: str
 ) -> None:
     router = Router.from_config(
-        base_config(fake_provider, breaker={"consecutive_failures": 2, "cooldown_s": 0.5})
+        base_config(
+            fake_provider, transport, breaker={"consecutive_failures": 2, "cooldown_s": 0.5}
+        )
     )
     fake_provider.set("fake-premium", Behavior(status=500))
     call(router, mode)
@@ -228,8 +234,12 @@ def test_breaker_opens_then_half_open_probe_closes_it(
 
 
 @pytest.mark.parametrize("mode", MODES)
-def test_failed_calls_leave_nothing_charged(mode: str, fake_provider: FakeProvider) -> None:
-    router = Router.from_config(base_config(fake_provider, budgets={"per_user_usd": 1.0}))
+def test_failed_calls_leave_nothing_charged(
+    mode: str, fake_provider: FakeProvider, transport: str
+) -> None:
+    router = Router.from_config(
+        base_config(fake_provider, transport, budgets={"per_user_usd": 1.0})
+    )
     fake_provider.set_default(Behavior(status=503))
     with pytest.raises(AllModelsFailedError):
         call(router, mode)
@@ -242,9 +252,11 @@ def test_failed_calls_leave_nothing_charged(mode: str, fake_provider: FakeProvid
 
 @pytest.mark.parametrize("mode", MODES)
 def test_zero_budget_refuses_and_no_paid_fallback_bypasses_it(
-    mode: str, fake_provider: FakeProvider
+    mode: str, fake_provider: FakeProvider, transport: str
 ) -> None:
-    router = Router.from_config(base_config(fake_provider, budgets={"per_user_usd": 0.0}))
+    router = Router.from_config(
+        base_config(fake_provider, transport, budgets={"per_user_usd": 0.0})
+    )
     with pytest.raises(BudgetExhaustedError) as caught:
         call(router, mode)
     assert caught.value.status_code == 402
@@ -253,11 +265,14 @@ def test_zero_budget_refuses_and_no_paid_fallback_bypasses_it(
 
 @pytest.mark.parametrize("mode", MODES)
 def test_budget_downgrade_routes_to_what_the_user_can_afford(
-    mode: str, fake_provider: FakeProvider
+    mode: str,
+    fake_provider: FakeProvider,
+    transport: str,
 ) -> None:
     router = Router.from_config(
         base_config(
             fake_provider,
+            transport,
             budgets={"per_user_usd": 0.002, "on_exhausted": "downgrade"},
             routing={"strategy": "fixed", "fallbacks": ["premium", "balanced", "cheap"]},
         )

@@ -32,8 +32,10 @@ def free_port() -> int:
 
 
 @pytest.fixture
-def served(fake_provider: FakeProvider) -> Iterator[tuple[str, Router]]:
-    router = Router.from_config(base_config(fake_provider, budgets={"per_user_usd": 1.0}))
+def served(fake_provider: FakeProvider, transport: str) -> Iterator[tuple[str, Router]]:
+    router = Router.from_config(
+        base_config(fake_provider, transport, budgets={"per_user_usd": 1.0})
+    )
 
     async def chat(request: Request) -> JSONResponse:
         body = await request.json()

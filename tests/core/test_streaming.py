@@ -60,7 +60,7 @@ def test_stream_with_every_model_failing(
         collect(make_router(), mode)
 
 
-def test_an_error_after_the_first_chunk_cannot_fall_back() -> None:
+def test_an_error_after_the_first_chunk_cannot_fall_back(transport: str) -> None:
     from core_support import base_config
 
     from llm_router_middleware.streaming import StreamInterruptedError
@@ -69,7 +69,7 @@ def test_an_error_after_the_first_chunk_cannot_fall_back() -> None:
         provider.set_default(
             Behavior(reply="one two three four five six", stream_chunk_delay_s=0.3)
         )
-        router = Router.from_config(base_config(provider, budgets={"per_user_usd": 1.0}))
+        router = Router.from_config(base_config(provider, transport, budgets={"per_user_usd": 1.0}))
         stream = router.handle(RequestContext(user_id="u1")).stream(HI)
         chunks = iter(stream)
         next(chunks)  # the first chunk arrived: premium is committed
