@@ -226,7 +226,9 @@ def _routing(root: Table, models: Mapping[str, ModelSpec]) -> RoutingSpec:
     experiment = _experiment(t, models)
     semantic = _semantic(t, models)
     if strategy == "experiment" and experiment is None:
-        report(ConfigError(t.path("experiment"), "is required when routing.strategy = 'experiment'"))
+        report(
+            ConfigError(t.path("experiment"), "is required when routing.strategy = 'experiment'")
+        )
     if strategy == "semantic" and semantic is None:
         report(ConfigError(t.path("semantic"), "is required when routing.strategy = 'semantic'"))
     t.done()

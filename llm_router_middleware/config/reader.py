@@ -120,9 +120,11 @@ class Table:
         value = self.raw(key, default)
         if value not in options:
             names = ", ".join(str(o) for o in options if o is not None)
-            hint = suggest(value, [o for o in options if isinstance(o, str)]) if isinstance(
-                value, str
-            ) else ""
+            hint = (
+                suggest(value, [o for o in options if isinstance(o, str)])
+                if isinstance(value, str)
+                else ""
+            )
             raise ConfigError(self.path(key), f"must be one of {names}; got {value!r}{hint}")
         return value
 

@@ -89,7 +89,8 @@ def test_check_runs_without_the_secrets(
 ) -> None:
     monkeypatch.delenv("CLI_TEST_KEY", raising=False)
     path = tmp_path / "router.toml"
-    path.write_text(CONFIG.replace('name = "cheap"', 'name = "cheap"\napi_key_env = "CLI_TEST_KEY"'))
+    keyed = 'name = "cheap"\napi_key_env = "CLI_TEST_KEY"'
+    path.write_text(CONFIG.replace('name = "cheap"', keyed))
     assert main(["check", str(path)]) == 2
     assert "CLI_TEST_KEY is not set" in capsys.readouterr().err
     assert main(["check", str(path), "--no-env"]) == 0
