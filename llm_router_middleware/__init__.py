@@ -18,6 +18,7 @@ from .errors import (
     ProviderRequestError,
     RouterError,
 )
+from .otlp import configure_telemetry
 from .policy import Policy
 from .resolvers import HeaderContextResolver
 from .response import RoutingInfo
@@ -55,6 +56,7 @@ __all__ = [
     "RoutingInfo",
     "StateStore",
     "__version__",
+    "configure_telemetry",
     "get_llm",
     "load_config",
 ]

@@ -28,6 +28,7 @@ PUBLIC = [
     "RoutingInfo",
     "StateStore",
     "__version__",
+    "configure_telemetry",
     "get_llm",
     "load_config",
 ]
