@@ -14,9 +14,9 @@ from __future__ import annotations
 import contextlib
 import logging
 import os
-import textwrap
 import socket
 import sys
+import textwrap
 import threading
 import time
 from collections.abc import Callable, Iterator, Sequence

@@ -127,7 +127,6 @@ def configure(values: dict[str, Any]) -> None:
 
 def main(argv: list[str]) -> None:
     import django
-    from django.conf import settings
     from django.core.management import execute_from_command_line
 
     from llm_router_middleware.testing import FakeProvider

@@ -82,9 +82,9 @@ def test_example_exports_one_trace_per_request(framework: str, otlp_receiver: OT
 def test_django_example_under_opentelemetry_instrument(otlp_receiver: OTLPReceiver) -> None:
     """The zero-code path: `opentelemetry-instrument` with the http/protobuf protocol (its
     default is gRPC) configures the SDK and instruments Django before the example runs."""
+    instrument = str(BIN / "opentelemetry-instrument")
     run_example(
-        [str(BIN / "opentelemetry-instrument"), sys.executable, str(EXAMPLES / "django_app/app.py")]
-        + ["--demo"],
+        [instrument, sys.executable, str(EXAMPLES / "django_app/app.py"), "--demo"],
         OTEL_SERVICE_NAME="django-instrumented",
         OTEL_TRACES_EXPORTER="otlp",
         OTEL_METRICS_EXPORTER="none",
