@@ -9,6 +9,8 @@ from .config import RouterConfig
 from .config.schema import STRATEGIES
 from .errors import ConfigError
 
+POLICY_ATTRIBUTE = "llm_router_policy"  # set on views an llm_policy decorator wraps, for checks
+
 
 @dataclass(frozen=True, slots=True)
 class Policy:
