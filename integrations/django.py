@@ -27,6 +27,7 @@ from django.utils.module_loading import import_string
 
 from llm_router_middleware import (
     ConfigError,
+    ContextError,
     Policy,
     RequestContext,
     RequestLLM,
@@ -34,7 +35,9 @@ from llm_router_middleware import (
     RouterError,
 )
 from llm_router_middleware.context import ContextResolver, current_llm
+from llm_router_middleware.policy import POLICY_ATTRIBUTE
 
+from . import django_checks  # noqa: F401  (registers the system checks)
 from ._sync import in_event_loop, settle
 
 __all__ = ["LLMRouterMiddleware", "default_context", "error_response", "get_router", "llm_policy"]
@@ -103,6 +106,9 @@ def _tier_getter() -> TierGetter:
     return cast(TierGetter, target)
 
 
+_NOTHING: Any = object()
+
+
 def _no_tier(user: Any) -> str | None:
     return None
 
@@ -113,7 +119,13 @@ def _attribute_path(path: str) -> TierGetter:
     def tier_of(user: Any) -> str | None:
         value = user
         for name in names:
-            value = getattr(value, name, None)  # a missing related row reads as no tier
+            found = getattr(value, name, _NOTHING)  # a missing related row reads as no tier
+            if found is _NOTHING and not hasattr(type(value), name):
+                raise ContextError(
+                    f"settings.LLM_ROUTER_TIER {path!r} names nothing: "
+                    f"{type(value).__name__} has no attribute {name!r}"
+                )
+            value = None if found is _NOTHING else found
             if value is None:
                 return None
         if callable(value):
@@ -278,6 +290,7 @@ def llm_policy(
                 finally:
                     current_llm.reset(token)
 
+            setattr(async_view, POLICY_ATTRIBUTE, policy)
             return cast(View, async_view)
 
         @functools.wraps(view)
@@ -288,6 +301,7 @@ def llm_policy(
             finally:
                 current_llm.reset(token)
 
+        setattr(sync_view, POLICY_ATTRIBUTE, policy)
         return cast(View, sync_view)
 
     return decorate
