@@ -21,6 +21,7 @@ from llm_router_middleware import ConfigError, Policy, RequestLLM, Router, Route
 from llm_router_middleware.context import ContextResolver, current_llm
 from llm_router_middleware.policy import POLICY_ATTRIBUTE
 
+from ._loops import settling
 from ._sync import settle
 
 __all__ = ["LLMRouter", "LLMRouterState", "error_response", "get_router", "llm", "llm_policy"]
@@ -84,6 +85,8 @@ class LLMRouter:
         app.before_request_funcs.setdefault(None, []).insert(0, functools.partial(_attach, state))
         app.teardown_request(_detach)
         app.register_error_handler(RouterError, error_response)
+        # async views run on a new loop each: let litellm's logging finish on it (_loops.py)
+        setattr(app, "async_to_sync", settling(app.async_to_sync))  # noqa: B010
 
 
 def _router_from_config(app: Flask) -> Router:

@@ -228,3 +228,17 @@ def test_route_span_is_a_child_of_the_flask_server_span(
     assert route.context.trace_id == server.context.trace_id
     assert route.parent is not None
     assert route.parent.span_id == server.context.span_id
+
+
+def test_async_views_leave_no_litellm_logging_behind(app: Flask) -> None:
+    """Each async view runs on a new event loop. litellm queues its success logging on the
+    loop; without settling it there the queue was carried from loop to loop ("LoggingWorker:
+    event loop changed; carried N pending"), one more entry per request."""
+    from litellm.litellm_core_utils.logging_worker import GLOBAL_LOGGING_WORKER
+
+    client = app.test_client()
+    pending = []
+    for _ in range(5):
+        assert client.get("/async/chat/lobby").status_code == 200
+        pending.append(GLOBAL_LOGGING_WORKER.pending_count)
+    assert pending == [0, 0, 0, 0, 0]
