@@ -21,8 +21,8 @@ logger = logging.getLogger("llm_router_middleware")
 SETTLE_TIMEOUT_S = 5.0
 
 
-async def settle_litellm_logging(timeout: float = SETTLE_TIMEOUT_S) -> None:
-    """Run litellm's queued async logging for this loop to completion (bounded by ``timeout``);
+async def settle_litellm_logging(limit_s: float = SETTLE_TIMEOUT_S) -> None:
+    """Run litellm's queued async logging for this loop to completion (bounded by ``limit_s``);
     a no-op when litellm was never imported or its internals are not the ones this knows."""
     if "litellm" not in sys.modules:
         return
@@ -32,10 +32,10 @@ async def settle_litellm_logging(timeout: float = SETTLE_TIMEOUT_S) -> None:
     except ImportError:  # another litellm version: nothing known to settle
         return
     try:
-        await drain_logging_tasks(timeout)  # the tasks that enqueue the logging coroutines
-        await asyncio.wait_for(GLOBAL_LOGGING_WORKER.flush(), timeout)
+        await drain_logging_tasks(limit_s)  # the tasks that enqueue the logging coroutines
+        await asyncio.wait_for(GLOBAL_LOGGING_WORKER.flush(), limit_s)
     except TimeoutError:
-        logger.warning("litellm's logging did not finish within %.1f s of the view", timeout)
+        logger.warning("litellm's logging did not finish within %.1f s of the view", limit_s)
 
 
 def settling(
