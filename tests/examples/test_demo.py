@@ -117,7 +117,9 @@ def test_reasons_are_wrapped_whole(console_output: str) -> None:
     assert not [line for line in reasons if "…" in line]
     assert all(len(line) <= 120 for line in table.splitlines())
     hard = parse(console_output)["hard prompt"]
-    assert "2 complex keywords (" in hard.reason  # the keyword list is no longer dropped
+    assert "4 complex keywords (analyze, compare, step by step, trade-offs)" in hard.reason
+    low = parse(console_output)["hard, budget low"]  # long: wrapped onto a second line, whole
+    assert low.reason.endswith("premium unavailable (budget) -> simple model cheap")
 
 
 def test_console_spans_follow_the_table(console_output: str) -> None:
