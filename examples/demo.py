@@ -14,9 +14,9 @@ from __future__ import annotations
 import contextlib
 import logging
 import os
-import re
 import socket
 import sys
+import textwrap
 import threading
 import time
 from collections.abc import Callable, Iterator, Sequence
@@ -202,7 +202,6 @@ COLUMNS = (
     ("attempts", 26),
 )
 USER_TIERS = {"alice": "free", "bob": "pro", "anonymous": "default"}  # for error rows
-_KEYWORD_LIST = re.compile(r"(keywords?) \([^()]*\)")
 
 
 def format_table(rows: Sequence[Row], width: int = WIDTH) -> str:
@@ -223,14 +222,10 @@ def format_table(rows: Sequence[Row], width: int = WIDTH) -> str:
         )
         cells = [clip(v, w).ljust(w) for v, (_, w) in zip(values, COLUMNS, strict=True)]
         lines.append(" ".join(cells).rstrip())
-        reason = " ".join(row.reason.split())
-        if len(reason) > width - 5:  # the keyword lists are the least interesting part
-            reason = _KEYWORD_LIST.sub(r"\1", reason)
-        clauses = reason.split("; ")
-        if len(reason) > width - 5 and len(clauses) > 2:  # keep the first and the last clause
-            room = width - 5 - len(clauses[-1]) - 5
-            reason = f"{clip(clauses[0], max(room, 20))}; …; {clauses[-1]}"
-        lines.append(clip("   └ " + reason, width))
+        # the whole reason, wrapped under the row (never cut: it is what the demo is about)
+        wrapped = textwrap.wrap(" ".join(row.reason.split()), width - 5) or [""]
+        lines.append("   └ " + wrapped[0])
+        lines.extend("     " + more for more in wrapped[1:])
     return "\n".join(lines)
 
 

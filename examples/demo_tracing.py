@@ -13,11 +13,12 @@ from opentelemetry import trace
 from opentelemetry.sdk.resources import Resource
 from opentelemetry.sdk.trace import ReadableSpan, TracerProvider
 from opentelemetry.sdk.trace.export import (
-    BatchSpanProcessor,
     SimpleSpanProcessor,
     SpanExporter,
     SpanExportResult,
 )
+
+from llm_router_middleware import configure_telemetry
 
 
 def clip(text: str, width: int) -> str:
@@ -131,17 +132,13 @@ class Tracing:
 
 
 def setup_tracing() -> Tracing:
-    resource = Resource.create({"service.name": "llm-router-demo"})
-    provider = TracerProvider(resource=resource)
     endpoint = os.environ.get("OTEL_EXPORTER_OTLP_ENDPOINT")
-    console: CompactSpanExporter | None = None
-    if endpoint:
-        from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter
-
-        # The exporter reads OTEL_EXPORTER_OTLP_ENDPOINT itself and appends /v1/traces.
-        provider.add_span_processor(BatchSpanProcessor(OTLPSpanExporter()))
-    else:
-        console = CompactSpanExporter()
-        provider.add_span_processor(SimpleSpanProcessor(console))
+    if endpoint:  # the library's helper, from the standard OTEL_* variables
+        exporting = configure_telemetry("llm-router-demo")
+        assert isinstance(exporting, TracerProvider)
+        return Tracing(exporting, None, endpoint)
+    provider = TracerProvider(resource=Resource.create({"service.name": "llm-router-demo"}))
+    console = CompactSpanExporter()
+    provider.add_span_processor(SimpleSpanProcessor(console))
     trace.set_tracer_provider(provider)
     return Tracing(provider, console, endpoint)

@@ -35,6 +35,15 @@ def router_config(base_url: str) -> dict[str, Any]:
     }
 
 
+def export_spans(service_name: str) -> bool:
+    """True when this process exports spans: ``OTEL_EXPORTER_OTLP_ENDPOINT`` is set, and either
+    ``configure_telemetry()`` installed the SDK from the ``OTEL_*`` variables just now, or
+    ``opentelemetry-instrument`` had installed one before (kept as it is)."""
+    from llm_router_middleware import configure_telemetry
+
+    return configure_telemetry(service_name) is not None
+
+
 def demo_requests(slash: str = "") -> list[tuple[str, str, dict[str, str]]]:
     """(who, url, headers) of the demo; ``slash`` is "/" for Django's trailing-slash URLs."""
     alice = {"Authorization": "Bearer alice-token"}

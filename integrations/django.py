@@ -21,7 +21,6 @@ from dataclasses import replace
 from typing import Any, TypeVar, cast
 
 from asgiref.sync import iscoroutinefunction, markcoroutinefunction, sync_to_async
-from django.apps import AppConfig
 from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
 from django.core.signals import setting_changed
@@ -30,6 +29,7 @@ from django.utils.module_loading import import_string
 
 from llm_router_middleware import (
     ConfigError,
+    ContextError,
     Policy,
     RequestContext,
     RequestLLM,
@@ -37,8 +37,11 @@ from llm_router_middleware import (
     RouterError,
 )
 from llm_router_middleware.context import ContextResolver, current_llm
+from llm_router_middleware.policy import POLICY_ATTRIBUTE
 
+from . import django_checks  # noqa: F401  (registers the system checks)
 from ._sync import in_event_loop, settle
+from .django_checks import LLMRouterConfig
 
 __all__ = [
     "LLMRouterConfig",
@@ -116,6 +119,9 @@ def _tier_getter() -> TierGetter:
     return cast(TierGetter, target)
 
 
+_NOTHING: Any = object()
+
+
 def _no_tier(user: Any) -> str | None:
     return None
 
@@ -126,7 +132,13 @@ def _attribute_path(path: str) -> TierGetter:
     def tier_of(user: Any) -> str | None:
         value = user
         for name in names:
-            value = getattr(value, name, None)  # a missing related row reads as no tier
+            found = getattr(value, name, _NOTHING)  # a missing related row reads as no tier
+            if found is _NOTHING and not hasattr(type(value), name):
+                raise ContextError(
+                    f"settings.LLM_ROUTER_TIER {path!r} names nothing: "
+                    f"{type(value).__name__} has no attribute {name!r}"
+                )
+            value = None if found is _NOTHING else found
             if value is None:
                 return None
         if callable(value):
@@ -165,19 +177,6 @@ def _settings_changed(*, setting: str, **kwargs: Any) -> None:
 
 
 setting_changed.connect(_settings_changed)
-
-
-class LLMRouterConfig(AppConfig):  # type: ignore[misc]  # django ships no stubs here
-    """``INSTALLED_APPS += ["llm_router_middleware.integrations.django.LLMRouterConfig"]``:
-    builds the router from ``settings.LLM_ROUTER`` and imports litellm when Django starts
-    (``ready``), before any request; a bad setting fails the boot."""
-
-    name = "llm_router_middleware.integrations"
-    label = "llm_router"
-    verbose_name = "LLM router"
-
-    def ready(self) -> None:
-        get_router()
 
 
 # --- context ---------------------------------------------------------------------------------
@@ -304,6 +303,7 @@ def llm_policy(
                 finally:
                     current_llm.reset(token)
 
+            setattr(async_view, POLICY_ATTRIBUTE, policy)
             return cast(View, async_view)
 
         @functools.wraps(view)
@@ -314,6 +314,7 @@ def llm_policy(
             finally:
                 current_llm.reset(token)
 
+        setattr(sync_view, POLICY_ATTRIBUTE, policy)
         return cast(View, sync_view)
 
     return decorate

@@ -1,4 +1,4 @@
-"""FastAPI: the ``LLM`` dependency, with or without the core ASGI middleware.
+"""FastAPI: the ``LLM`` dependency over the core ASGI middleware.
 
 setup(app, router, context=lambda request: RequestContext(...))   # or app.add_middleware(...)
 
@@ -9,7 +9,6 @@ async def answer(llm: LLM) -> dict[str, str]: ...
 # No `from __future__ import annotations`: FastAPI reads the dependencies' annotations at
 # runtime, and those of the closures below name their enclosing function's arguments.
 import asyncio
-import inspect
 from collections.abc import AsyncIterator, Callable, Sequence
 from contextlib import asynccontextmanager
 from contextvars import Token
@@ -17,12 +16,11 @@ from dataclasses import replace
 from typing import Annotated, Any
 
 from fastapi import Depends, FastAPI, HTTPException, Request
-from fastapi.exception_handlers import http_exception_handler
-from starlette.exceptions import HTTPException as StarletteHTTPException
-from starlette.responses import Response
+from starlette.responses import JSONResponse, Response
 
 from llm_router_middleware import (
     ContextError,
+    LLMRouterMiddleware,
     Policy,
     RequestContext,
     RequestLLM,
@@ -35,9 +33,9 @@ from llm_router_middleware.context import ContextResolver, current_llm
 __all__ = [
     "LLM",
     "as_http_exception",
-    "get_llm",
     "llm_dependency",
     "llm_policy",
+    "request_llm",
     "router_error_handler",
     "setup",
 ]
@@ -53,14 +51,16 @@ def setup(
     policy: Policy | None = None,
     handle_errors: bool = True,
 ) -> None:
-    """Make ``LLM`` work without the ASGI middleware: the router on ``app.state.llm_router``,
-    ``context(request)`` (sync or async) resolving each request's context, and router errors
-    answered as ``HTTPException`` JSON. Without ``context`` every request is anonymous."""
+    """Adds the core ``LLMRouterMiddleware`` (so ``request.state.llm``, ``LLM`` and
+    ``llm_router_middleware.get_llm()`` all give the same handle), with ``context(request)``
+    (sync or async) resolving each request's context, and answers router errors as
+    ``{"error": {...}}`` like every other integration. Without ``context`` every request is
+    anonymous."""
+    checked = policy.validate(router.config, "setup(policy=...)") if policy is not None else None
     app.state.llm_router = router
     app.state.llm_router_context = context
-    app.state.llm_router_policy = (
-        policy.validate(router.config, "setup(policy=...)") if policy is not None else None
-    )
+    app.state.llm_router_policy = checked
+    app.add_middleware(LLMRouterMiddleware, router=router, context=context, policy=checked)
     if handle_errors:
         app.add_exception_handler(RouterError, router_error_handler)
     _warm_at_startup(app, router)
@@ -130,9 +130,9 @@ def _deactivate(token: Token[RequestLLM | None]) -> None:
         current_llm.set(None)
 
 
-async def get_llm(request: Request) -> AsyncIterator[RequestLLM]:
-    """The request's handle: the middleware's when it is installed, else one built from
-    ``setup(app, ...)``. Adds no parameter to the OpenAPI schema."""
+async def request_llm(request: Request) -> AsyncIterator[RequestLLM]:
+    """The dependency behind ``LLM``: the middleware's handle for this request, its context
+    resolved. Adds no parameter to the OpenAPI schema."""
     handle = _base_handle(request)
     token = await _activate(request, handle)
     try:
@@ -141,7 +141,7 @@ async def get_llm(request: Request) -> AsyncIterator[RequestLLM]:
         _deactivate(token)
 
 
-LLM = Annotated[RequestLLM, Depends(get_llm)]
+LLM = Annotated[RequestLLM, Depends(request_llm)]
 
 
 def llm_dependency(context: Dependency) -> Dependency:
@@ -183,13 +183,13 @@ def llm_policy(
     strategy: str | None = None,
     max_cost_usd: float | None = None,
     deadline_s: float | None = None,
-    llm: Dependency = get_llm,
+    llm: Dependency = request_llm,
 ) -> Dependency:
     """A dependency giving the handle narrowed for one endpoint::
 
         CheapLLM = Annotated[RequestLLM, Depends(llm_policy(models=["cheap"]))]
 
-    ``llm`` is the dependency it narrows (``get_llm``, or one from ``llm_dependency``)."""
+    ``llm`` is the dependency it narrows (``request_llm``, or one from ``llm_dependency``)."""
     policy = Policy.build(
         tier=tier,
         models=models,
@@ -221,13 +221,8 @@ def as_http_exception(error: RouterError) -> HTTPException:
 
 
 async def router_error_handler(request: Request, exc: Exception) -> Response:
-    """Renders a ``RouterError`` through the app's own ``HTTPException`` handler."""
+    """A ``RouterError`` as the same ``{"error": {...}}`` JSON, status and headers that the core
+    middleware and the Django and Flask integrations answer."""
     if not isinstance(exc, RouterError):
         raise exc
-    handler = request.app.exception_handlers.get(StarletteHTTPException, http_exception_handler)
-    response = handler(request, as_http_exception(exc))
-    if inspect.isawaitable(response):
-        response = await response
-    if not isinstance(response, Response):
-        raise TypeError(f"the HTTPException handler returned {type(response).__name__}")
-    return response
+    return JSONResponse(exc.to_json(), status_code=exc.status_code, headers=exc.headers() or None)

@@ -19,7 +19,9 @@ from werkzeug.local import LocalProxy
 
 from llm_router_middleware import ConfigError, Policy, RequestLLM, Router, RouterError
 from llm_router_middleware.context import ContextResolver, current_llm
+from llm_router_middleware.policy import POLICY_ATTRIBUTE
 
+from ._loops import settling
 from ._sync import settle
 
 __all__ = ["LLMRouter", "LLMRouterState", "error_response", "get_router", "llm", "llm_policy"]
@@ -34,7 +36,8 @@ View = TypeVar("View", bound=Callable[..., Any])
 
 @dataclass(frozen=True, slots=True)
 class LLMRouterState:
-    """What ``app.extensions["llm_router"]`` holds for one app."""
+    """The extension's per-app state, bound to its request hooks (``app.extensions["llm_router"]``
+    holds the router itself)."""
 
     router: Router
     resolver: ContextResolver | None
@@ -74,11 +77,17 @@ class LLMRouter:
             self.policy.validate(router.config, "LLMRouter(policy=...)") if self.policy else None
         )
         state = LLMRouterState(router=router, resolver=self.context, policy=policy)
-        app.extensions[EXTENSION] = state
+        app.extensions[EXTENSION] = router
+        for name, view in app.view_functions.items():  # views registered before init_app
+            view_policy = getattr(view, POLICY_ATTRIBUTE, None)
+            if isinstance(view_policy, Policy):
+                view_policy.validate(router.config, f"llm_policy on view {name!r}")
         # first, so the app's own before_request functions can use request.llm too
         app.before_request_funcs.setdefault(None, []).insert(0, functools.partial(_attach, state))
         app.teardown_request(_detach)
         app.register_error_handler(RouterError, error_response)
+        # async views run on a new loop each: let litellm's logging finish on it (_loops.py)
+        setattr(app, "async_to_sync", settling(app.async_to_sync))  # noqa: B010
 
 
 def _router_from_config(app: Flask) -> Router:
@@ -134,10 +143,10 @@ def error_response(error: RouterError) -> ResponseReturnValue:
 def get_router(app: Flask | None = None) -> Router:
     """The Router of ``app`` (the current app by default), for code outside a request."""
     target = app if app is not None else current_app
-    state = target.extensions.get(EXTENSION)
-    if not isinstance(state, LLMRouterState):
+    router = target.extensions.get(EXTENSION)
+    if not isinstance(router, Router):
         raise RuntimeError("the LLM router extension is not set up: call LLMRouter(app)")
-    return state.router
+    return router
 
 
 def _current() -> RequestLLM:
@@ -182,6 +191,7 @@ def llm_policy(
                 finally:
                     current_llm.reset(token)
 
+            setattr(async_view, POLICY_ATTRIBUTE, policy)
             return cast(View, async_view)
 
         @functools.wraps(view)
@@ -192,6 +202,7 @@ def llm_policy(
             finally:
                 current_llm.reset(token)
 
+        setattr(sync_view, POLICY_ATTRIBUTE, policy)
         return cast(View, sync_view)
 
     return decorate

@@ -19,6 +19,7 @@ from .errors import (
     ProviderRequestError,
     RouterError,
 )
+from .otlp import configure_telemetry
 from .policy import Policy
 from .resolvers import HeaderContextResolver
 from .response import RoutingInfo
@@ -62,6 +63,7 @@ __all__ = [
     "SpendReport",
     "StateStore",
     "__version__",
+    "configure_telemetry",
     "get_llm",
     "load_config",
 ]

@@ -1,6 +1,6 @@
 """Command line: validate a config and explain routing decisions without calling any model.
 
-python -m llm_router_middleware check router.toml
+python -m llm_router_middleware check router.toml [--no-env]
 python -m llm_router_middleware explain router.toml "Compare these two designs" --tier pro
 """
 
@@ -13,6 +13,7 @@ import sys
 from collections.abc import Sequence
 
 from .config import load_config
+from .config.collect import ConfigErrors
 from .context import RequestContext
 from .errors import ConfigError, RouterError
 
@@ -22,6 +23,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     commands = parser.add_subparsers(dest="command", required=True)
     check = commands.add_parser("check", help="validate a config file and summarise it")
     check.add_argument("config")
+    check.add_argument(
+        "--no-env", action="store_true", help="do not require the api_key_env variables to be set"
+    )
     explain = commands.add_parser("explain", help="show the plan for a prompt (no model is called)")
     explain.add_argument("config")
     explain.add_argument("prompt")
@@ -29,22 +33,31 @@ def main(argv: Sequence[str] | None = None) -> int:
     explain.add_argument("--user", default=None, help="user id (experiment arm, per-user budget)")
     explain.add_argument("--max-tokens", type=int, default=None)
     explain.add_argument("--json", action="store_true", help="print the plan as JSON")
+    explain.add_argument(
+        "--no-env", action="store_true", help="do not require the api_key_env variables to be set"
+    )
     args = parser.parse_args(argv)
     os.environ.setdefault("LITELLM_LOCAL_MODEL_COST_MAP", "True")
     try:
         if args.command == "check":
-            return _check(args.config)
+            return _check(args.config, require_env=not args.no_env)
         return _explain(args)
+    except ConfigErrors as errors:
+        for error in errors.errors:
+            print(f"{args.config}: {error}", file=sys.stderr)
+        print(f"{len(errors.errors)} config errors", file=sys.stderr)
+        return 2
     except ConfigError as error:
-        print(f"config error: {error}", file=sys.stderr)
+        print(f"{args.config}: {error}", file=sys.stderr)
+        print("1 config error", file=sys.stderr)
         return 2
     except RouterError as error:
         print(f"{error.code}: {error.message}", file=sys.stderr)
         return 1
 
 
-def _check(path: str) -> int:
-    config = load_config(path)
+def _check(path: str, *, require_env: bool = True) -> int:
+    config = load_config(path, require_env=require_env)
     print(f"{path}: valid")
     for spec in config.models.values():
         print(
@@ -69,7 +82,7 @@ def _check(path: str) -> int:
 def _explain(args: argparse.Namespace) -> int:
     from .router import Router
 
-    router = Router.from_config(args.config)
+    router = Router(load_config(args.config, require_env=not args.no_env))
     context = RequestContext(user_id=args.user, tier=args.tier)
     messages = [{"role": "user", "content": args.prompt}]
     plan = router.plan(messages, context, expected_output_tokens=args.max_tokens)

@@ -57,7 +57,7 @@ class RequestLLM:
         endpoint: str | None = None,
     ) -> None:
         if context is None and resolver is None:
-            context = RequestContext()
+            context = RequestContext(endpoint=endpoint)
         self.router = router
         self._context = context
         self._resolver = resolver

@@ -9,6 +9,8 @@ from .config import RouterConfig
 from .config.schema import STRATEGIES
 from .errors import ConfigError
 
+POLICY_ATTRIBUTE = "llm_router_policy"  # set on views an llm_policy decorator wraps, for checks
+
 
 @dataclass(frozen=True, slots=True)
 class Policy:
@@ -55,6 +57,8 @@ class Policy:
                 )
         if self.models is not None and not self.models:
             raise ConfigError(f"{where}(models=...)", "must name at least one model")
+        if self.models:
+            self._check_tiers(config, self.models, where)
         if self.strategy is not None and self.strategy not in STRATEGIES:
             raise ConfigError(
                 f"{where}(strategy=...)",
@@ -70,6 +74,19 @@ class Policy:
             raise ConfigError(f"{where}(deadline_s=...)", "must be greater than 0")
         return self
 
+    def _check_tiers(self, config: RouterConfig, models: tuple[str, ...], where: str) -> None:
+        """Models the tier forbids (``tier=...`` given), or that no tier allows, are errors."""
+        tiers = [config.tiers[self.tier]] if self.tier is not None else config.tiers.values()
+        allowed = {m for t in tiers for m in (t.models or config.routing.fallbacks)}
+        forbidden = [m for m in models if m not in allowed]
+        if forbidden:
+            whom = f"tier {self.tier!r}" if self.tier is not None else "any tier"
+            raise ConfigError(
+                f"{where}(models=...)",
+                f"{', '.join(map(repr, forbidden))} not allowed for {whom} "
+                f"(allowed: {', '.join(sorted(allowed))})",
+            )
+
     def merged(self, inner: Policy | None) -> Policy:
         """``inner`` (closer to the call) wins field by field; model lists intersect."""
         if inner is None:
@@ -77,7 +94,7 @@ class Policy:
         models = self.models
         if inner.models is not None:
             models = (
-                inner.models if models is None else tuple(m for m in models if m in inner.models)
+                inner.models if models is None else tuple(m for m in inner.models if m in models)
             )
         caps = [c for c in (self.max_cost_usd, inner.max_cost_usd) if c is not None]
         deadlines = [d for d in (self.deadline_s, inner.deadline_s) if d is not None]

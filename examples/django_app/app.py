@@ -3,6 +3,11 @@
 python examples/django_app/app.py           # serves http://127.0.0.1:8080 (runserver)
 python examples/django_app/app.py --demo    # sends a few requests, prints the decisions
 
+With OTEL_EXPORTER_OTLP_ENDPOINT set (http://localhost:4318 for examples/jaeger-compose.yml),
+every request's spans are exported: the HTTP server span, its route span and the chat spans.
+Under `opentelemetry-instrument` (OTEL_EXPORTER_OTLP_PROTOCOL=http/protobuf) too: its Django
+instrumentor configures empty settings before this file runs, so main() adds to them.
+
 curl -H "Authorization: Bearer alice-token" http://127.0.0.1:8080/chat/?q=hello
 """
 
@@ -21,7 +26,7 @@ from asgiref.sync import iscoroutinefunction, markcoroutinefunction
 from django.http import HttpRequest, JsonResponse
 from django.urls import path
 from llm_router_middleware.integrations.django import llm_policy
-from shared import DemoRow, print_rows, router_config, run_demo
+from shared import DemoRow, export_spans, print_rows, router_config, run_demo
 
 
 def settings_for(base_url: str) -> dict[str, Any]:
@@ -106,21 +111,41 @@ def demo() -> list[DemoRow]:
     return run_demo(get, slash="/")
 
 
+def configure(values: dict[str, Any]) -> None:
+    from django.conf import settings
+
+    if not settings.configured:
+        settings.configure(**values)
+        return
+    # opentelemetry-instrument's Django instrumentor ran first: without DJANGO_SETTINGS_MODULE it
+    # configured empty settings holding its own middleware. Keep that middleware first (the HTTP
+    # server span) and add ours; configuring again would fail with "Settings already configured".
+    values["MIDDLEWARE"] = [*settings.MIDDLEWARE, *values["MIDDLEWARE"]]
+    for name, value in values.items():
+        setattr(settings, name, value)
+
+
 def main(argv: list[str]) -> None:
     import django
-    from django.conf import settings
     from django.core.management import execute_from_command_line
 
     from llm_router_middleware.testing import FakeProvider
 
+    traced = export_spans("llm-router-django-example")
     with FakeProvider() as provider:
-        settings.configure(
-            DEBUG=True,
-            SECRET_KEY="example-only",
-            ALLOWED_HOSTS=["127.0.0.1"],
-            INSTALLED_APPS=[],
-            **settings_for(provider.base_url),
+        configure(
+            {
+                "DEBUG": True,
+                "SECRET_KEY": "example-only",
+                "ALLOWED_HOSTS": ["127.0.0.1", "testserver"],
+                "INSTALLED_APPS": [],
+                **settings_for(provider.base_url),
+            }
         )
+        if traced:  # a no-op when opentelemetry-instrument has instrumented Django already
+            from opentelemetry.instrumentation.django import DjangoInstrumentor
+
+            DjangoInstrumentor().instrument()  # the HTTP server span the route spans nest in
         django.setup()
         if "--demo" in argv:
             print_rows(demo())

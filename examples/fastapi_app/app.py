@@ -3,6 +3,9 @@
 python examples/fastapi_app/app.py           # serves http://127.0.0.1:8000 (see /docs)
 python examples/fastapi_app/app.py --demo    # sends a few requests, prints the decisions
 
+With OTEL_EXPORTER_OTLP_ENDPOINT set (http://localhost:4318 for examples/jaeger-compose.yml),
+every request's spans are exported: the HTTP server span, its route span and the chat spans.
+
 curl -H "Authorization: Bearer alice-token" http://127.0.0.1:8000/chat?q=hello
 """
 
@@ -22,7 +25,7 @@ from llm_router_middleware.integrations.fastapi import (
     llm_policy,
     setup,
 )
-from shared import DemoRow, print_rows, router_config, run_demo
+from shared import DemoRow, export_spans, print_rows, router_config, run_demo
 
 from llm_router_middleware import RequestContext, RequestLLM, Router
 
@@ -47,9 +50,13 @@ SummaryLLM = Annotated[
 ]
 
 
-def create_app(base_url: str) -> FastAPI:
+def create_app(base_url: str, *, traced: bool = False) -> FastAPI:
     app = FastAPI(title="llm-router-middleware FastAPI example")
     setup(app, Router.from_config(router_config(base_url)))
+    if traced and not getattr(app, "_is_instrumented_by_opentelemetry", False):
+        from opentelemetry.instrumentation.fastapi import FastAPIInstrumentor
+
+        FastAPIInstrumentor.instrument_app(app)  # the HTTP server span the route spans nest in
 
     @app.get("/chat")
     async def chat(q: str, llm: UserLLM) -> dict[str, Any]:
@@ -74,10 +81,10 @@ def create_app(base_url: str) -> FastAPI:
     return app
 
 
-def demo(base_url: str) -> list[DemoRow]:
+def demo(base_url: str, *, traced: bool = False) -> list[DemoRow]:
     from fastapi.testclient import TestClient
 
-    client = TestClient(create_app(base_url))
+    client = TestClient(create_app(base_url, traced=traced))
 
     def get(url: str, headers: dict[str, str]) -> tuple[int, dict[str, Any]]:
         response = client.get(url, headers=headers)
@@ -89,13 +96,14 @@ def demo(base_url: str) -> list[DemoRow]:
 def main(argv: list[str]) -> None:
     from llm_router_middleware.testing import FakeProvider
 
+    traced = export_spans("llm-router-fastapi-example")
     with FakeProvider() as provider:
         if "--demo" in argv:
-            print_rows(demo(provider.base_url))
+            print_rows(demo(provider.base_url, traced=traced))
             return
         import uvicorn
 
-        uvicorn.run(create_app(provider.base_url), host="127.0.0.1", port=8000)
+        uvicorn.run(create_app(provider.base_url, traced=traced), host="127.0.0.1", port=8000)
 
 
 if __name__ == "__main__":

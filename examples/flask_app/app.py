@@ -3,6 +3,9 @@
 python examples/flask_app/app.py           # serves http://127.0.0.1:5000
 python examples/flask_app/app.py --demo    # sends a few requests, prints the decisions
 
+With OTEL_EXPORTER_OTLP_ENDPOINT set (http://localhost:4318 for examples/jaeger-compose.yml),
+every request's spans are exported: the HTTP server span, its route span and the chat spans.
+
 curl -H "Authorization: Bearer alice-token" http://127.0.0.1:5000/chat?q=hello
 """
 
@@ -19,7 +22,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # examples/shared.
 from flask import Flask, request
 from flask.typing import ResponseReturnValue
 from llm_router_middleware.integrations.flask import LLMRouter, llm, llm_policy
-from shared import DemoRow, print_rows, router_config, run_demo
+from shared import DemoRow, export_spans, print_rows, router_config, run_demo
 
 from llm_router_middleware import RequestContext
 
@@ -33,10 +36,14 @@ def current_user_context(req: Any) -> RequestContext:
     return RequestContext(user_id=user[0], tier=user[1]) if user else RequestContext()
 
 
-def create_app(base_url: str) -> Flask:
+def create_app(base_url: str, *, traced: bool = False) -> Flask:
     app = Flask(__name__)
     app.config["LLM_ROUTER"] = router_config(base_url)
     LLMRouter(app, context=current_user_context)
+    if traced and not getattr(app, "_is_instrumented_by_opentelemetry", False):
+        from opentelemetry.instrumentation.flask import FlaskInstrumentor
+
+        FlaskInstrumentor().instrument_app(app)  # the HTTP server span the route spans nest in
 
     @app.get("/chat")
     async def chat() -> ResponseReturnValue:
@@ -64,8 +71,8 @@ def create_app(base_url: str) -> Flask:
     return app
 
 
-def demo(base_url: str) -> list[DemoRow]:
-    client = create_app(base_url).test_client()
+def demo(base_url: str, *, traced: bool = False) -> list[DemoRow]:
+    client = create_app(base_url, traced=traced).test_client()
 
     def get(url: str, headers: dict[str, str]) -> tuple[int, dict[str, Any]]:
         response = client.get(url, headers=headers)
@@ -77,11 +84,12 @@ def demo(base_url: str) -> list[DemoRow]:
 def main(argv: list[str]) -> None:
     from llm_router_middleware.testing import FakeProvider
 
+    traced = export_spans("llm-router-flask-example")
     with FakeProvider() as provider:
         if "--demo" in argv:
-            print_rows(demo(provider.base_url))
+            print_rows(demo(provider.base_url, traced=traced))
             return
-        create_app(provider.base_url).run(host="127.0.0.1", port=5000)
+        create_app(provider.base_url, traced=traced).run(host="127.0.0.1", port=5000)
 
 
 if __name__ == "__main__":

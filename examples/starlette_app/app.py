@@ -12,6 +12,10 @@ Run it on its own (a fake provider on 127.0.0.1:8900, the app on 127.0.0.1:8000)
     python examples/starlette_app/app.py
     curl -s localhost:8000/chat -H 'Authorization: Bearer demo-token-bob' \\
          -d '{"messages": [{"role": "user", "content": "hello"}]}'
+    python examples/starlette_app/app.py --demo    # two requests through a test client
+
+With OTEL_EXPORTER_OTLP_ENDPOINT set (http://localhost:4318 for examples/jaeger-compose.yml),
+every request's spans are exported: the HTTP server span, its route span and the chat spans.
 """
 
 from __future__ import annotations
@@ -153,16 +157,38 @@ def create_app(router: Router, *, trace_http: bool = True) -> Starlette:
     return Starlette(routes=routes, middleware=middleware)
 
 
-def main() -> None:
+def demo(app: Starlette) -> None:
+    from starlette.testclient import TestClient
+
+    client = TestClient(app)
+    for token, prompt in (("demo-token-bob", "hello"), ("demo-token-alice", "Compare designs")):
+        response = client.post(
+            "/chat",
+            json={"messages": [{"role": "user", "content": prompt}]},
+            headers={"Authorization": f"Bearer {token}"},
+        )
+        routing = response.json().get("routing", {})
+        print(f"{token:18} {response.status_code} model={routing.get('model')}")
+
+
+def main(argv: list[str]) -> None:
     import uvicorn
 
+    from llm_router_middleware import configure_telemetry
     from llm_router_middleware.testing import Behavior, FakeProvider
 
-    with FakeProvider(Behavior(reply="A fake answer.", completion_tokens=250), port=8900) as fake:
+    configure_telemetry("llm-router-starlette-example")  # when OTEL_EXPORTER_OTLP_ENDPOINT is set
+    port = 0 if "--demo" in argv else 8900
+    with FakeProvider(Behavior(reply="A fake answer.", completion_tokens=250), port=port) as fake:
         app = create_app(load_router(api_base=fake.base_url))
+        if "--demo" in argv:
+            demo(app)
+            return
         print(f"fake provider on {fake.base_url}; app on http://127.0.0.1:8000")
         uvicorn.run(app, host="127.0.0.1", port=8000, log_level="info")
 
 
 if __name__ == "__main__":
-    main()
+    import sys
+
+    main(sys.argv[1:])

@@ -1,3 +1,4 @@
+from .collect import ConfigErrors
 from .loader import load_config
 from .schema import (
     BreakerSpec,
@@ -16,6 +17,7 @@ __all__ = [
     "BreakerSpec",
     "BudgetSpec",
     "ComplexitySpec",
+    "ConfigErrors",
     "CostSpec",
     "ExperimentSpec",
     "ModelSpec",

@@ -13,6 +13,7 @@ from typing import Any
 from ..errors import ConfigError, InvalidRequestError
 from ..params import validate_params
 from ..transport.base import TRANSPORTS, resolve
+from .collect import collecting, raise_collected, report, require_env, suggest
 from .reader import Table
 from .schema import (
     COMPLEXITY_LEVELS,
@@ -49,8 +50,12 @@ DEFAULT_COMPLEX_KEYWORDS = (
 )
 
 
-def load_config(source: Mapping[str, Any] | str | os.PathLike[str]) -> RouterConfig:
-    """Build a ``RouterConfig`` from a dict or the path of a TOML file."""
+def load_config(
+    source: Mapping[str, Any] | str | os.PathLike[str], *, require_env: bool = True
+) -> RouterConfig:
+    """Build a ``RouterConfig`` from a dict or the path of a TOML file. Every error is reported
+    at once (``ConfigErrors`` when there are several). ``require_env=False`` skips the check that
+    each ``api_key_env`` variable is set (validating a config without its secrets)."""
     if isinstance(source, Mapping):
         data: Mapping[str, Any] = source
     else:
@@ -62,6 +67,22 @@ def load_config(source: Mapping[str, Any] | str | os.PathLike[str]) -> RouterCon
             raise ConfigError("", f"config file {str(path)!r} does not exist") from None
         except tomllib.TOMLDecodeError as exc:
             raise ConfigError("", f"config file {str(path)!r} is not valid TOML: {exc}") from None
+    config: RouterConfig | None = None
+    with collecting(require_env=require_env) as errors:
+        try:
+            config = _load(data)
+        except ConfigError as error:  # a check that cannot go on past its error
+            report(error)
+        except Exception:
+            if not errors:
+                raise
+            # an earlier error left something the later checks could not read: report those
+    raise_collected(errors)
+    assert config is not None
+    return config
+
+
+def _load(data: Mapping[str, Any]) -> RouterConfig:
     root = Table(data, "")
     models = _models(root)
     routing = _routing(root, models)
@@ -82,10 +103,12 @@ def load_config(source: Mapping[str, Any] | str | os.PathLike[str]) -> RouterCon
 
 def _known(models: Mapping[str, ModelSpec], name: str, key: str) -> str:
     if name not in models:
-        raise ConfigError(
-            key,
-            f"names model {name!r}, which is not defined in [[models]] "
-            f"(defined: {', '.join(models) or 'none'})",
+        report(
+            ConfigError(
+                key,
+                f"names model {name!r}, which is not defined in [[models]] "
+                f"(defined: {', '.join(models) or 'none'}){suggest(name, models)}",
+            )
         )
     return name
 
@@ -109,18 +132,21 @@ def _models(root: Table) -> dict[str, ModelSpec]:
     for t in tables:
         name = t.string("name")
         if name in models:
-            raise ConfigError(t.path("name"), f"duplicate model name {name!r}")
+            report(ConfigError(t.path("name"), f"duplicate model name {name!r}"))
         model = t.string("model")
         provider = model.split("/", 1)[0] if "/" in model else "openai"
         api_base = t.string("api_base", None)
         api_key = t.string("api_key", None)
         api_key_env = t.string("api_key_env", None)
         if api_key is not None and api_key_env is not None:
-            raise ConfigError(t.path("api_key"), "set api_key or api_key_env, not both")
-        if api_key_env is not None and not os.environ.get(api_key_env):
-            raise ConfigError(
-                t.path("api_key_env"),
-                f"environment variable {api_key_env} is not set (model {name!r} needs its API key)",
+            report(ConfigError(t.path("api_key"), "set api_key or api_key_env, not both"))
+        if api_key_env is not None and require_env() and not os.environ.get(api_key_env):
+            report(
+                ConfigError(
+                    t.path("api_key_env"),
+                    f"environment variable {api_key_env} is not set (model {name!r} needs its "
+                    "API key; `check --no-env` validates without it)",
+                )
             )
         in_cost = t.number("input_cost_per_1m", None, minimum=0)
         out_cost = t.number("output_cost_per_1m", None, minimum=0)
@@ -139,11 +165,14 @@ def _models(root: Table) -> dict[str, ModelSpec]:
                     )
                     if v is None
                 ]
-                raise ConfigError(
-                    t.path(missing[0]),
-                    f"model {model!r} is not in litellm's price map; "
-                    f"set {', '.join(missing)} for model {name!r}",
+                report(
+                    ConfigError(
+                        t.path(missing[0]),
+                        f"model {model!r} is not in litellm's price map; "
+                        f"set {', '.join(missing)} for model {name!r}",
+                    )
                 )
+                info = {"input_cost_per_token": 0.0, "output_cost_per_token": 0.0}
         known: Mapping[str, Any] = info or {}
         in_tok = in_cost / 1e6 if in_cost is not None else float(known["input_cost_per_token"] or 0)
         out_tok = (
@@ -157,21 +186,27 @@ def _models(root: Table) -> dict[str, ModelSpec]:
         params = dict(params_t.items()) if params_t else {}
         for reserved in ("model", "messages", "api_key", "api_base", "timeout", "stream"):
             if reserved in params:
-                raise ConfigError(
-                    f"{t.path('params')}.{reserved}",
-                    "is set by the router; use the model's own key instead",
+                report(
+                    ConfigError(
+                        f"{t.path('params')}.{reserved}",
+                        "is set by the router; use the model's own key instead",
+                    )
                 )
         try:
             validate_params(params)
         except InvalidRequestError as exc:
-            raise ConfigError(f"{t.path('params')}.{exc.param}", exc.message) from None
+            report(ConfigError(f"{t.path('params')}.{exc.param}", exc.message))
         transport = resolve(t.choice("transport", TRANSPORTS, "auto"), model, api_base)
         if transport is None:
-            raise ConfigError(
-                t.path("transport"),
-                f"'native' speaks the OpenAI chat-completions protocol: model {name!r} needs an "
-                f"'openai/...' model string or an api_base (got {model!r}); or use 'litellm'",
+            report(
+                ConfigError(
+                    t.path("transport"),
+                    f"'native' speaks the OpenAI chat-completions protocol: model {name!r} needs "
+                    f"an 'openai/...' model string or an api_base (got {model!r}); or use "
+                    "'litellm'",
+                )
             )
+            transport = "litellm"
         models[name] = ModelSpec(
             name=name,
             model=model,
@@ -199,8 +234,9 @@ def _routing(root: Table, models: Mapping[str, ModelSpec]) -> RoutingSpec:
     fallbacks = t.str_list("fallbacks", tuple(models))
     for i, name in enumerate(fallbacks):
         _known(models, name, f"{t.path('fallbacks')}[{i}]")
+    fallbacks = tuple(m for m in fallbacks if m in models) or tuple(models)  # past errors: go on
     if len(set(fallbacks)) != len(fallbacks):
-        raise ConfigError(t.path("fallbacks"), "lists a model twice")
+        report(ConfigError(t.path("fallbacks"), "lists a model twice"))
     default_tier = t.string("default_tier", "default")
     max_attempts = t.integer("max_attempts", len(models), minimum=1)
     complexity = _complexity(t, models, fallbacks)
@@ -208,9 +244,11 @@ def _routing(root: Table, models: Mapping[str, ModelSpec]) -> RoutingSpec:
     experiment = _experiment(t, models)
     semantic = _semantic(t, models)
     if strategy == "experiment" and experiment is None:
-        raise ConfigError(t.path("experiment"), "is required when routing.strategy = 'experiment'")
+        report(
+            ConfigError(t.path("experiment"), "is required when routing.strategy = 'experiment'")
+        )
     if strategy == "semantic" and semantic is None:
-        raise ConfigError(t.path("semantic"), "is required when routing.strategy = 'semantic'")
+        report(ConfigError(t.path("semantic"), "is required when routing.strategy = 'semantic'"))
     t.done()
     return RoutingSpec(
         strategy=strategy,
@@ -240,14 +278,15 @@ def _complexity(
         for level, name in levels_t.items():
             key = levels_t.path(level)
             if level not in COMPLEXITY_LEVELS:
-                raise ConfigError(key, f"unknown level; use {', '.join(COMPLEXITY_LEVELS)}")
-            if not isinstance(name, str):
-                raise ConfigError(key, f"must be a model name, got {name!r}")
-            levels[level] = _known(models, name, key)
+                report(ConfigError(key, f"unknown level; use {', '.join(COMPLEXITY_LEVELS)}"))
+            elif not isinstance(name, str):
+                report(ConfigError(key, f"must be a model name, got {name!r}"))
+            else:
+                levels[level] = _known(models, name, key)
     medium = t.integer("medium_chars", 200, minimum=1)
     complex_chars = t.integer("complex_chars", 1500, minimum=1)
     if complex_chars <= medium:
-        raise ConfigError(t.path("complex_chars"), "must be greater than medium_chars")
+        report(ConfigError(t.path("complex_chars"), "must be greater than medium_chars"))
     spec = ComplexitySpec(
         simple_keywords=tuple(
             k.lower() for k in t.str_list("simple_keywords", DEFAULT_SIMPLE_KEYWORDS)
@@ -281,7 +320,7 @@ def _experiment(parent: Table, models: Mapping[str, ModelSpec]) -> ExperimentSpe
     control = _known(models, t.string("control"), t.path("control"))
     treatment = _known(models, t.string("treatment"), t.path("treatment"))
     if control == treatment:
-        raise ConfigError(t.path("treatment"), "must differ from control")
+        report(ConfigError(t.path("treatment"), "must differ from control"))
     spec = ExperimentSpec(
         name=t.string("name"),
         control=control,
@@ -354,15 +393,19 @@ def _budgets(root: Table, tiers: Mapping[str, TierSpec]) -> BudgetSpec:
     if pt is not None:
         for tier, _ in pt.items():
             if tier not in tiers:
-                raise ConfigError(
-                    pt.path(tier), f"names tier {tier!r}, which is not defined in [tiers]"
+                report(
+                    ConfigError(
+                        pt.path(tier),
+                        f"names tier {tier!r}, which is not defined in [tiers]"
+                        + suggest(tier, tiers),
+                    )
                 )
             per_tier[tier] = pt.number(tier, minimum=0)
     tz = t.string("timezone", "UTC")
     try:
         zoneinfo.ZoneInfo(tz)
     except (zoneinfo.ZoneInfoNotFoundError, ValueError):
-        raise ConfigError(t.path("timezone"), f"unknown time zone {tz!r}") from None
+        report(ConfigError(t.path("timezone"), f"unknown time zone {tz!r}"))
     spec = BudgetSpec(
         per_user_usd=t.number("per_user_usd", None, minimum=0),
         per_tier_usd=MappingProxyType(per_tier),
@@ -394,7 +437,7 @@ def _state(root: Table) -> StateSpec:
     backend = t.choice("backend", ("memory", "redis"), "memory")
     url = t.string("redis_url", None)
     if backend == "redis" and url is None:
-        raise ConfigError(t.path("redis_url"), "is required when state.backend = 'redis'")
+        report(ConfigError(t.path("redis_url"), "is required when state.backend = 'redis'"))
     spec = StateSpec(
         backend=backend,
         redis_url=url,

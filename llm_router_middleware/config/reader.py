@@ -8,8 +8,40 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from ..errors import ConfigError
+from .collect import lenient, report, suggest
 
 _MISSING: Any = object()
+
+
+# What a getter returns after recording an error while collecting (see collect.py), so the load
+# goes on to find the next error; the config is never built from these.
+def _text(table: Table, key: str, args: tuple[Any, ...], kw: dict[str, Any]) -> str:
+    return f"<{table.path(key)}>"
+
+
+def _number(table: Table, key: str, args: tuple[Any, ...], kw: dict[str, Any]) -> float:
+    value = 1.0 if kw.get("positive") else 0.0
+    if kw.get("minimum") is not None:
+        value = max(value, float(kw["minimum"]))
+    if kw.get("maximum") is not None:
+        value = min(value, float(kw["maximum"]))
+    return value
+
+
+def _integer(table: Table, key: str, args: tuple[Any, ...], kw: dict[str, Any]) -> int:
+    return max(1, int(kw.get("minimum") or 1))
+
+
+def _false(table: Table, key: str, args: tuple[Any, ...], kw: dict[str, Any]) -> bool:
+    return False
+
+
+def _option(table: Table, key: str, args: tuple[Any, ...], kw: dict[str, Any]) -> Any:
+    return next(o for o in args[0] if o is not None)
+
+
+def _empty(table: Table, key: str, args: tuple[Any, ...], kw: dict[str, Any]) -> tuple[str, ...]:
+    return ()
 
 
 class Table:
@@ -34,6 +66,7 @@ class Table:
             raise ConfigError(self.path(key), "is required")
         return default
 
+    @lenient(_text)
     def string(self, key: str, default: Any = _MISSING) -> Any:
         value = self.raw(key, default)
         if value is default and default is not _MISSING:
@@ -42,6 +75,7 @@ class Table:
             raise ConfigError(self.path(key), f"must be a non-empty string, got {value!r}")
         return value
 
+    @lenient(_number)
     def number(
         self,
         key: str,
@@ -66,6 +100,7 @@ class Table:
             raise ConfigError(self.path(key), f"must be at most {maximum}, got {value!r}")
         return float(value)
 
+    @lenient(_integer)
     def integer(self, key: str, default: Any = _MISSING, *, minimum: int | None = None) -> Any:
         value = self.raw(key, default)
         if value is default and default is not _MISSING:
@@ -76,19 +111,27 @@ class Table:
             raise ConfigError(self.path(key), f"must be at least {minimum}, got {value!r}")
         return value
 
+    @lenient(_false)
     def boolean(self, key: str, default: Any = _MISSING) -> Any:
         value = self.raw(key, default)
         if not isinstance(value, bool):
             raise ConfigError(self.path(key), f"must be true or false, got {value!r}")
         return value
 
+    @lenient(_option, default_at=1)
     def choice(self, key: str, options: Sequence[object], default: Any = _MISSING) -> Any:
         value = self.raw(key, default)
         if value not in options:
             names = ", ".join(str(o) for o in options if o is not None)
-            raise ConfigError(self.path(key), f"must be one of {names}; got {value!r}")
+            hint = (
+                suggest(value, [o for o in options if isinstance(o, str)])
+                if isinstance(value, str)
+                else ""
+            )
+            raise ConfigError(self.path(key), f"must be one of {names}; got {value!r}{hint}")
         return value
 
+    @lenient(_empty)
     def str_list(self, key: str, default: Any = _MISSING, *, non_empty: bool = False) -> Any:
         value = self.raw(key, default)
         if value is default and default is not _MISSING:
@@ -120,10 +163,5 @@ class Table:
         return list(self._data.items())
 
     def done(self) -> None:
-        unknown = sorted(set(self._data) - self._seen)
-        if unknown:
-            raise ConfigError(
-                self.path(unknown[0]),
-                "unknown key"
-                + (f" (also unknown: {', '.join(unknown[1:])})" if unknown[1:] else ""),
-            )
+        for key in sorted(set(self._data) - self._seen):
+            report(ConfigError(self.path(key), "unknown key" + suggest(key, self._seen)))

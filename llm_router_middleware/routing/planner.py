@@ -30,7 +30,6 @@ from .reasons import (
     why_cap,
     why_cooldown,
     why_deadline,
-    why_policy,
     why_quality,
     why_rpm,
     why_text,
@@ -147,7 +146,8 @@ class _Selector:
             if r.model == model:
                 return f"{model} unavailable ({r.code})"
         if model not in self.cands:
-            return f"{model} not allowed for tier {self.inp.tier.name}"
+            where = " and this view" if self.inp.allowed is not None else ""
+            return f"{model} not allowed for tier {self.inp.tier.name}{where}"
         return f"{model} unaffordable"
 
     def select(self, strategy: str, pool: list[str]) -> tuple[str, str, list[str]]:
@@ -251,12 +251,14 @@ def make_plan(config: RouterConfig, inp: PlanInput, view: StateView) -> Plan:
     tier = inp.tier
     strategy = inp.strategy
     cands = tier.models or routing.fallbacks
+    allowed = inp.allowed
+    if allowed is not None:  # the view's models, in the view's order, that the tier allows
+        cands = _narrowed(tier, cands, allowed)
     models = config.models
     pt = inp.prompt_tokens
     expected = inp.expected_output_tokens or routing.cost.expected_output_tokens
     if expected < 1:  # a negative estimate would make any model look affordable
         raise InvalidRequestError(f"max_tokens must be at least 1, got {expected}", "max_tokens")
-    allowed = inp.allowed
     blocked, cooldowns, rpm_used = view.blocked, view.cooldowns, view.rpm_used
     latency = view.latency_s
     cap = inp.max_cost_usd
@@ -281,9 +283,7 @@ def make_plan(config: RouterConfig, inp: PlanInput, view: StateView) -> Plan:
     for name in cands:
         spec = models[name]
         out = spec.max_output_tokens if spec.max_output_tokens < expected else expected
-        if allowed is not None and name not in allowed:
-            rejected.append(_deferred(name, "policy", why_policy, (name,)))
-        elif pt + out > spec.context_window:
+        if pt + out > spec.context_window:
             rejected.append(
                 _deferred(name, "context_window", why_window, (name, pt, out, spec.context_window))
             )
@@ -407,6 +407,17 @@ def _too_long(
         prompt_tokens=pt,
         largest_window=windows[largest],
     )
+
+
+def _narrowed(tier: TierSpec, cands: tuple[str, ...], allowed: tuple[str, ...]) -> tuple[str, ...]:
+    narrowed = tuple(m for m in allowed if m in cands)
+    if not narrowed:
+        raise NoModelAvailableError(
+            f"no model available for tier {tier.name!r}: this view allows "
+            f"{', '.join(allowed)}, and the tier allows only {', '.join(cands)}",
+            rejected=[(m, f"{m}: not allowed for tier {tier.name!r}") for m in allowed],
+        )
+    return narrowed
 
 
 def _no_model(

@@ -9,10 +9,6 @@ def usd(x: float) -> str:
     return f"${x:.6f}".rstrip("0").rstrip(".") if x else "$0"
 
 
-def why_policy(name: str) -> str:
-    return f"{name}: not in this view's allowed models"
-
-
 def why_window(name: str, pt: int, out: int, window: int) -> str:
     return f"{name}: needs {pt + out} tokens ({pt} prompt + {out} output) > context window {window}"
 

@@ -66,3 +66,32 @@ def test_explain_shows_the_decision(config: Path, capsys: pytest.CaptureFixture[
     plan = json.loads(capsys.readouterr().out)
     assert plan["selected"] == "cheap"
     assert plan["tier"] == "free"
+
+
+def test_check_reports_every_error_at_once(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    path = tmp_path / "bad.toml"
+    broken = CONFIG.replace("quality = 0.3", "quality = 3").replace('"complexity"', '"complexty"')
+    path.write_text(broken.replace('models = ["cheap"]', 'models = ["chep"]'))
+    assert main(["check", str(path)]) == 2
+    err = capsys.readouterr().err
+    assert f"{path}: models[1].quality: must be at most 1, got 3" in err
+    assert "routing.strategy" in err
+    assert "did you mean 'complexity'?" in err
+    assert "tiers.free.models[0]" in err
+    assert "did you mean 'cheap'?" in err
+    assert "3 config errors" in err
+
+
+def test_check_runs_without_the_secrets(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("CLI_TEST_KEY", raising=False)
+    path = tmp_path / "router.toml"
+    keyed = 'name = "cheap"\napi_key_env = "CLI_TEST_KEY"'
+    path.write_text(CONFIG.replace('name = "cheap"', keyed))
+    assert main(["check", str(path)]) == 2
+    assert "CLI_TEST_KEY is not set" in capsys.readouterr().err
+    assert main(["check", str(path), "--no-env"]) == 0
+    assert main(["explain", str(path), "hello", "--no-env"]) == 0

@@ -33,6 +33,7 @@ PUBLIC = [
     "SpendReport",
     "StateStore",
     "__version__",
+    "configure_telemetry",
     "get_llm",
     "load_config",
 ]

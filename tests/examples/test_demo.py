@@ -54,7 +54,12 @@ def parse(output: str) -> dict[str, Row]:
         if match is None:
             continue
         _, label, who, status, strategy, model, fallbacks = match.groups()
-        reason = lines[i + 1].strip().removeprefix("└").strip()
+        reason_lines = [lines[i + 1].strip().removeprefix("└").strip()]
+        for more in lines[i + 2 :]:  # a long reason wraps onto lines indented under it
+            if not more.startswith("     ") or ROW.match(more):
+                break
+            reason_lines.append(more.strip())
+        reason = " ".join(reason_lines)
         rows[label.strip()] = Row(
             label.strip(), who, int(status), strategy, model, fallbacks, reason
         )
@@ -103,6 +108,18 @@ def test_table_shows_every_decision(console_output: str) -> None:
     assert rows["malformed messages"].status == 400
     assert "messages[0].role" in rows["malformed messages"].reason
     assert rows["body is not JSON"].status == 400
+
+
+def test_reasons_are_wrapped_whole(console_output: str) -> None:
+    table = console_output[: console_output.index("Spans (one line each")]
+    reasons = [line for line in table.splitlines() if line.startswith("     ")]
+    assert reasons
+    assert not [line for line in reasons if "…" in line]
+    assert all(len(line) <= 120 for line in table.splitlines())
+    hard = parse(console_output)["hard prompt"]
+    assert "4 complex keywords (analyze, compare, step by step, trade-offs)" in hard.reason
+    low = parse(console_output)["hard, budget low"]  # long: wrapped onto a second line, whole
+    assert low.reason.endswith("premium unavailable (budget) -> simple model cheap")
 
 
 def test_console_spans_follow_the_table(console_output: str) -> None:

@@ -185,8 +185,7 @@ def test_fallback_and_errors_as_json(
     error = error_of(response)
     assert error["type"] == "all_models_failed"
     assert [a["model"] for a in error["attempts"]] == ["premium", "cheap"]
-    if wiring == "setup":  # rendered by FastAPI's HTTPException handler
-        assert set(response.json()) == {"detail"}
+    assert set(response.json()) == {"error"}  # the same shape as every other integration
 
 
 @pytest.mark.parametrize("view", VIEWS)
@@ -280,3 +279,27 @@ def test_route_span_is_a_child_of_the_fastapi_server_span(
     assert route.context.trace_id == server.context.trace_id
     assert route.parent is not None
     assert route.parent.span_id == server.context.span_id
+
+
+@pytest.mark.parametrize("view", VIEWS)
+def test_one_handle_for_core_get_llm_and_endpoint_without_resolver(
+    view: str, router: Router, spans: Spans
+) -> None:
+    """setup(app, router) with no resolver: the core get_llm() works in an endpoint that does not
+    declare LLM (it answered 500 before), and the route template still reaches the span."""
+    app = FastAPI()
+    setup(app, router)
+
+    @app.get("/sync/helper/{room}")
+    def helper_sync(room: str) -> dict[str, Any]:
+        return {"model": get_llm().complete(MESSAGES).routing.model}
+
+    @app.get("/async/helper/{room}")
+    async def helper_async(room: str) -> dict[str, Any]:
+        return {"model": (await get_llm().acomplete(MESSAGES)).routing.model}
+
+    response = TestClient(app).get(f"/{view}/helper/lobby")
+    assert response.status_code == 200, response.text
+    assert response.json() == {"model": "cheap"}
+    route = spans.route()
+    assert route.attributes["llm_router.endpoint"] == f"/{view}/helper/{{room}}"

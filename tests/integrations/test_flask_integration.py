@@ -9,7 +9,7 @@ import pytest
 from flask import Flask, jsonify, request
 from flask.typing import ResponseReturnValue
 from integration_support import MESSAGES, SPOOFED, Spans, make_config
-from llm_router_middleware.integrations.flask import LLMRouter, LLMRouterState, llm, llm_policy
+from llm_router_middleware.integrations.flask import LLMRouter, get_router, llm, llm_policy
 
 from llm_router_middleware import ConfigError, RequestContext, Router, get_llm
 from llm_router_middleware.testing import Behavior, FakeProvider
@@ -182,9 +182,9 @@ def test_extension_registration_and_config_errors(router_config: dict[str, Any])
     ext.init_app(first)
     ext.init_app(second)
     for app in (first, second):
-        state = app.extensions["llm_router"]
-        assert isinstance(state, LLMRouterState)
-        assert state.router is router
+        assert app.extensions["llm_router"] is router  # as the README says
+        with app.app_context():
+            assert get_router() is router
     with pytest.raises(ConfigError, match=r"LLM_ROUTER'\]: is not set"):
         LLMRouter(Flask("missing"))
     bad = Flask("bad")
@@ -193,6 +193,18 @@ def test_extension_registration_and_config_errors(router_config: dict[str, Any])
         LLMRouter(bad)
     with pytest.raises(RuntimeError, match="outside of application context"):
         llm.complete(MESSAGES)
+
+
+def test_a_view_policy_the_tier_forbids_fails_at_init(router_config: dict[str, Any]) -> None:
+    app = Flask("policies")
+
+    @app.get("/premium")
+    @llm_policy(tier="free", models=["premium"])
+    def premium_only() -> dict[str, bool]:
+        return {"ok": True}
+
+    with pytest.raises(ConfigError, match="'premium' not allowed for tier 'free'"):
+        LLMRouter(app, router=Router.from_config(router_config))
 
 
 @pytest.fixture
@@ -216,3 +228,17 @@ def test_route_span_is_a_child_of_the_flask_server_span(
     assert route.context.trace_id == server.context.trace_id
     assert route.parent is not None
     assert route.parent.span_id == server.context.span_id
+
+
+def test_async_views_leave_no_litellm_logging_behind(app: Flask) -> None:
+    """Each async view runs on a new event loop. litellm queues its success logging on the
+    loop; without settling it there the queue was carried from loop to loop ("LoggingWorker:
+    event loop changed; carried N pending"), one more entry per request."""
+    from litellm.litellm_core_utils.logging_worker import GLOBAL_LOGGING_WORKER
+
+    client = app.test_client()
+    pending = []
+    for _ in range(5):
+        assert client.get("/async/chat/lobby").status_code == 200
+        pending.append(GLOBAL_LOGGING_WORKER.pending_count)
+    assert pending == [0, 0, 0, 0, 0]

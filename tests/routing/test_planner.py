@@ -129,11 +129,20 @@ def test_tier_lists_its_own_models_in_its_own_order() -> None:
     assert plan.order == ("premium", "cheap")
 
 
-def test_view_allow_list_intersects_the_tier() -> None:
+def test_view_allow_list_narrows_the_candidates_in_its_own_order() -> None:
     plan = make_plan(CONFIG, inp(allowed=("cheap", "balanced")), VIEW)
-    assert plan.order == ("balanced", "cheap")
-    assert codes(plan) == {"premium": "policy", "local": "policy"}
-    assert "premium unavailable (policy)" in plan.reason
+    assert plan.candidates == ("cheap", "balanced")  # the excluded models are not candidates
+    assert plan.rejected == ()
+    assert plan.order == ("cheap", "balanced")  # fixed: the view's order, not the tier's
+    complexity = make_plan(CONFIG, inp("complexity", COMPLEX, allowed=("cheap", "balanced")), VIEW)
+    assert complexity.selected == "balanced"
+    assert "premium not allowed for tier pro and this view" in complexity.reason
+
+
+def test_view_allow_list_outside_the_tier_names_both() -> None:
+    with pytest.raises(NoModelAvailableError, match="this view allows premium") as caught:
+        make_plan(CONFIG, inp(tier="free", allowed=("premium",)), VIEW)
+    assert "the tier allows only cheap, local" in str(caught.value)
 
 
 def test_context_window_rejection_names_both_numbers() -> None:
