@@ -13,10 +13,13 @@ from .errors import (
     ContextError,
     ContextRejected,
     DeadlineExceededError,
+    EncoderError,
     InvalidRequestError,
     NoModelAvailableError,
     ProviderRequestError,
+    RedisUnavailableError,
     RouterError,
+    StreamInterruptedError,
 )
 from .policy import Policy
 from .resolvers import HeaderContextResolver
@@ -37,6 +40,7 @@ __all__ = [
     "ContextRejected",
     "ContextResolver",
     "DeadlineExceededError",
+    "EncoderError",
     "HeaderContextResolver",
     "InvalidRequestError",
     "LLMRouterMiddleware",
@@ -46,6 +50,7 @@ __all__ = [
     "Plan",
     "Policy",
     "ProviderRequestError",
+    "RedisUnavailableError",
     "Rejection",
     "RequestContext",
     "RequestLLM",
@@ -54,6 +59,7 @@ __all__ = [
     "RouterError",
     "RoutingInfo",
     "StateStore",
+    "StreamInterruptedError",
     "__version__",
     "get_llm",
     "load_config",

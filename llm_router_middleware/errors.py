@@ -179,3 +179,31 @@ class AllModelsFailedError(RouterError):
             for a in self.attempts
         ]
         return body
+
+
+class StreamInterruptedError(RouterError):
+    """The model failed after it had started streaming; no fallback is possible then."""
+
+    status_code = 502
+    code = "stream_interrupted"
+
+    def __init__(self, message: str, *, model: str, attempts: tuple[Attempt, ...]) -> None:
+        super().__init__(message)
+        self.model = model
+        self.attempts = attempts
+
+
+class RedisUnavailableError(RouterError):
+    """Redis could not be reached or timed out. The message names the URL without its password."""
+
+    status_code = 503
+    code = "state_unavailable"
+
+    def __init__(self, url: str, detail: str) -> None:
+        super().__init__(f"Redis state store at {url} is unreachable: {detail}")
+        self.url = url
+        self.detail = detail
+
+
+class EncoderError(RuntimeError):
+    """A semantic-routing encoder could not be loaded or failed to embed."""

@@ -32,7 +32,7 @@ from urllib.parse import unquote, urlsplit
 import redis
 from redis.commands.core import Script
 
-from ..errors import RouterError
+from ..errors import RedisUnavailableError
 from ..resilience.redact import redact
 
 _INCR = """
@@ -97,18 +97,6 @@ else
 end
 return 1
 """
-
-
-class RedisUnavailableError(RouterError):
-    """Redis could not be reached or timed out. The message names the URL without its password."""
-
-    status_code = 503
-    code = "state_unavailable"
-
-    def __init__(self, url: str, detail: str) -> None:
-        super().__init__(f"Redis state store at {url} is unreachable: {detail}")
-        self.url = url
-        self.detail = detail
 
 
 class RedisStore:

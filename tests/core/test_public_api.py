@@ -10,6 +10,7 @@ PUBLIC = [
     "ContextRejected",
     "ContextResolver",
     "DeadlineExceededError",
+    "EncoderError",
     "HeaderContextResolver",
     "InvalidRequestError",
     "LLMRouterMiddleware",
@@ -19,6 +20,7 @@ PUBLIC = [
     "Plan",
     "Policy",
     "ProviderRequestError",
+    "RedisUnavailableError",
     "Rejection",
     "RequestContext",
     "RequestLLM",
@@ -27,6 +29,7 @@ PUBLIC = [
     "RouterError",
     "RoutingInfo",
     "StateStore",
+    "StreamInterruptedError",
     "__version__",
     "get_llm",
     "load_config",
@@ -46,3 +49,18 @@ def test_importing_the_package_does_not_import_litellm() -> None:
     code = "import sys, llm_router_middleware; print('litellm' in sys.modules)"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "False"
+
+
+def test_every_error_is_importable_from_the_package_root() -> None:
+    from llm_router_middleware import errors
+
+    defined = {
+        name
+        for name, value in vars(errors).items()
+        if isinstance(value, type) and issubclass(value, Exception)
+    }
+    assert "StreamInterruptedError" in defined
+    assert defined <= set(llm_router_middleware.__all__)
+    from llm_router_middleware.streaming import StreamInterruptedError
+
+    assert StreamInterruptedError is llm_router_middleware.StreamInterruptedError
