@@ -104,8 +104,10 @@ def create_app(router: Router) -> Starlette:
 
 def show_answer(client: httpx.Client) -> None:
     answer = client.post("/chat", json={"prompt": PROMPT}).json()
-    print(f"  POST /chat    -> {answer['model']} (fallbacks {answer['fallback_count']}), "
-          f"usage {answer['usage']}, cost ${answer['cost_usd']:.6f}")
+    print(
+        f"  POST /chat    -> {answer['model']} (fallbacks {answer['fallback_count']}), "
+        f"usage {answer['usage']}, cost ${answer['cost_usd']:.6f}"
+    )
     print(f"                   {answer['content'].strip()!r}")
 
 

@@ -32,7 +32,7 @@ from urllib.parse import unquote, urlsplit
 import redis
 from redis.commands.core import Script
 
-from ..errors import RedisUnavailableError
+from ..errors import RedisUnavailableError as RedisUnavailableError
 from ..resilience.redact import redact
 
 _INCR = """

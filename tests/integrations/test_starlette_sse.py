@@ -35,7 +35,7 @@ from starlette.responses import Response
 from starlette.routing import Route
 from starlette.testclient import TestClient
 
-from llm_router_middleware import LLMRouterMiddleware, RequestContext, RequestLLM, Router
+from llm_router_middleware import LLMRouterMiddleware, RequestContext, Router
 from llm_router_middleware.testing import Behavior, FakeProvider
 
 
