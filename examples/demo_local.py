@@ -57,6 +57,7 @@ def router_config(local: LocalModelServer, cloud: FakeProvider) -> dict[str, Any
                 "api_key": "sk-demo",
                 "input_cost_per_1m": 2.5,
                 "output_cost_per_1m": 10.0,
+                "context_window": 8000,
             },
         ],
         "routing": {"strategy": "fixed", "fallbacks": ["local-gemma", "cloud"]},

@@ -53,6 +53,7 @@ def config(server: LocalModelServer, provider: FakeProvider) -> dict[str, Any]:
                 "api_key": "sk-test",
                 "input_cost_per_1m": 2.5,
                 "output_cost_per_1m": 10.0,
+                "context_window": 8000,
             },
         ],
         "routing": {"strategy": "fixed", "fallbacks": ["local", "cloud"]},
