@@ -13,7 +13,7 @@ from typing import Any, Protocol, runtime_checkable
 import numpy as np
 import numpy.typing as npt
 
-from ..errors import EncoderError
+from ..errors import EncoderError as EncoderError
 
 logger = logging.getLogger(__name__)
 
