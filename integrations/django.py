@@ -24,7 +24,7 @@ from asgiref.sync import iscoroutinefunction, markcoroutinefunction, sync_to_asy
 from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
 from django.core.signals import setting_changed
-from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.http import HttpRequest, HttpResponse, JsonResponse, StreamingHttpResponse
 from django.utils.module_loading import import_string
 
 from llm_router_middleware import (
@@ -38,6 +38,7 @@ from llm_router_middleware import (
 )
 from llm_router_middleware.context import ContextResolver, current_llm
 from llm_router_middleware.policy import POLICY_ATTRIBUTE
+from llm_router_middleware.sse import HEADERS, MEDIA_TYPE, Render, aevents, delta_text, events
 
 from . import django_checks  # noqa: F401  (registers the system checks)
 from ._sync import in_event_loop, settle
@@ -46,10 +47,12 @@ from .django_checks import LLMRouterConfig
 __all__ = [
     "LLMRouterConfig",
     "LLMRouterMiddleware",
+    "asse_response",
     "default_context",
     "error_response",
     "get_router",
     "llm_policy",
+    "sse_response",
 ]
 
 CONFIG_SETTING = "LLM_ROUTER"
@@ -330,3 +333,32 @@ def _narrow(request: HttpRequest, policy: Policy) -> RequestLLM:
     narrowed = handle.with_policy(policy)
     request.llm = narrowed
     return narrowed
+
+
+# --- Server-Sent Events ----------------------------------------------------------------------
+def sse_response(
+    llm: RequestLLM, messages: Any, *, render: Render = delta_text, **params: Any
+) -> StreamingHttpResponse:
+    """For sync views under WSGI: ``return sse_response(request.llm, messages)``. (Under ASGI
+    Django reads a sync body whole before sending it: use ``asse_response`` in an async view.)
+
+    Returns once a model has sent its first chunk: a failure before it raises the
+    ``RouterError`` (the middleware answers it as JSON with its status); one after it becomes an
+    ``error`` event; the last event, ``done``, carries the routing. When the client goes away
+    the server closes the body: the upstream call is closed and what was streamed is charged."""
+    return _streaming(events(llm.stream(messages, **params), render))
+
+
+async def asse_response(
+    llm: RequestLLM, messages: Any, *, render: Render = delta_text, **params: Any
+) -> StreamingHttpResponse:
+    """For async views: ``return await asse_response(request.llm, messages)``; the async twin of
+    ``sse_response`` (Django cancels the body when an ASGI client goes away)."""
+    return _streaming(aevents(await llm.astream(messages, **params), render))
+
+
+def _streaming(body: Any) -> StreamingHttpResponse:
+    response = StreamingHttpResponse(body, content_type=MEDIA_TYPE)
+    for name, value in HEADERS.items():
+        response[name] = value
+    return response

@@ -30,6 +30,8 @@ from llm_router_middleware import (
 from llm_router_middleware.asgi import route_template
 from llm_router_middleware.context import ContextResolver, current_llm
 
+from .starlette import sse_response
+
 __all__ = [
     "LLM",
     "as_http_exception",
@@ -38,6 +40,7 @@ __all__ = [
     "request_llm",
     "router_error_handler",
     "setup",
+    "sse_response",
 ]
 
 Dependency = Callable[..., Any]

@@ -13,18 +13,27 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, TypeVar, cast
 
-from flask import Flask, current_app, g, request
+from flask import Flask, Response, current_app, g, request
 from flask.typing import ResponseReturnValue
 from werkzeug.local import LocalProxy
 
 from llm_router_middleware import ConfigError, Policy, RequestLLM, Router, RouterError
 from llm_router_middleware.context import ContextResolver, current_llm
 from llm_router_middleware.policy import POLICY_ATTRIBUTE
+from llm_router_middleware.sse import HEADERS, MEDIA_TYPE, Render, delta_text, events
 
 from ._loops import settling
 from ._sync import settle
 
-__all__ = ["LLMRouter", "LLMRouterState", "error_response", "get_router", "llm", "llm_policy"]
+__all__ = [
+    "LLMRouter",
+    "LLMRouterState",
+    "error_response",
+    "get_router",
+    "llm",
+    "llm_policy",
+    "sse_response",
+]
 
 EXTENSION = "llm_router"
 CONFIG_KEY = "LLM_ROUTER"
@@ -212,3 +221,21 @@ def _narrow(policy: Policy) -> Any:
     narrowed = _current().with_policy(policy)
     _install(cast(Any, request)._get_current_object(), narrowed)
     return current_llm.set(narrowed)
+
+
+def sse_response(
+    handle: RequestLLM, messages: Any, *, render: Render = delta_text, **params: Any
+) -> Response:
+    """A Server-Sent Events response, for sync and async views: ``return sse_response(llm, ...)``.
+
+    Returns once a model has sent its first chunk: a failure before it raises the
+    ``RouterError`` (answered as JSON with its status); one after it becomes an ``error``
+    event; the last event, ``done``, carries the routing. The body runs under
+    ``stream_with_context``; when the client goes away the server closes it, which closes the
+    upstream call and charges what was streamed."""
+    from flask import stream_with_context
+
+    stream = handle.stream(messages, **params)
+    return Response(
+        stream_with_context(events(stream, render)), mimetype=MEDIA_TYPE, headers=dict(HEADERS)
+    )

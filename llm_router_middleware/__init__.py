@@ -13,11 +13,14 @@ from .errors import (
     ContextError,
     ContextRejected,
     DeadlineExceededError,
+    EncoderError,
     InvalidRequestError,
     NoModelAvailableError,
     PromptTooLongError,
     ProviderRequestError,
+    RedisUnavailableError,
     RouterError,
+    StreamInterruptedError,
 )
 from .otlp import configure_telemetry
 from .policy import Policy
@@ -40,6 +43,7 @@ __all__ = [
     "ContextRejected",
     "ContextResolver",
     "DeadlineExceededError",
+    "EncoderError",
     "HeaderContextResolver",
     "HealthReport",
     "InvalidRequestError",
@@ -52,6 +56,7 @@ __all__ = [
     "Policy",
     "PromptTooLongError",
     "ProviderRequestError",
+    "RedisUnavailableError",
     "Rejection",
     "RequestContext",
     "RequestLLM",
@@ -62,6 +67,7 @@ __all__ = [
     "ScopeSpend",
     "SpendReport",
     "StateStore",
+    "StreamInterruptedError",
     "__version__",
     "configure_telemetry",
     "get_llm",

@@ -208,3 +208,35 @@ class AllModelsFailedError(RouterError):
             for a in self.attempts
         ]
         return body
+
+
+class StreamInterruptedError(RouterError):
+    """The model failed after it had started streaming; no fallback is possible then."""
+
+    status_code = 502
+    code = "stream_interrupted"
+
+    def __init__(self, message: str, *, model: str, attempts: tuple[Attempt, ...]) -> None:
+        super().__init__(message)
+        self.model = model
+        self.attempts = attempts
+
+
+class RedisUnavailableError(RouterError):
+    """Redis could not be reached or timed out. The message a client sees names no address:
+    ``url`` (password masked) and ``detail`` are for the server's log."""
+
+    status_code = 503
+    code = "state_unavailable"
+
+    def __init__(self, url: str, detail: str) -> None:
+        super().__init__("the router's shared state store is unavailable; retry shortly")
+        self.url = url
+        self.detail = detail
+
+    def headers(self) -> dict[str, str]:
+        return {"retry-after": "1"}
+
+
+class EncoderError(RuntimeError):
+    """A semantic-routing encoder could not be loaded or failed to embed."""

@@ -9,26 +9,16 @@ Cost is settled when the stream ends, from the usage chunk the provider sends wh
 from __future__ import annotations
 
 import contextlib
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncGenerator, AsyncIterator, Generator, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
-from .errors import Attempt, RouterError
+from .errors import RouterError, StreamInterruptedError
 from .execution import Call, Execution
 from .execution_async import AsyncExecution
 from .response import RoutingInfo
 
-
-class StreamInterruptedError(RouterError):
-    """The model failed after it had started streaming; no fallback is possible then."""
-
-    status_code = 502
-    code = "stream_interrupted"
-
-    def __init__(self, message: str, *, model: str, attempts: tuple[Attempt, ...]) -> None:
-        super().__init__(message)
-        self.model = model
-        self.attempts = attempts
+__all__ = ["AsyncRoutedStream", "RoutedStream", "StreamInterruptedError", "stream_kwargs"]
 
 
 @dataclass
@@ -165,7 +155,7 @@ class RoutedStream(_Base):
         super().__init__(execution, call, first)
         self._rest = rest
 
-    def __iter__(self) -> Iterator[Any]:
+    def __iter__(self) -> Generator[Any, None, None]:
         try:
             if self._first is not None:
                 first, self._first = self._first, None
@@ -181,6 +171,9 @@ class RoutedStream(_Base):
             self._finish()
         finally:
             self._closed_early()
+            close = getattr(self._rest, "close", None)
+            if close is not None:  # stops the upstream call if it is still sending
+                close()
 
 
 class AsyncRoutedStream(_Base):
@@ -192,7 +185,7 @@ class AsyncRoutedStream(_Base):
         super().__init__(execution, call, first)
         self._rest = rest
 
-    async def __aiter__(self) -> AsyncIterator[Any]:
+    async def __aiter__(self) -> AsyncGenerator[Any, None]:
         try:
             if self._first is not None:
                 first, self._first = self._first, None
@@ -214,3 +207,6 @@ class AsyncRoutedStream(_Base):
             self._finish()
         finally:
             self._closed_early()
+            aclose = getattr(self._rest, "aclose", None)
+            if aclose is not None:  # stops the upstream call (litellm shields it from cancel)
+                await aclose()

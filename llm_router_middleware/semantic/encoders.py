@@ -13,6 +13,8 @@ from typing import Any, Protocol, runtime_checkable
 import numpy as np
 import numpy.typing as npt
 
+from ..errors import EncoderError as EncoderError
+
 logger = logging.getLogger(__name__)
 
 FloatMatrix = npt.NDArray[np.float32]
@@ -37,10 +39,6 @@ LOCAL_MAX_TOKENS = 256
 # megabyte prompt does not cost a megabyte of tokenisation.
 _CHARS_PER_TOKEN_BOUND = 32
 _BATCH = 32
-
-
-class EncoderError(RuntimeError):
-    """An encoder could not be loaded or failed to embed."""
 
 
 @dataclass(frozen=True)

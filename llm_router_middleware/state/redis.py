@@ -39,26 +39,10 @@ from redis.backoff import NoBackoff
 from redis.commands.core import AsyncScript, Script
 from redis.retry import Retry
 
-from ..errors import RouterError
+from ..errors import RedisUnavailableError as RedisUnavailableError
 from ..resilience.redact import redact
 from .redis_connection import async_kwargs, client_secrets, describe, redact_url, url_secrets
 from .redis_scripts import COMPARE_AND_SET, HINCR, INCR, RESERVE, TALLY
-
-
-class RedisUnavailableError(RouterError):
-    """Redis could not be reached or timed out. The message a client sees names no address:
-    ``url`` (password masked) and ``detail`` are for the server's log."""
-
-    status_code = 503
-    code = "state_unavailable"
-
-    def __init__(self, url: str, detail: str) -> None:
-        super().__init__("the router's shared state store is unavailable; retry shortly")
-        self.url = url
-        self.detail = detail
-
-    def headers(self) -> dict[str, str]:
-        return {"retry-after": "1"}
 
 
 class RedisStore:

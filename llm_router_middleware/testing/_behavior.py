@@ -48,6 +48,8 @@ class Behavior:
     Applied in this order: `latency_s`, `hang`, `context_window` (400
     context_length_exceeded), `status` (every request fails with it when >= 400),
     `fail_times` then `failure_rate` (those answer `fail_status`), `malformed`.
+    `stream_break_after=N` drops the connection of a streamed reply after its N-th text chunk
+    (no final chunk, no ``[DONE]``): a provider failing mid-stream.
     `reply` may be a callable of the request messages. `failure_rate` draws are
     a pure function of (`seed`, model, request index), so runs are reproducible.
     """
@@ -60,6 +62,7 @@ class Behavior:
     retry_after: float | None = None
     latency_s: float = 0.0
     stream_chunk_delay_s: float = 0.0
+    stream_break_after: int | None = None
     hang: bool = False
     malformed: bool = False
     failure_rate: float = 0.0
@@ -84,6 +87,10 @@ class Behavior:
         for name in ("latency_s", "stream_chunk_delay_s", "fail_times"):
             if getattr(self, name) < 0:
                 raise ValueError(f"Behavior.{name} must be >= 0, got {getattr(self, name)!r}")
+        if self.stream_break_after is not None and self.stream_break_after < 0:
+            raise ValueError(
+                f"Behavior.stream_break_after must be >= 0, got {self.stream_break_after!r}"
+            )
         if self.embedding_dim < 1:
             raise ValueError(f"Behavior.embedding_dim must be >= 1, got {self.embedding_dim!r}")
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 import base64
 import json
 import re
+import socket
 import struct
 import threading
 import time
@@ -25,7 +26,7 @@ from llm_router_middleware.testing._behavior import (
 )
 from llm_router_middleware.testing._server import BackgroundServer, BaseHandler
 
-__all__ = ["Behavior", "FakeProvider", "RecordedRequest"]
+__all__ = ["Behavior", "FakeProvider", "RecordedRequest", "StreamRecord"]
 
 _SECRET_HEADERS = frozenset({"authorization", "api-key", "x-api-key", "proxy-authorization"})
 _REDACTED = "[REDACTED]"
@@ -48,6 +49,15 @@ class RecordedRequest:
     timestamp: float
 
 
+@dataclass(frozen=True)
+class StreamRecord:
+    """One streamed reply: the text the provider sent, and whether it sent it all."""
+
+    model: str
+    sent: str
+    completed: bool
+
+
 class FakeProvider(BackgroundServer):
     """OpenAI-compatible HTTP server in a background thread, configured per model name."""
 
@@ -61,6 +71,7 @@ class FakeProvider(BackgroundServer):
         self._behaviors: dict[str, Behavior] = {}
         self._served: dict[str, int] = {}
         self._requests: list[RecordedRequest] = []
+        self._streams: list[StreamRecord] = []
         self._ids = 0
 
     @property
@@ -99,11 +110,18 @@ class FakeProvider(BackgroundServer):
             self._default = self._initial_default
             self._served.clear()
             self._requests.clear()
+            self._streams.clear()
 
     @property
     def requests(self) -> list[RecordedRequest]:
         with self._lock:
             return list(self._requests)
+
+    @property
+    def streams(self) -> list[StreamRecord]:
+        """Every streamed reply that has ended (completed, broken off, or its client gone)."""
+        with self._lock:
+            return list(self._streams)
 
     def count(self, model: str | None = None) -> int:
         """Recorded requests to `model` (all models when None)."""
@@ -113,6 +131,7 @@ class FakeProvider(BackgroundServer):
     def clear(self) -> None:
         with self._lock:
             self._requests.clear()
+            self._streams.clear()
 
     def _next(self, model: str) -> tuple[Behavior, int, int]:
         with self._lock:
@@ -283,22 +302,38 @@ class _Handler(BaseHandler):
             choice = {"index": 0, "delta": delta, "logprobs": None, "finish_reason": finish}
             return {**base, "object": "chat.completion.chunk", "choices": [choice]}
 
+        pieces = _WORDS.findall(text)
         events = [chunk({"role": "assistant", "content": ""}, None)]
-        events.extend(chunk({"content": piece}, None) for piece in _WORDS.findall(text))
+        events.extend(chunk({"content": piece}, None) for piece in pieces)
         events.append(chunk({}, behavior.finish_reason))
         if usage is not None:
             events.append(
                 {**base, "object": "chat.completion.chunk", "choices": [], "usage": usage}
             )
-        self.start_chunked(200, "text/event-stream", dict(behavior.headers))
-        for number, event in enumerate(events):
-            delay = behavior.stream_chunk_delay_s
-            if number and delay and not self.sleep(delay):
-                return
-            data = json.dumps(event, separators=(",", ":"))
-            self.write_chunk(f"data: {data}\n\n".encode())
-        self.write_chunk(b"data: [DONE]\n\n")
-        self.end_chunked()
+        sent: list[str] = []
+        completed = False
+        try:
+            self.start_chunked(200, "text/event-stream", dict(behavior.headers))
+            for number, event in enumerate(events):
+                delay = behavior.stream_chunk_delay_s
+                if number and delay and not self.sleep(delay):
+                    return
+                is_text = 0 < number <= len(pieces)
+                if is_text and number - 1 == behavior.stream_break_after:
+                    self.close_connection = True  # a failure mid-stream: drop the connection
+                    self.connection.shutdown(socket.SHUT_RDWR)
+                    return
+                data = json.dumps(event, separators=(",", ":"))
+                self.write_chunk(f"data: {data}\n\n".encode())
+                if is_text:
+                    sent.append(pieces[number - 1])
+            self.write_chunk(b"data: [DONE]\n\n")
+            self.end_chunked()
+            completed = True
+        finally:
+            record = StreamRecord(str(base["model"]), "".join(sent), completed)
+            with self.provider._lock:
+                self.provider._streams.append(record)
 
     def _embeddings(
         self, body: dict[str, Any], model: str, behavior: Behavior, index: int, request_id: int

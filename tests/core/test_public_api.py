@@ -10,6 +10,7 @@ PUBLIC = [
     "ContextRejected",
     "ContextResolver",
     "DeadlineExceededError",
+    "EncoderError",
     "HeaderContextResolver",
     "HealthReport",
     "InvalidRequestError",
@@ -22,6 +23,7 @@ PUBLIC = [
     "Policy",
     "PromptTooLongError",
     "ProviderRequestError",
+    "RedisUnavailableError",
     "Rejection",
     "RequestContext",
     "RequestLLM",
@@ -32,6 +34,7 @@ PUBLIC = [
     "ScopeSpend",
     "SpendReport",
     "StateStore",
+    "StreamInterruptedError",
     "__version__",
     "configure_telemetry",
     "get_llm",
@@ -52,3 +55,18 @@ def test_importing_the_package_does_not_import_litellm() -> None:
     code = "import sys, llm_router_middleware; print('litellm' in sys.modules)"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "False"
+
+
+def test_every_error_is_importable_from_the_package_root() -> None:
+    from llm_router_middleware import errors
+
+    defined = {
+        name
+        for name, value in vars(errors).items()
+        if isinstance(value, type) and issubclass(value, Exception)
+    }
+    assert "StreamInterruptedError" in defined
+    assert defined <= set(llm_router_middleware.__all__)
+    from llm_router_middleware.streaming import StreamInterruptedError
+
+    assert StreamInterruptedError is llm_router_middleware.StreamInterruptedError

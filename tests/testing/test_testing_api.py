@@ -17,6 +17,7 @@ def test_public_names_are_pinned() -> None:
         "OTLPReceiver",
         "ReceivedSpan",
         "RecordedRequest",
+        "StreamRecord",
     ]
     for name in testing.__all__:
         assert getattr(testing, name).__module__.startswith("llm_router_middleware.testing")
