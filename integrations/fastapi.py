@@ -29,12 +29,14 @@ from llm_router_middleware import (
 )
 from llm_router_middleware.asgi import route_template
 from llm_router_middleware.context import ContextResolver, current_llm
+from llm_router_middleware.policy import POLICY_ATTRIBUTE
 
 from .starlette import sse_response
 
 __all__ = [
     "LLM",
     "as_http_exception",
+    "check_policies",
     "llm_dependency",
     "llm_policy",
     "request_llm",
@@ -76,6 +78,7 @@ def _warm_at_startup(app: FastAPI, router: Router) -> None:
 
     @asynccontextmanager
     async def lifespan(target: Any) -> AsyncIterator[Any]:
+        check_policies(app, router)  # routes are all declared by now
         if not router.warmed:
             await asyncio.to_thread(router.warm)
         async with inner(target) as state:
@@ -211,7 +214,27 @@ def llm_policy(
         finally:
             _deactivate(token)
 
+    setattr(dependency, POLICY_ATTRIBUTE, policy)  # checked at startup (check_policies)
     return dependency
+
+
+def check_policies(app: FastAPI, router: Router) -> None:
+    """Validate every ``llm_policy`` dependency of the app's routes against the router's
+    config (a model its tier forbids, an unknown tier...): a ``ConfigError`` naming the route.
+    ``setup`` runs it when the app starts."""
+    for route in app.routes:
+        dependant = getattr(route, "dependant", None)
+        if dependant is None:
+            continue
+        where = f"llm_policy on {', '.join(sorted(getattr(route, 'methods', ()) or ()))} "
+        where += str(getattr(route, "path", "?"))
+        pending = [dependant]
+        while pending:
+            node = pending.pop()
+            policy = getattr(node.call, POLICY_ATTRIBUTE, None)
+            if isinstance(policy, Policy):
+                policy.validate(router.config, where.strip())
+            pending.extend(node.dependencies)
 
 
 def as_http_exception(error: RouterError) -> HTTPException:

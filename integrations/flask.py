@@ -88,9 +88,8 @@ class LLMRouter:
         state = LLMRouterState(router=router, resolver=self.context, policy=policy)
         app.extensions[EXTENSION] = router
         for name, view in app.view_functions.items():  # views registered before init_app
-            view_policy = getattr(view, POLICY_ATTRIBUTE, None)
-            if isinstance(view_policy, Policy):
-                view_policy.validate(router.config, f"llm_policy on view {name!r}")
+            _check_view_policy(router, name, view)
+        _check_later_views(app, router)
         # first, so the app's own before_request functions can use request.llm too
         app.before_request_funcs.setdefault(None, []).insert(0, functools.partial(_attach, state))
         app.teardown_request(_detach)
@@ -170,6 +169,32 @@ def _current() -> RequestLLM:
 
 llm: RequestLLM = cast(RequestLLM, LocalProxy(_current))
 """The current request's handle, like ``flask.g``: ``llm.complete(...)`` anywhere in a request."""
+
+
+def _check_view_policy(router: Router, name: str, view: Any) -> None:
+    view_policy = getattr(view, POLICY_ATTRIBUTE, None)
+    if isinstance(view_policy, Policy):
+        view_policy.validate(router.config, f"llm_policy on view {name!r}")
+
+
+def _check_later_views(app: Flask, router: Router) -> None:
+    """Views (and blueprints) registered after ``init_app`` are checked as they register, so
+    an ``llm_policy`` naming a model its tier forbids fails at startup, not in a request."""
+    register = app.add_url_rule
+
+    @functools.wraps(register)
+    def add_url_rule(
+        rule: str,
+        endpoint: str | None = None,
+        view_func: Any = None,
+        *args: Any,
+        **kwargs: Any,
+    ) -> None:
+        if view_func is not None:
+            _check_view_policy(router, endpoint or view_func.__name__, view_func)
+        register(rule, endpoint, view_func, *args, **kwargs)
+
+    setattr(app, "add_url_rule", add_url_rule)  # noqa: B010
 
 
 def llm_policy(

@@ -18,7 +18,14 @@ from llm_router_middleware.integrations.fastapi import (
     setup,
 )
 
-from llm_router_middleware import LLMRouterMiddleware, RequestContext, RequestLLM, Router, get_llm
+from llm_router_middleware import (
+    ConfigError,
+    LLMRouterMiddleware,
+    RequestContext,
+    RequestLLM,
+    Router,
+    get_llm,
+)
 from llm_router_middleware.testing import Behavior, FakeProvider
 
 WIRINGS = ["setup", "middleware"]
@@ -303,3 +310,37 @@ def test_one_handle_for_core_get_llm_and_endpoint_without_resolver(
     assert response.json() == {"model": "cheap"}
     route = spans.route()
     assert route.attributes["llm_router.endpoint"] == f"/{view}/helper/{{room}}"
+
+
+# module level: the test module's annotations are strings, resolved in its globals
+FreePremiumLLM = Annotated[RequestLLM, Depends(llm_policy(tier="free", models=["premium"]))]
+FreeCheapLLM = Annotated[RequestLLM, Depends(llm_policy(tier="free", models=["cheap"]))]
+
+
+def test_an_endpoint_policy_the_tier_forbids_fails_at_startup(router: Router) -> None:
+    app = FastAPI()
+    setup(app, router)
+
+    @app.get("/fine")
+    async def fine(llm: LLM) -> dict[str, bool]:
+        return {"ok": True}
+
+    @app.get("/premium")
+    async def premium(llm: FreePremiumLLM) -> dict[str, bool]:
+        return {"ok": True}
+
+    forbidden = r"GET /premium.*'premium' not allowed for tier 'free'"
+    with pytest.raises(ConfigError, match=forbidden), TestClient(app):
+        pass
+
+
+def test_endpoint_policies_the_tiers_allow_start_cleanly(router: Router) -> None:
+    app = FastAPI()
+    setup(app, router)
+
+    @app.get("/cheap")
+    async def cheap(llm: FreeCheapLLM) -> dict[str, str]:
+        return {"model": (await llm.acomplete(MESSAGES)).routing.model}
+
+    with TestClient(app) as client:
+        assert client.get("/cheap").json() == {"model": "cheap"}

@@ -242,3 +242,26 @@ def test_async_views_leave_no_litellm_logging_behind(app: Flask) -> None:
         assert client.get("/async/chat/lobby").status_code == 200
         pending.append(GLOBAL_LOGGING_WORKER.pending_count)
     assert pending == [0, 0, 0, 0, 0]
+
+
+def test_a_view_registered_after_init_is_checked_as_it_registers(
+    router_config: dict[str, Any],
+) -> None:
+    app = Flask("late")
+    LLMRouter(app, router=Router.from_config(router_config))
+
+    def premium_only() -> dict[str, bool]:
+        return {"ok": True}
+
+    with pytest.raises(ConfigError, match="'premium' not allowed for tier 'free'"):
+        app.add_url_rule(
+            "/premium", view_func=llm_policy(tier="free", models=["premium"])(premium_only)
+        )
+    assert "premium_only" not in app.view_functions  # refused, not half-registered
+
+    @app.get("/cheap")
+    @llm_policy(tier="free", models=["cheap"])
+    def cheap_only() -> dict[str, bool]:
+        return {"ok": True}
+
+    assert app.view_functions["cheap_only"] is cheap_only
