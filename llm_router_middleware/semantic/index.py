@@ -143,9 +143,8 @@ class RouteIndex:
         matrix: FloatMatrix | None = None
         path: Path | None = None
         if cache_dir is not None:
-            key = examples_key(encoder.name, encoder.dimension, routes)
-            path = Path(cache_dir) / f"{_UNSAFE.sub('_', encoder.name)}-{key[:40]}.npy"
-            matrix = _load(path, (len(texts), encoder.dimension))
+            path = matrix_cache_path(cache_dir, encoder, routes)
+            matrix = load_matrix(path, (len(texts), encoder.dimension))
         from_disk = matrix is not None
         if matrix is None:
             encoded = encoder.encode(texts)
@@ -157,7 +156,7 @@ class RouteIndex:
                     len(cut),
                 )
             if path is not None:
-                _save(path, matrix)
+                save_matrix(path, matrix)
         return cls(
             names,
             counts,
@@ -166,6 +165,22 @@ class RouteIndex:
             aggregation=aggregation,
             default_route=default_route,
             from_disk=from_disk,
+        )
+
+    @property
+    def counts(self) -> list[int]:
+        return np.bincount(self.route_of_example, minlength=len(self.names)).tolist()
+
+    def with_thresholds(self, thresholds: Sequence[float]) -> RouteIndex:
+        """The same routes and matrix with other thresholds."""
+        return RouteIndex(
+            self.names,
+            self.counts,
+            self.matrix,
+            thresholds,
+            aggregation=self.aggregation,
+            default_route=self.default_route,
+            from_disk=self.from_disk,
         )
 
     def scores(self, vector: npt.NDArray[np.float32]) -> npt.NDArray[np.float32]:
@@ -223,7 +238,14 @@ class RouteIndex:
         )
 
 
-def _load(path: Path, shape: tuple[int, int]) -> FloatMatrix | None:
+def matrix_cache_path(
+    cache_dir: Path, encoder: Encoder, routes: Sequence[tuple[str, Sequence[str]]]
+) -> Path:
+    key = examples_key(encoder.name, encoder.dimension, routes)
+    return Path(cache_dir) / f"{_UNSAFE.sub('_', encoder.name)}-{key[:40]}.npy"
+
+
+def load_matrix(path: Path, shape: tuple[int, int]) -> FloatMatrix | None:
     try:
         loaded: Any = np.load(path, allow_pickle=False)
     except FileNotFoundError:
@@ -237,7 +259,7 @@ def _load(path: Path, shape: tuple[int, int]) -> FloatMatrix | None:
     return np.ascontiguousarray(loaded, dtype=np.float32)
 
 
-def _save(path: Path, matrix: FloatMatrix) -> None:
+def save_matrix(path: Path, matrix: FloatMatrix) -> None:
     """Write to a temp file in the same directory, then rename: readers never see half a file."""
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
