@@ -92,9 +92,9 @@ from llm_router_middleware.semantic.text import routable_text  # noqa: E402
 
 __all__ = [
     "MODEL_ORIGIN",
-    "AutoThreshold",
     "MODEL_SHA256",
     "TOKENIZER_SHA256",
+    "AutoThreshold",
     "BytesCache",
     "CalibrationReport",
     "Encoded",

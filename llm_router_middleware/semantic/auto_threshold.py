@@ -8,7 +8,8 @@ Three kinds of simulated queries, all scored exactly as the router scores a real
   which is what a prompt for an intent nobody wrote a route for looks like; right when its best
   other route does not clear the threshold;
 - out of scope, far: the shipped background prompts (math, code, trivia, science...; see
-  `background.py`); right when no route clears the threshold.
+  `background.py`); right when no route clears the threshold. Background prompts that score
+  as high as a typical route example are in scope for that route and are left out.
 
 The threshold maximises `in-scope accuracy + oos_weight * (near_share * near recall +
 (1 - near_share) * far recall)` over a fine grid and takes the middle of the best plateau.
@@ -62,8 +63,9 @@ def route_scores(
     offsets = _offsets(counts)
     sims = queries @ matrix.T
     if aggregation == "mean":
-        return np.add.reduceat(sims, offsets, axis=1) / np.asarray(counts, dtype=np.float32)
-    return np.maximum.reduceat(sims, offsets, axis=1)
+        sums = np.add.reduceat(sims, offsets, axis=1)
+        return (sums / np.asarray(counts, dtype=np.float32)).astype(np.float32)
+    return np.maximum.reduceat(sims, offsets, axis=1).astype(np.float32, copy=False)
 
 
 def leave_one_out(
@@ -120,8 +122,12 @@ def auto_threshold(
         near = (others.max(axis=1)[None, :] < grid).mean(axis=1)
     else:
         near, share = np.ones(_GRID.size), 0.0
-    if background.shape[0]:
-        far_scores = route_scores(background, matrix, counts, aggregation).max(axis=1)
+    far_scores = route_scores(background, matrix, counts, aggregation).max(axis=1)
+    if has_peer.any():
+        # a background prompt scoring like a typical route example is in scope for that
+        # route (a "coding" route and the background's code prompts): not a negative
+        far_scores = far_scores[far_scores < np.median(positive[has_peer])]
+    if far_scores.size:
         far = (far_scores[None, :] < grid).mean(axis=1)
     else:
         far, share = np.ones(_GRID.size), 1.0 if n_routes > 1 else 0.0
@@ -134,7 +140,7 @@ def auto_threshold(
         near_recall=round(float(near[pick]), 4),
         far_recall=round(float(far[pick]), 4),
         n_examples=int(matrix.shape[0]),
-        n_background=int(background.shape[0]),
+        n_background=int(far_scores.size),
     )
 
 
@@ -142,9 +148,7 @@ def _offsets(counts: Sequence[int]) -> npt.NDArray[np.intp]:
     return np.concatenate([[0], np.cumsum(counts)[:-1]]).astype(np.intp)
 
 
-def _subsample(
-    matrix: FloatMatrix, counts: list[int], seed: int
-) -> tuple[FloatMatrix, list[int]]:
+def _subsample(matrix: FloatMatrix, counts: list[int], seed: int) -> tuple[FloatMatrix, list[int]]:
     total = sum(counts)
     if total <= MAX_CALIBRATION_EXAMPLES:
         return matrix, counts

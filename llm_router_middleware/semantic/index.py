@@ -169,7 +169,7 @@ class RouteIndex:
 
     @property
     def counts(self) -> list[int]:
-        return np.bincount(self.route_of_example, minlength=len(self.names)).tolist()
+        return [int(c) for c in np.bincount(self.route_of_example, minlength=len(self.names))]
 
     def with_thresholds(self, thresholds: Sequence[float]) -> RouteIndex:
         """The same routes and matrix with other thresholds."""

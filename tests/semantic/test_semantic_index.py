@@ -94,6 +94,7 @@ def test_public_surface_is_pinned() -> None:
         [
             "MODEL_ORIGIN",
             "MODEL_SHA256",
+            "AutoThreshold",
             "TOKENIZER_SHA256",
             "BytesCache",
             "CalibrationReport",
@@ -109,6 +110,9 @@ def test_public_surface_is_pinned() -> None:
             "SemanticRouteSpec",
             "SemanticRouter",
             "SemanticSettings",
+            "auto_threshold",
+            "background_texts",
+            "background_vectors",
             "build_encoder",
             "calibrate",
             "calibrate_embeddings",
@@ -148,7 +152,9 @@ def test_per_route_threshold_and_default_route(tmp_path: Path, local: LocalMiniL
     assert decision.score < decision.threshold
     assert "no route cleared" in decision.reason
     assert "default route chitchat" in decision.reason
-    assert router.index.thresholds.tolist() == pytest.approx([0.6, 0.45, 0.6])
+    assert router.calibration is not None  # the global threshold is "auto" by default
+    auto = router.calibration.threshold
+    assert router.index.thresholds.tolist() == pytest.approx([auto, 0.45, auto])
 
 
 def test_no_match_without_default_route_is_none(tmp_path: Path, local: LocalMiniLMEncoder) -> None:
