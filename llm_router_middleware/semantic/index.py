@@ -122,6 +122,17 @@ class RouteIndex:
         self.centroids = np.ascontiguousarray(
             np.add.reduceat(self.matrix, self.offsets, axis=0) / counts_arr, dtype=np.float32
         )
+        n_routes = len(names)
+        ends = [int(e) for e in np.cumsum(counts)]
+        if aggregation == "mean":
+            per_route = list(range(n_routes))
+            self._rows = (self.centroids, per_route, per_route, [i + 1 for i in per_route])
+            self._row_thresholds = self.thresholds
+        else:
+            route_of = [int(r) for r in self.route_of_example]
+            self._rows = (self.matrix, route_of, [int(o) for o in self.offsets], ends)
+            self._row_thresholds = self.thresholds[self.route_of_example]
+        self._uniform = bool(np.all(self.thresholds == self.thresholds[0]))
 
     @classmethod
     def build(
@@ -192,26 +203,34 @@ class RouteIndex:
     def decide(
         self, vector: npt.NDArray[np.float32], *, cached: bool = False, truncated: bool = False
     ) -> SemanticDecision:
-        scores = self.scores(vector)
-        nearest = int(scores.argmax())
-        passing = scores >= self.thresholds
-        if passing[nearest]:
-            chosen, matched = nearest, True
-        elif passing.any():
-            chosen, matched = int(np.where(passing, scores, -np.inf).argmax()), True
+        """One mat-vec product over the rows (examples, or centroids for `mean`), no per-route
+        reduction: a route's max score is its best row's, so the best row names the nearest
+        route, the best passing row the best passing route, and the best row outside the
+        chosen route's segment the runner-up."""
+        rows, route_of, starts, ends = self._rows
+        sims = rows @ vector
+        best = int(sims.argmax())
+        nearest = int(route_of[best])
+        top = float(sims[best])
+        if top >= self._threshold_list[nearest]:
+            chosen, score, matched = nearest, top, True
+        elif self._uniform:
+            chosen, score, matched = nearest, top, False
         else:
-            chosen, matched = nearest, False
-        score = float(scores[chosen])
+            passing = sims >= self._row_thresholds
+            if passing.any():
+                row = int(np.where(passing, sims, -np.inf).argmax())
+                chosen, score, matched = int(route_of[row]), float(sims[row]), True
+            else:
+                chosen, score, matched = nearest, top, False
         runner_up: str | None = None
         runner_up_score: float | None = None
         margin: float | None = None
         if len(self.names) > 1:
-            saved = scores[chosen]
-            scores[chosen] = -np.inf
-            second = int(scores.argmax())
-            scores[chosen] = saved
-            runner_up = self.names[second]
-            runner_up_score = float(scores[second])
+            sims[starts[chosen] : ends[chosen]] = -np.inf
+            second = int(sims.argmax())
+            runner_up = self.names[route_of[second]]
+            runner_up_score = float(sims[second])
             margin = score - runner_up_score
         return SemanticDecision(
             route=self.names[chosen] if matched else self.default_route,
