@@ -182,6 +182,12 @@ def main() -> None:
     parser.add_argument("--aggregation", choices=("max", "mean"), default="max")
     parser.add_argument("--timed", type=int, default=300, help="queries timed with the embedding")
     parser.add_argument("--no-aurelio", action="store_true")
+    parser.add_argument(
+        "--kernels",
+        choices=("int8", "dequantized"),
+        default="int8",
+        help="local encoder: the default int8-kernel model or its dequantized source model",
+    )
     args = parser.parse_args()
 
     lines = read_lines(args.file)
@@ -189,7 +195,7 @@ def main() -> None:
     test = [x for x in lines if x.split == "test"]
     if not routes or not test:
         raise SystemExit("need examples lines with a route and test lines")
-    encoder = LocalMiniLMEncoder()
+    encoder = LocalMiniLMEncoder(kernels=args.kernels)
     names = list(routes)
     if args.threshold is not None:
         thresholds = {n: args.threshold for n in names}
