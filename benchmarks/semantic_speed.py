@@ -141,7 +141,7 @@ def main() -> None:
     row("decision, embedding excluded (mean)", ours_mean, None)
     row("decide(text), query-cache hit", cached, None)
     for label, (p50, p99, cpu) in embedded.items():
-        row(f"embedding ({QUERY_TOKENS} tok), {label} thread(s)", (p50, p99), None)
+        row(f"embedding {QUERY_TOKENS} tok, {label} thr", (p50, p99), None)
         print(f"{'':44}{f'CPU {cpu:.1f}':>18}")
     print("targets: excluded (max) p50 <= 20 µs; embedding p50 <= 3000 µs; speed-up >= 20x")
 
