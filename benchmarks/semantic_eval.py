@@ -4,9 +4,12 @@
 
 FILE is JSONL, one {"route": "<name>" | null, "text": "...", "split": "examples" | "test"} per
 line (null = out of scope). Routes are built from the "examples" lines only; examples with a
-null route never become routes, but `--calibrate` uses them as negatives. `--calibrate` chooses
-per-route thresholds with calibrate.py on the examples split only (never on test). Both routers
-use the same encoder (the local int8 MiniLM), the same examples and the same thresholds.
+null route never become routes. With no flags the threshold is the router's default, "auto":
+chosen at startup from the route examples and the shipped background prompts (auto_threshold.py),
+never from the test lines nor from labelled negatives. `--threshold T` fixes it; `--calibrate`
+chooses thresholds with calibrate.py on the examples split, null-route examples as negatives.
+Both routers use the same encoder (the local int8 MiniLM), the same examples and the same
+thresholds.
 """
 
 from __future__ import annotations
@@ -28,6 +31,8 @@ from llm_router_middleware.semantic import (
     Encoder,
     LocalMiniLMEncoder,
     RouteIndex,
+    auto_threshold,
+    background_vectors,
     calibrate_embeddings,
 )
 
@@ -165,7 +170,9 @@ def report(rows: Sequence[Row], truth: Sequence[str | None], routes: Sequence[st
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("file", type=Path)
-    parser.add_argument("--threshold", type=float, default=0.6, help="one threshold for all routes")
+    parser.add_argument(
+        "--threshold", type=float, default=None, help="one fixed threshold (default: auto)"
+    )
     parser.add_argument(
         "--calibrate", action="store_true", help="thresholds from the examples split (calibrate.py)"
     )
@@ -175,6 +182,12 @@ def main() -> None:
     parser.add_argument("--aggregation", choices=("max", "mean"), default="max")
     parser.add_argument("--timed", type=int, default=300, help="queries timed with the embedding")
     parser.add_argument("--no-aurelio", action="store_true")
+    parser.add_argument(
+        "--kernels",
+        choices=("int8", "dequantized"),
+        default="int8",
+        help="local encoder: the default int8-kernel model or its dequantized source model",
+    )
     args = parser.parse_args()
 
     lines = read_lines(args.file)
@@ -182,9 +195,20 @@ def main() -> None:
     test = [x for x in lines if x.split == "test"]
     if not routes or not test:
         raise SystemExit("need examples lines with a route and test lines")
-    encoder = LocalMiniLMEncoder()
+    encoder = LocalMiniLMEncoder(kernels=args.kernels)
     names = list(routes)
-    thresholds = {n: args.threshold for n in names}
+    if args.threshold is not None:
+        thresholds = {n: args.threshold for n in names}
+    elif not args.calibrate:
+        matrix = encoder.encode([t for n in names for t in routes[n]]).vectors
+        auto = auto_threshold(
+            matrix,
+            [len(routes[n]) for n in names],
+            background_vectors(encoder),
+            aggregation=args.aggregation,
+        )
+        thresholds = {n: auto.threshold for n in names}
+        print(auto.summary())
     if args.calibrate:
         labelled = [
             x for x in lines if x.split == "examples" and (x.route is None or x.route in routes)

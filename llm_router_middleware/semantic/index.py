@@ -122,6 +122,17 @@ class RouteIndex:
         self.centroids = np.ascontiguousarray(
             np.add.reduceat(self.matrix, self.offsets, axis=0) / counts_arr, dtype=np.float32
         )
+        n_routes = len(names)
+        ends = [int(e) for e in np.cumsum(counts)]
+        if aggregation == "mean":
+            per_route = list(range(n_routes))
+            self._rows = (self.centroids, per_route, per_route, [i + 1 for i in per_route])
+            self._row_thresholds = self.thresholds
+        else:
+            route_of = [int(r) for r in self.route_of_example]
+            self._rows = (self.matrix, route_of, [int(o) for o in self.offsets], ends)
+            self._row_thresholds = self.thresholds[self.route_of_example]
+        self._uniform = bool(np.all(self.thresholds == self.thresholds[0]))
 
     @classmethod
     def build(
@@ -143,9 +154,8 @@ class RouteIndex:
         matrix: FloatMatrix | None = None
         path: Path | None = None
         if cache_dir is not None:
-            key = examples_key(encoder.name, encoder.dimension, routes)
-            path = Path(cache_dir) / f"{_UNSAFE.sub('_', encoder.name)}-{key[:40]}.npy"
-            matrix = _load(path, (len(texts), encoder.dimension))
+            path = matrix_cache_path(cache_dir, encoder, routes)
+            matrix = load_matrix(path, (len(texts), encoder.dimension))
         from_disk = matrix is not None
         if matrix is None:
             encoded = encoder.encode(texts)
@@ -157,7 +167,7 @@ class RouteIndex:
                     len(cut),
                 )
             if path is not None:
-                _save(path, matrix)
+                save_matrix(path, matrix)
         return cls(
             names,
             counts,
@@ -166,6 +176,22 @@ class RouteIndex:
             aggregation=aggregation,
             default_route=default_route,
             from_disk=from_disk,
+        )
+
+    @property
+    def counts(self) -> list[int]:
+        return [int(c) for c in np.bincount(self.route_of_example, minlength=len(self.names))]
+
+    def with_thresholds(self, thresholds: Sequence[float]) -> RouteIndex:
+        """The same routes and matrix with other thresholds."""
+        return RouteIndex(
+            self.names,
+            self.counts,
+            self.matrix,
+            thresholds,
+            aggregation=self.aggregation,
+            default_route=self.default_route,
+            from_disk=self.from_disk,
         )
 
     def scores(self, vector: npt.NDArray[np.float32]) -> npt.NDArray[np.float32]:
@@ -177,26 +203,34 @@ class RouteIndex:
     def decide(
         self, vector: npt.NDArray[np.float32], *, cached: bool = False, truncated: bool = False
     ) -> SemanticDecision:
-        scores = self.scores(vector)
-        nearest = int(scores.argmax())
-        passing = scores >= self.thresholds
-        if passing[nearest]:
-            chosen, matched = nearest, True
-        elif passing.any():
-            chosen, matched = int(np.where(passing, scores, -np.inf).argmax()), True
+        """One mat-vec product over the rows (examples, or centroids for `mean`), no per-route
+        reduction: a route's max score is its best row's, so the best row names the nearest
+        route, the best passing row the best passing route, and the best row outside the
+        chosen route's segment the runner-up."""
+        rows, route_of, starts, ends = self._rows
+        sims = rows @ vector
+        best = int(sims.argmax())
+        nearest = int(route_of[best])
+        top = float(sims[best])
+        if top >= self._threshold_list[nearest]:
+            chosen, score, matched = nearest, top, True
+        elif self._uniform:
+            chosen, score, matched = nearest, top, False
         else:
-            chosen, matched = nearest, False
-        score = float(scores[chosen])
+            passing = sims >= self._row_thresholds
+            if passing.any():
+                row = int(np.where(passing, sims, -np.inf).argmax())
+                chosen, score, matched = int(route_of[row]), float(sims[row]), True
+            else:
+                chosen, score, matched = nearest, top, False
         runner_up: str | None = None
         runner_up_score: float | None = None
         margin: float | None = None
         if len(self.names) > 1:
-            saved = scores[chosen]
-            scores[chosen] = -np.inf
-            second = int(scores.argmax())
-            scores[chosen] = saved
-            runner_up = self.names[second]
-            runner_up_score = float(scores[second])
+            sims[starts[chosen] : ends[chosen]] = -np.inf
+            second = int(sims.argmax())
+            runner_up = self.names[route_of[second]]
+            runner_up_score = float(sims[second])
             margin = score - runner_up_score
         return SemanticDecision(
             route=self.names[chosen] if matched else self.default_route,
@@ -223,7 +257,14 @@ class RouteIndex:
         )
 
 
-def _load(path: Path, shape: tuple[int, int]) -> FloatMatrix | None:
+def matrix_cache_path(
+    cache_dir: Path, encoder: Encoder, routes: Sequence[tuple[str, Sequence[str]]]
+) -> Path:
+    key = examples_key(encoder.name, encoder.dimension, routes)
+    return Path(cache_dir) / f"{_UNSAFE.sub('_', encoder.name)}-{key[:40]}.npy"
+
+
+def load_matrix(path: Path, shape: tuple[int, int]) -> FloatMatrix | None:
     try:
         loaded: Any = np.load(path, allow_pickle=False)
     except FileNotFoundError:
@@ -237,7 +278,7 @@ def _load(path: Path, shape: tuple[int, int]) -> FloatMatrix | None:
     return np.ascontiguousarray(loaded, dtype=np.float32)
 
 
-def _save(path: Path, matrix: FloatMatrix) -> None:
+def save_matrix(path: Path, matrix: FloatMatrix) -> None:
     """Write to a temp file in the same directory, then rename: readers never see half a file."""
     try:
         path.parent.mkdir(parents=True, exist_ok=True)

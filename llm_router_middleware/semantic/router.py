@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import os
 import threading
 from collections.abc import Mapping, Sequence
@@ -11,6 +12,8 @@ import numpy as np
 import numpy.typing as npt
 
 from llm_router_middleware.errors import ConfigError
+from llm_router_middleware.semantic.auto_threshold import AutoThreshold, auto_threshold
+from llm_router_middleware.semantic.background import background_vectors
 from llm_router_middleware.semantic.cache import BytesCache, MemoryBytesCache, QueryEmbeddingCache
 from llm_router_middleware.semantic.encoders import (
     Encoder,
@@ -21,6 +24,8 @@ from llm_router_middleware.semantic.encoders import (
 from llm_router_middleware.semantic.index import RouteIndex, SemanticDecision
 from llm_router_middleware.semantic.settings import SemanticSettings
 from llm_router_middleware.semantic.text import routable_text
+
+logger = logging.getLogger(__name__)
 
 
 def build_encoder(settings: SemanticSettings) -> Encoder:
@@ -58,6 +63,7 @@ class SemanticRouter:
         self.settings = settings
         self._encoder = encoder
         self._index: RouteIndex | None = None
+        self.calibration: AutoThreshold | None = None
         self._lock = threading.Lock()
         self._query_store = query_store
         self._queries: QueryEmbeddingCache | None = None
@@ -83,14 +89,26 @@ class SemanticRouter:
         with self._lock:
             if self._index is None:
                 s = self.settings
-                self._index = RouteIndex.build(
+                given = [s.threshold_for(r) for r in s.routes]
+                index = RouteIndex.build(
                     [(r.name, r.utterances) for r in s.routes],
                     encoder,
-                    [s.threshold_for(r) for r in s.routes],
+                    [0.0 if t is None else t for t in given],
                     aggregation=s.aggregation,
                     default_route=s.default_route,
                     cache_dir=s.cache_dir,
                 )
+                if s.needs_calibration:
+                    self.calibration = auto_threshold(
+                        index.matrix,
+                        index.counts,
+                        background_vectors(encoder, s.cache_dir),
+                        aggregation=s.aggregation,
+                    )
+                    logger.info("semantic routing: %s", self.calibration.summary())
+                    auto = self.calibration.threshold
+                    index = index.with_thresholds([auto if t is None else t for t in given])
+                self._index = index
                 store = self._query_store
                 if store is None and s.query_cache_size > 0:
                     store = MemoryBytesCache(s.query_cache_size, s.query_cache_ttl)

