@@ -82,7 +82,8 @@ def test_each_deployment_has_its_own_breaker(fake_provider: FakeProvider) -> Non
     reply = router.complete(HI)
     skipped = [a for a in reply.routing.attempts if a.outcome == "skipped"]
     if skipped:  # east was drawn first: skipped on its open breaker
-        assert skipped[0].deployment == "east" and skipped[0].error_type == "breaker_open"
+        assert skipped[0].deployment == "east"
+        assert skipped[0].error_type == "breaker_open"
     assert reply.routing.deployment == "west"
     # the model itself stays in plans: its other deployment is healthy
     assert router.plan(HI).selected == "premium"
@@ -92,7 +93,8 @@ def test_each_deployment_has_its_own_breaker(fake_provider: FakeProvider) -> Non
 def test_other_balances_serve_from_deployments(fake_provider: FakeProvider, balance: str) -> None:
     router = _router(fake_provider, balance=balance)
     used = {router.complete(HI).routing.deployment for _ in range(20)}
-    assert used <= {"east", "west"} and used
+    assert used <= {"east", "west"}
+    assert used
 
 
 def test_spans_and_log_name_the_deployment_never_its_key(
@@ -110,7 +112,8 @@ def test_spans_and_log_name_the_deployment_never_its_key(
     assert route.attributes is not None
     assert route.attributes["llm_router.deployment"] == "west"
     text = " ".join(str(dict(s.attributes or {})) + str(s.events) for s in spans.all())
-    assert OTHER_SECRET not in text and SECRET not in text
+    assert OTHER_SECRET not in text
+    assert SECRET not in text
     line = [r for r in caplog.records if "llm_router decision" in r.getMessage()][-1]
     assert line.llm_router["deployment"] == "west"  # type: ignore[attr-defined]
     assert OTHER_SECRET not in line.getMessage()
