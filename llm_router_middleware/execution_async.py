@@ -55,6 +55,10 @@ class AsyncExecution(Execution):
     async def _acandidate(
         self, astore: AsyncStateStore
     ) -> tuple[int, ModelSpec, float, bool] | None:
+        if not self.router.deployments.configured:
+            if self.prepared.closed.issuperset(self.plan.order[self.position :]):
+                return self._candidate()  # every breaker read closed when planned: no store I/O
+            return await asyncio.to_thread(self._candidate)  # acquiring a breaker probe
         models = self.router.config.models
         ahead = [models[name] for name in self.plan.order[self.position :]]
         for spec in ahead:  # choose among deployments through the asyncio client

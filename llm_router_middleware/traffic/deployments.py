@@ -73,6 +73,7 @@ class DeploymentBoard:
             for name, spec in config.models.items()
             if spec.deployments
         }
+        self.configured = bool(self._keys)
 
     def _state_keys(self, deployments: Sequence[ModelSpec]) -> list[str]:
         targets = [d.target for d in deployments]

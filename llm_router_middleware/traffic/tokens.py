@@ -46,6 +46,7 @@ class TokenLimiter:
                     self._tpm[d.target] = limits
                 if d.rpm:
                     self._rpm[d.target] = ((self.stem("rpm", d.target), d.rpm),)
+        self.limited = bool(self._tpm or self._rpm)  # any limit to reserve against
 
     def stem(self, kind: str, target: str) -> str:
         return f"{self._prefix}:{kind}:{target}:"
@@ -53,10 +54,6 @@ class TokenLimiter:
     def key(self, target: str, minute: int) -> str:
         """The token count of ``target`` (a model's name) in ``minute``, read by planning."""
         return f"{self.stem('tpm', target)}{minute}"
-
-    @property
-    def limited(self) -> bool:
-        return bool(self._tpm or self._rpm)
 
     # --- reserve --------------------------------------------------------------------------------
     def reserve(self, spec: ModelSpec, tokens: int) -> TokenReservation | tuple[str, str] | None:
