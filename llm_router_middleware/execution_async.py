@@ -81,10 +81,8 @@ class AsyncExecution(Execution):
             usage = getattr(response, "usage", None)
             prompt = int(getattr(usage, "prompt_tokens", 0) or 0)
             completion = int(getattr(usage, "completion_tokens", 0) or 0)
-            await self.asettle(call, call.spec.estimate_cost(prompt, completion))
-            if call.tokens is not None:
-                tokens, call.tokens = call.tokens, None
-                await self.router.tokens.asettle(tokens, prompt + completion, self.router.astore)
+            cost = call.spec.estimate_cost(prompt, completion)
+            await self.asettle(call, cost, prompt + completion)
         await self.acount_success(call)
         if self.router.config.routing.experiment is not None and self.plan.arm is not None:
             return await asyncio.to_thread(self.succeeded, call, response)  # experiment write
@@ -100,11 +98,18 @@ class AsyncExecution(Execution):
             )
             self._transition(move)
 
-    async def asettle(self, call: Call, cost: float) -> None:
-        """Charge ``cost`` for the call now, asynchronously (``finish`` then skips it)."""
-        if call.reservation is not None and self.router.astore is not None:
+    async def asettle(self, call: Call, cost: float, tokens: int | None = None) -> None:
+        """Charge ``cost`` (and ``tokens`` against tpm limits) for the call now, asynchronously
+        (``finish`` then skips it)."""
+        astore = self.router.astore
+        if astore is None:
+            return
+        if call.reservation is not None:
             reservation, call.reservation = call.reservation, None
             await self.router.ledger.asettle(reservation, cost)
+        if call.tokens is not None and tokens is not None:
+            held, call.tokens = call.tokens, None
+            await self.router.tokens.asettle(held, tokens, astore)
 
     async def afailed(self, call: Call, exc: BaseException) -> None:
         """``failed`` for async callers: the reservation is released through the asyncio
