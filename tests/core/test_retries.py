@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import socket
 from typing import Any
 
 import pytest
@@ -130,3 +131,16 @@ def test_fails_at_once_when_recovery_is_too_far(fake_provider: FakeProvider) -> 
     assert caught.value.retry_after_s is not None
     assert caught.value.retry_after_s > 29
     assert fake_provider.count() == 0
+
+
+def test_a_connection_error_is_retried(fake_provider: FakeProvider) -> None:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]  # nothing listens there once the socket is closed
+    router = _router(fake_provider, retries=1, api_base=f"http://127.0.0.1:{port}/v1")
+    reply = router.complete(HI)
+    assert [(a.model, a.error_type, a.retry) for a in reply.routing.attempts] == [
+        ("premium", "connection", 0),
+        ("premium", "connection", 1),
+        ("balanced", None, 0),
+    ]
