@@ -1,4 +1,4 @@
-"""A tpm limit holds across two routers (two workers) sharing one redis-server."""
+"""Token limits and deployments across two routers (two workers) sharing one redis-server."""
 
 from __future__ import annotations
 
@@ -50,3 +50,20 @@ async def test_tpm_holds_on_the_async_path(fake_provider: FakeProvider, redis_ur
     two = Router.from_config(_config(fake_provider, redis_url))
     served = [(await r.acomplete(HI, max_tokens=20)).routing.model for r in (one, two, one, two)]
     assert served == ["big", "big", "big", "small"]
+
+
+async def test_deployments_on_redis_async(fake_provider: FakeProvider, redis_url: str) -> None:
+    fake_provider.set("fake-east", Behavior(status=500))
+    config = _config(fake_provider, redis_url)
+    config["models"][0]["deployments"] = [
+        {"name": "east", "model": "openai/fake-east", "tpm": 5000},
+        {"name": "west", "model": "openai/fake-west"},
+    ]
+    config["breaker"] = {"consecutive_failures": 2}
+    one = Router.from_config(config)
+    two = Router.from_config(config)
+    for router in (one, two, one, two, one, two):
+        reply = await router.acomplete(HI, max_tokens=20)
+        assert (reply.routing.model, reply.routing.deployment) == ("big", "west")
+    # east's breaker, opened by two failures, is shared: no worker calls it again
+    assert fake_provider.count("fake-east") == 2
