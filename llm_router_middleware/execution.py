@@ -149,6 +149,7 @@ class Execution:
         recorded as skipped. A retry of the target that just failed comes first."""
         plan = self.plan
         while True:
+            self.retries = 0  # set below for a retry only
             if self.retry is not None:
                 index, spec, self.retries, _ = self.retry
                 self.retry = None
