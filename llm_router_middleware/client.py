@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import inspect
 import logging
+import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from dataclasses import replace
 from typing import TYPE_CHECKING, Any, TypeVar
@@ -12,15 +13,17 @@ from typing import TYPE_CHECKING, Any, TypeVar
 from opentelemetry.trace import Status, StatusCode
 
 from . import telemetry
+from .config import TrafficSpec
 from .context import RequestContext
 from .disconnect import DisconnectWatcher
-from .errors import ClientDisconnectedError, ContextError, RouterError
+from .errors import ClientDisconnectedError, ContextError, NoModelAvailableError, RouterError
 from .execution import Execution
 from .execution_async import AsyncExecution
 from .params import validate_params
 from .policy import Policy
 from .routing.plan import Plan
 from .streaming import AsyncRoutedStream, RoutedStream, stream_kwargs
+from .traffic.retry import recovery_wait
 from .transport import Transport, transport_for
 from .transport import litellm_module as litellm_module  # where callers have imported it
 
@@ -242,7 +245,17 @@ class RequestLLM:
     ) -> Prepared:
         try:
             validate_params(params)
-            return self.router.prepare(messages, context, self._policy, _max_tokens(params))
+            max_tokens, waited = _max_tokens(params), 0.0
+            while True:
+                try:
+                    prepared = self.router.prepare(messages, context, self._policy, max_tokens)
+                    return replace(prepared, waited_s=waited) if waited else prepared
+                except NoModelAvailableError as error:  # wait for a cooling candidate?
+                    wait = recovery_wait(error, self._traffic(waited), context.remaining_s())
+                    if wait is None:
+                        raise
+                time.sleep(wait)
+                waited += wait
         except RouterError as error:
             self._refused(context, error)
             raise
@@ -252,10 +265,28 @@ class RequestLLM:
     ) -> Prepared:
         try:
             validate_params(params)
-            return await self.router.aprepare(messages, context, self._policy, _max_tokens(params))
+            max_tokens, waited = _max_tokens(params), 0.0
+            while True:
+                try:
+                    prepared = await self.router.aprepare(
+                        messages, context, self._policy, max_tokens
+                    )
+                    return replace(prepared, waited_s=waited) if waited else prepared
+                except NoModelAvailableError as error:  # wait for a cooling candidate?
+                    wait = recovery_wait(error, self._traffic(waited), context.remaining_s())
+                    if wait is None:
+                        raise
+                await asyncio.sleep(wait)
+                waited += wait
         except RouterError as error:
             self._refused(context, error)
             raise
+
+    def _traffic(self, waited: float) -> TrafficSpec:
+        """``[traffic]`` with what is left of ``wait_for_recovery_s`` after ``waited``."""
+        traffic = self.router.config.traffic
+        left = traffic.wait_for_recovery_s - waited
+        return replace(traffic, wait_for_recovery_s=left) if waited else traffic
 
     def _refused(self, context: RequestContext, error: RouterError) -> None:
         """Planning refused the call: still one routing span and one log line for it."""

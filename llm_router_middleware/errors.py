@@ -167,12 +167,17 @@ class Attempt:
     error_message: str | None = None
     latency_s: float = 0.0
     status_code: int | None = None
+    deployment: str | None = None  # which deployment of the model (its name, never its key)
+    retry: int = 0  # 0 = the first try of this target, n = its n-th retry
 
     def describe(self) -> str:
+        target = self.model if self.deployment is None else f"{self.model}#{self.deployment}"
+        if self.retry:
+            target += f" (retry {self.retry})"
         if self.outcome == "success":
-            return f"{self.model}: success in {self.latency_s * 1000:.0f} ms"
+            return f"{target}: success in {self.latency_s * 1000:.0f} ms"
         detail = f" ({self.error_message})" if self.error_message else ""
-        return f"{self.model}: {self.outcome} {self.error_type or ''}{detail}".rstrip()
+        return f"{target}: {self.outcome} {self.error_type or ''}{detail}".rstrip()
 
 
 class ProviderRequestError(RouterError):

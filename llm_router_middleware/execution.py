@@ -29,6 +29,8 @@ from .ids import request_id
 from .resilience import Action, ErrorKind, Transition, classify
 from .response import RoutingInfo
 from .routing import BudgetSnapshot, Reservation
+from .traffic import TokenReservation, retry_wait
+from .traffic.deployments import Choice
 from .transport.reply import Reply
 
 if TYPE_CHECKING:
@@ -64,6 +66,8 @@ class Call:
     reservation: Reservation | None
     probe: bool = False  # planned while the breaker was not closed: its outcome decides it
     counted: bool = False  # the success is already counted by the breaker (the async path)
+    tokens: TokenReservation | None = None  # tokens reserved against tpm limits
+    retry: int = 0  # the n-th retry of this target
 
 
 class Execution:
@@ -87,6 +91,10 @@ class Execution:
         self.last_error: BaseException | None = None
         self.budget_refusal: BudgetExhaustedError | None = None
         self.secrets = router.secrets
+        self.pending: list[tuple[ModelSpec, bool]] = []  # the current model's deployments left
+        self.choices: dict[str, Choice] = {}  # deployments chosen ahead (the async path)
+        self.retry: tuple[int, ModelSpec, int, float] | None = None  # index, target, n, wait
+        self.retries = 0
         self.span = telemetry.start_route_span(self.plan.strategy)
         telemetry.record_plan(
             self.span,
@@ -95,66 +103,136 @@ class Execution:
             endpoint=self.context.endpoint,
             request_id=self.request_id,
         )
+        if prepared.waited_s:
+            self.span.set_attribute(telemetry.RECOVERY_WAIT_S, prepared.waited_s)
         if router.degraded:  # the shared state store is lost: serving from local state
             self.span.set_attribute(telemetry.STATE_DEGRADED, True)
 
     # --- before an attempt -------------------------------------------------------------------
     def next_call(self) -> Call | None:
+        if self.retry is not None and self.retry[3] > 0:
+            time.sleep(self.retry[3])
         while (found := self._candidate()) is not None:
             index, spec, timeout, probe = found
             reservation = self._reserve(spec.name, spec)
             if reservation is None:
-                self.router.breakers.release(spec.name)
+                self.router.breakers.release(spec.target)
                 continue
+            tokens = None
+            if self.router.tokens.limited:
+                held = self.router.tokens.reserve(spec, self._tokens_needed(spec))
+                if isinstance(held, tuple):
+                    self._refused_by_limit(spec, reservation, held)
+                    continue
+                tokens = held
             self.router.count_request(spec.name)
-            return self._start(index, spec, timeout, reservation, probe)
+            return self._start(index, spec, timeout, reservation, probe, tokens)
         return None
 
+    def _tokens_needed(self, spec: ModelSpec) -> int:
+        routing = self.router.config.routing
+        wanted = self.params.get("max_tokens") or self.params.get("max_completion_tokens")
+        out = int(wanted) if isinstance(wanted, int) else routing.cost.expected_output_tokens
+        return self.plan.prompt_tokens + min(out, spec.max_output_tokens)
+
+    def _refused_by_limit(
+        self, spec: ModelSpec, reservation: Reservation, refusal: tuple[str, str]
+    ) -> None:
+        """Another worker took the last of a tpm/rpm limit since planning: skip the target."""
+        self.router.ledger.release(reservation)
+        self.router.breakers.release(spec.target)
+        self._skip(spec.name, refusal[0], refusal[1], spec.deployment)
+
     def _candidate(self) -> tuple[int, ModelSpec, float, bool] | None:
-        """The next model of the plan that may be tried now (window, deadline, breaker), with
-        its attempt timeout; the ones passed over are recorded as skipped."""
+        """The next model (or deployment of a model) of the plan that may be tried now
+        (window, deadline, breaker), with its attempt timeout; the ones passed over are
+        recorded as skipped. A retry of the target that just failed comes first."""
         plan = self.plan
-        while self.position < len(plan.order):
-            index = self.position
-            self.position += 1
-            name = plan.order[index]
-            spec = self.router.config.models[name]
-            if spec.context_window < self.min_window:
-                self._skip(
-                    name,
-                    "context_window",
-                    f"context window {spec.context_window} is not larger than the one "
-                    f"that overflowed ({self.min_window - 1})",
-                )
-                continue
+        while True:
+            self.retries = 0  # set below for a retry only
+            if self.retry is not None:
+                index, spec, self.retries, _ = self.retry
+                self.retry = None
+                closed = True  # its failure left the breaker closed, or there is no retry
+            elif self.pending:
+                index = self.position - 1
+                spec, closed = self.pending.pop(0)
+            elif self.position < len(plan.order):
+                index = self.position
+                self.position += 1
+                name = plan.order[index]
+                spec = self.router.config.models[name]
+                if spec.context_window < self.min_window:
+                    self._skip(
+                        name,
+                        "context_window",
+                        f"context window {spec.context_window} is not larger than the one "
+                        f"that overflowed ({self.min_window - 1})",
+                    )
+                    continue
+                if spec.deployments:
+                    self._deployments(spec)
+                    continue
+                closed = name in self.prepared.closed
+            else:
+                return None
             timeout = spec.timeout_s
             remaining = self.context.remaining_s()
             if remaining is not None:
                 if remaining <= 0:
-                    self._skip(name, "deadline", "request deadline passed")
-                    break
+                    self._skip(spec.name, "deadline", "request deadline passed", spec.deployment)
+                    return None
                 timeout = min(timeout, remaining)
-            probe = name not in self.prepared.closed
-            if probe:
-                allowed, transition = self.router.breakers.acquire(name)
+            if not closed:
+                allowed, transition = self.router.breakers.acquire(spec.target)
                 self._transition(transition)
             else:
                 allowed = True  # closed when planned: acquiring would only read it again
             if not allowed:
-                self._skip(name, "breaker_open", "circuit breaker is open")
+                self._skip(spec.name, "breaker_open", "circuit breaker is open", spec.deployment)
                 continue
-            return index, spec, timeout, probe
-        return None
+            return index, spec, timeout, not closed
+
+    def _deployments(self, spec: ModelSpec) -> None:
+        """Queue the model's healthy deployments in the order its ``balance`` picks."""
+        choice = self.choices.pop(spec.name, None) or self.router.deployments.choose(spec)
+        for deployment, code, reason in choice.skipped:
+            self._skip(spec.name, code, reason, deployment.deployment)
+        self.pending = list(choice.order)
 
     def _start(
-        self, index: int, spec: ModelSpec, timeout: float, reservation: Reservation, probe: bool
+        self,
+        index: int,
+        spec: ModelSpec,
+        timeout: float,
+        reservation: Reservation,
+        probe: bool,
+        tokens: TokenReservation | None = None,
     ) -> Call:
         kwargs = self._kwargs(spec, timeout)
         span = telemetry.start_attempt_span(spec, self.span, index, self.params)
+        retry, self.retries = self.retries, 0
         if span.is_recording():
             span.set_attribute(telemetry.TIMEOUT_S, timeout)
+            if spec.deployment is not None:
+                span.set_attribute(telemetry.DEPLOYMENT, spec.deployment)
+            if retry:
+                span.set_attribute(telemetry.RETRY, retry)
             telemetry.record_input(span, self.prepared.messages)
-        return Call(index, spec, kwargs, span, time.perf_counter(), reservation, probe)
+        if spec.deployment is not None:
+            self.router.deployments.started(spec.target)
+        call = Call(index, spec, kwargs, span, time.perf_counter(), reservation, probe)
+        if tokens is not None or retry:
+            call.tokens, call.retry = tokens, retry
+        return call
+
+    def _ended(self, call: Call) -> None:
+        """The call holds no more tokens and is no longer in flight."""
+        if call.tokens is not None:
+            self.router.tokens.release(call.tokens)
+            call.tokens = None
+        if call.spec.deployment is not None:
+            self.router.deployments.ended(call.spec.target)
 
     def _reserve(self, name: str, spec: ModelSpec) -> Reservation | None:
         estimate = self.plan.estimates_usd.get(name, 0.0)
@@ -195,14 +273,20 @@ class Execution:
             kwargs["api_key"] = key
         return kwargs
 
-    def _skip(self, name: str, code: str, reason: str) -> None:
+    def _skip(self, name: str, code: str, reason: str, deployment: str | None = None) -> None:
         self.attempts.append(
-            Attempt(model=name, outcome="skipped", error_type=code, error_message=reason)
+            Attempt(
+                model=name,
+                outcome="skipped",
+                error_type=code,
+                error_message=reason,
+                deployment=deployment,
+            )
         )
-        self.span.add_event(
-            telemetry.EVENT_SKIPPED,
-            {"llm_router.model": name, "llm_router.filter": code, "llm_router.reason": reason},
-        )
+        event = {"llm_router.model": name, "llm_router.filter": code, "llm_router.reason": reason}
+        if deployment is not None:
+            event[telemetry.DEPLOYMENT] = deployment
+        self.span.add_event(telemetry.EVENT_SKIPPED, event)
 
     def _transition(self, transition: Transition | None) -> None:
         if transition is not None:
@@ -242,9 +326,15 @@ class Execution:
         if call.reservation is not None:
             self.router.ledger.settle(call.reservation, cost)
             call.reservation = None
+        if call.tokens is not None:
+            self.router.tokens.settle(call.tokens, prompt_tokens + completion_tokens)
+            call.tokens = None
         if not call.counted:
-            self._transition(self.router.breakers.record_success(spec.name, probe=call.probe))
+            self._transition(self.router.breakers.record_success(spec.target, probe=call.probe))
         self.router.latency.observe(spec.name, latency)
+        if spec.deployment is not None:
+            self.router.latency.observe(spec.target, latency)
+            self.router.deployments.ended(spec.target)
         telemetry.record_response(
             call.span,
             response,
@@ -255,7 +345,15 @@ class Execution:
             output_tokens=completion_tokens,
         )
         call.span.end()
-        self.attempts.append(Attempt(model=spec.name, outcome="success", latency_s=latency))
+        self.attempts.append(
+            Attempt(
+                model=spec.name,
+                outcome="success",
+                latency_s=latency,
+                deployment=spec.deployment,
+                retry=call.retry,
+            )
+        )
         fallback_count = call.index
         self._experiment(spec.name, latency, cost)
         info = self.routing_info(spec, cost)
@@ -266,8 +364,10 @@ class Execution:
                 telemetry.COST_USD: cost,
             }
         )
+        if spec.deployment is not None:
+            self.span.set_attribute(telemetry.DEPLOYMENT, spec.deployment)
         self.span.end()
-        self._log("success", spec.name, fallback_count, cost)
+        self._log("success", spec.name, fallback_count, cost, deployment=spec.deployment)
         return info
 
     def routing_info(self, spec: ModelSpec, cost: float) -> RoutingInfo:
@@ -287,6 +387,7 @@ class Execution:
             arm=self.plan.arm,
             downgraded=self.plan.downgraded,
             plan=self.plan,
+            deployment=spec.deployment,
         )
 
     def failed(self, call: Call, exc: BaseException) -> None:
@@ -296,20 +397,36 @@ class Execution:
         if call.reservation is not None:
             self.router.ledger.release(call.reservation)
             call.reservation = None
+        self._ended(call)
         opened = None
         if verdict.breaker_failure:
-            opened = self.router.breakers.record_failure(spec.name, probe=call.probe)
+            opened = self.router.breakers.record_failure(spec.target, probe=call.probe)
             self._transition(opened)
         else:
-            self.router.breakers.release(spec.name)
+            self.router.breakers.release(spec.target)
         # Retry-After lengthens the breaker's open period; a lone 429 among successes does not
         # take a model out of every plan (the breaker judges whether it is failing)
         if verdict.retry_after_s is not None and opened is not None:
-            self.router.cooldowns.start(spec.name, verdict.retry_after_s)
+            self.router.cooldowns.start(spec.target, verdict.retry_after_s)
             self.span.add_event(
                 telemetry.EVENT_COOLDOWN,
-                {"llm_router.model": spec.name, "llm_router.retry_after_s": verdict.retry_after_s},
+                {
+                    "llm_router.model": spec.target,
+                    "llm_router.retry_after_s": verdict.retry_after_s,
+                },
             )
+        if opened is None and spec.retries:
+            wait = retry_wait(
+                verdict.kind,
+                verdict.retry_after_s,
+                call.retry,
+                spec,
+                self.router.config.traffic,
+                self.context.remaining_s(),
+                self.router.deployments.rng,
+            )
+            if wait is not None:
+                self.retry = (call.index, spec, call.retry + 1, wait)
         if verdict.kind == ErrorKind.TIMEOUT:
             self.router.latency.observe(spec.name, latency)
         if verdict.flagged:
@@ -336,10 +453,13 @@ class Execution:
                 error_message=verdict.message,
                 latency_s=latency,
                 status_code=verdict.status_code,
+                deployment=spec.deployment,
+                retry=call.retry,
             )
         )
         self.last_error = exc
         if verdict.action == Action.FAIL:
+            self.retry = None
             error = ProviderRequestError(
                 f"model {spec.name!r} rejected the request ({verdict.kind}): {verdict.message}",
                 model=spec.name,
@@ -370,7 +490,8 @@ class Execution:
         if call.reservation is not None:
             self.router.ledger.release(call.reservation)
             call.reservation = None
-        self.router.breakers.release(call.spec.name)
+        self._ended(call)
+        self.router.breakers.release(call.spec.target)
         call.span.set_status(Status(StatusCode.ERROR, "client disconnected"))
         call.span.end()
         self.attempts.append(
@@ -379,6 +500,7 @@ class Execution:
                 outcome="skipped",
                 error_type="client_disconnected",
                 latency_s=time.perf_counter() - call.started,
+                deployment=call.spec.deployment,
             )
         )
         self._fail(error)
@@ -388,7 +510,8 @@ class Execution:
         if call.reservation is not None:
             self.router.ledger.release(call.reservation)
             call.reservation = None
-        self.router.breakers.release(call.spec.name)
+        self._ended(call)
+        self.router.breakers.release(call.spec.target)
         call.span.set_status(Status(StatusCode.ERROR, f"cancelled ({type(exc).__name__})"))
         call.span.end()
         self.abort(exc)
@@ -423,8 +546,19 @@ class Execution:
         fallbacks: int,
         cost: float,
         level: int = logging.INFO,
+        deployment: str | None = None,
     ) -> None:
         if telemetry.logger.isEnabledFor(level):
+            retries = sum(1 for a in self.attempts if a.retry)
             telemetry.log_plan_outcome(
-                self.plan, self.context, self.request_id, outcome, model, fallbacks, cost, level
+                self.plan,
+                self.context,
+                self.request_id,
+                outcome,
+                model,
+                fallbacks,
+                cost,
+                level,
+                deployment,
+                retries,
             )

@@ -24,3 +24,4 @@ class RoutingInfo:
     arm: str | None
     downgraded: bool
     plan: Plan
+    deployment: str | None = None  # the deployment of ``model`` that answered, by name

@@ -7,7 +7,7 @@ import os
 import threading
 import time
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any
 
 from . import status as reads
@@ -32,6 +32,7 @@ from .routing.plan import Plan
 from .state import MemoryStore, StateStore
 from .state.base import AsyncStateStore
 from .status import HealthReport, ModelStatus, SpendReport
+from .traffic import DeploymentBoard, TokenLimiter
 
 if TYPE_CHECKING:
     from litellm import ModelResponse
@@ -60,6 +61,7 @@ class Prepared:
     plan: Plan
     strategy: str
     closed: frozenset[str] = frozenset()  # models whose breaker read closed while planning
+    waited_s: float = 0.0  # waited for a cooling candidate to recover before this plan
 
 
 class Router:
@@ -82,14 +84,20 @@ class Router:
         self.cooldowns = Cooldowns(self.store, prefix=prefix)
         self.latency = LatencyTracker()
         self.experiments = ExperimentLog(self.store, prefix=prefix)
+        self.tokens = TokenLimiter(self.store, config, prefix)
+        self.deployments = DeploymentBoard(
+            self.store, config, self.breakers, self.cooldowns, self.latency
+        )
         self._semantic: Any = None
         self._semantic_lock = threading.Lock()
         # every configured key, for redaction (resolved once: keys from env vars are read at load)
-        self.secrets = tuple(k for k in (m.resolved_api_key() for m in config.models.values()) if k)
+        specs = [s for m in config.models.values() for s in (m, *m.deployments)]
+        self.secrets = tuple(k for k in (s.resolved_api_key() for s in specs) if k)
         semantic = config.routing.semantic
         self._fallthrough = (semantic.fallthrough if semantic else None) or "complexity"
         self._models = tuple(config.models)
         self._limited = tuple(m for m in self._models if config.models[m].rpm is not None)
+        self._tpm_limited = tuple(m for m in self._models if config.models[m].tpm is not None)
         self._state_keys = self.breakers.keys(self._models) + self.cooldowns.keys(self._models)
         if config.routing.semantic is not None:
             self.semantic_router()  # load the encoder and embed the examples now, not per request
@@ -242,9 +250,17 @@ class Router:
             minute = int(time.time() // _RPM_WINDOW_S)
             numeric += [self._rpm_key(m, minute) for m in self._limited]
         count = len(budget_keys)
+        if self._tpm_limited:
+            minute = int(time.time() // _RPM_WINDOW_S)
+            numeric += [self.tokens.key(m, minute) for m in self._tpm_limited]
+        rpm_end = count + len(self._limited)
 
         def finish(raws: list[str | None], values: list[float]) -> _State:
-            return self._state_view(context, raws, values[:count], values[count:], budget_of)
+            view = self._state_view(context, raws, values[:count], values[count:rpm_end], budget_of)
+            if self._tpm_limited:
+                tpm_used = dict(zip(self._tpm_limited, values[rpm_end:], strict=True))
+                return replace(view[0], tpm_used=tpm_used), view[1]
+            return view
 
         return numeric, finish
 

@@ -202,7 +202,7 @@ class AsyncRoutedStream(_Base):
             if isinstance(execution, AsyncExecution):  # settle on the asyncio client
                 prompt, completion = self._usage()
                 cost = self._call.spec.estimate_cost(prompt, max(0, completion))
-                await execution.asettle(self._call, cost)
+                await execution.asettle(self._call, cost, prompt + max(0, completion))
                 await execution.acount_success(self._call)
             self._finish()
         finally:

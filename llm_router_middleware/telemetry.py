@@ -68,6 +68,9 @@ ERROR_KIND = "llm_router.error.kind"
 ERROR_FLAGGED = "llm_router.error.flagged"
 RETRY_AFTER_S = "llm_router.retry_after_s"
 TIMEOUT_S = "llm_router.timeout_s"
+DEPLOYMENT = "llm_router.deployment"  # a deployment's name, never its key or api_base
+RETRY = "llm_router.retry"  # the n-th retry of the same target
+RECOVERY_WAIT_S = "llm_router.recovery_wait_s"  # waited for a cooling candidate to recover
 STATE_DEGRADED = "llm_router.state.degraded"  # the shared state store was unreachable
 
 # --- events -----------------------------------------------------------------------------------
@@ -287,6 +290,8 @@ def log_plan_outcome(
     fallbacks: int,
     cost: float,
     level: int,
+    deployment: str | None = None,
+    retries: int = 0,
 ) -> None:
     """The decision log line of one executed plan."""
     log_decision(
@@ -304,6 +309,8 @@ def log_plan_outcome(
             "experiment": plan.experiment,
             "arm": plan.arm,
             "reason": plan.reason,
+            **({"deployment": deployment} if deployment is not None else {}),
+            **({"retries": retries} if retries else {}),
         },
         level,
     )

@@ -11,6 +11,7 @@ from .schema import (
     RoutingSpec,
     StateSpec,
     TierSpec,
+    TrafficSpec,
 )
 
 __all__ = [
@@ -25,5 +26,6 @@ __all__ = [
     "RoutingSpec",
     "StateSpec",
     "TierSpec",
+    "TrafficSpec",
     "load_config",
 ]

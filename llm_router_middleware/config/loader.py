@@ -14,6 +14,7 @@ from ..errors import ConfigError, InvalidRequestError
 from ..params import validate_params
 from ..transport.base import TRANSPORTS, resolve
 from .collect import collecting, raise_collected, report, require_env, suggest
+from .deployments import read_traffic, with_traffic
 from .reader import Table
 from .schema import (
     COMPLEXITY_LEVELS,
@@ -90,6 +91,7 @@ def _load(data: Mapping[str, Any]) -> RouterConfig:
     budgets = _budgets(root, tiers)
     breaker = _breaker(root)
     state = _state(root)
+    traffic = read_traffic(root)
     root.done()
     return RouterConfig(
         models=MappingProxyType(models),
@@ -98,6 +100,7 @@ def _load(data: Mapping[str, Any]) -> RouterConfig:
         budgets=budgets,
         breaker=breaker,
         state=state,
+        traffic=traffic,
     )
 
 
@@ -224,6 +227,7 @@ def _models(root: Table) -> dict[str, ModelSpec]:
             params=MappingProxyType(params),
             transport=transport,
         )
+        models[name] = with_traffic(t, models[name])
         t.done()
     return models
 

@@ -10,6 +10,8 @@ from typing import Any, Literal
 STRATEGIES = ("fixed", "complexity", "cost", "experiment", "semantic")
 Strategy = Literal["fixed", "complexity", "cost", "experiment", "semantic"]
 COMPLEXITY_LEVELS = ("simple", "medium", "complex")
+BALANCES = ("weighted", "least_inflight", "latency")
+Balance = Literal["weighted", "least_inflight", "latency"]
 
 
 def _frozen_map() -> Mapping[str, Any]:
@@ -33,11 +35,22 @@ class ModelSpec:
     rpm: int | None
     params: Mapping[str, Any] = field(default_factory=_frozen_map)
     transport: Literal["native", "litellm"] = "litellm"  # resolved from "auto" by the loader
+    tpm: int | None = None  # tokens per minute, shared through the state store
+    retries: int = 0  # retries of the same target on a transient error
+    deployments: tuple[ModelSpec, ...] = ()  # see config/deployments.py
+    deployment: str | None = None  # set on a deployment's own spec: its name
+    weight: float = 1.0  # a deployment's share of the traffic
+    balance: Balance = "weighted"  # how a model picks among its deployments
 
     def estimate_cost(self, prompt_tokens: int, output_tokens: int) -> float:
         return (
             prompt_tokens * self.input_cost_per_token + output_tokens * self.output_cost_per_token
         )
+
+    @property
+    def target(self) -> str:
+        """The key of this model's (or this deployment's) breaker, cooldown and limits."""
+        return self.name if self.deployment is None else f"{self.name}#{self.deployment}"
 
     def resolved_api_key(self) -> str | None:
         import os
@@ -123,6 +136,16 @@ class RoutingSpec:
 
 
 @dataclass(frozen=True, slots=True)
+class TrafficSpec:
+    """``[traffic]``: retries of the same target and waiting for a cooling candidate."""
+
+    retry_backoff_s: float = 0.25  # first retry's base wait, doubled per retry, full jitter
+    retry_max_wait_s: float = 5.0  # a Retry-After longer than this is not waited for
+    wait_for_recovery_s: float = 0.0  # wait this long at most when every candidate cools down
+    seed: int | None = None  # seeds the weighted choice among deployments (tests, replays)
+
+
+@dataclass(frozen=True, slots=True)
 class RouterConfig:
     models: Mapping[str, ModelSpec]  # config order preserved
     routing: RoutingSpec
@@ -130,6 +153,7 @@ class RouterConfig:
     budgets: BudgetSpec
     breaker: BreakerSpec
     state: StateSpec
+    traffic: TrafficSpec = field(default_factory=TrafficSpec)
 
     def model(self, name: str) -> ModelSpec:
         return self.models[name]

@@ -33,6 +33,7 @@ from .reasons import (
     why_quality,
     why_rpm,
     why_text,
+    why_tpm,
     why_window,
 )
 
@@ -84,6 +85,7 @@ class StateView:
     latency_s: Mapping[str, float]  # EWMA per model
     now_monotonic: float | None = None  # for deadline checks (context.deadline is monotonic)
     blocked_retry_s: Mapping[str, float] = field(default_factory=_empty_floats)  # breaker waits
+    tpm_used: Mapping[str, float] = field(default_factory=_empty_floats)  # tokens this minute
 
 
 _SPLIT = "strategy order reason tier candidates rejected prompt_tokens estimates_usd " + (
@@ -260,6 +262,7 @@ def make_plan(config: RouterConfig, inp: PlanInput, view: StateView) -> Plan:
     if expected < 1:  # a negative estimate would make any model look affordable
         raise InvalidRequestError(f"max_tokens must be at least 1, got {expected}", "max_tokens")
     blocked, cooldowns, rpm_used = view.blocked, view.cooldowns, view.rpm_used
+    tpm_used = view.tpm_used
     latency = view.latency_s
     cap = inp.max_cost_usd
     attrs: dict[str, AttributeValue] = {}
@@ -294,6 +297,15 @@ def make_plan(config: RouterConfig, inp: PlanInput, view: StateView) -> Plan:
         elif spec.rpm is not None and rpm_used.get(name, 0.0) >= spec.rpm:
             rejected.append(
                 _deferred(name, "rate_limit", why_rpm, (name, rpm_used[name], spec.rpm))
+            )
+        elif spec.tpm is not None and tpm_used.get(name, 0.0) + pt + out > spec.tpm:
+            rejected.append(
+                _deferred(
+                    name,
+                    "token_limit",
+                    why_tpm,
+                    (name, tpm_used.get(name, 0.0), pt + out, spec.tpm),
+                )
             )
         elif time_left is not None and latency and latency.get(name, 0.0) > time_left:
             rejected.append(

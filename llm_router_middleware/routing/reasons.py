@@ -25,6 +25,13 @@ def why_rpm(name: str, used: float, rpm: int) -> str:
     return f"{name}: {used:.0f} requests this minute >= rpm {rpm}"
 
 
+def why_tpm(name: str, used: float, needed: int, limit: int) -> str:
+    return (
+        f"{name} token limit: {used:,.0f} of {limit:,} tokens used this minute, this call "
+        f"needs ~{needed:,}"
+    )
+
+
 def why_deadline(name: str, typical: float, left: float) -> str:
     return f"{name}: typical latency {typical:.3f} s > {left:.3f} s left"
 
