@@ -67,6 +67,9 @@ class Call:
 
 
 class Execution:
+    hedged_cost_usd = 0.0  # charged for hedged calls that lost (hedging.py)
+    log_extra: dict[str, Any] | None = None  # more fields for the decision log line
+
     def __init__(self, router: Router, prepared: Prepared, params: Mapping[str, Any]) -> None:
         bad = sorted(RESERVED_PARAMS.intersection(params))
         if bad:
@@ -287,6 +290,7 @@ class Execution:
             arm=self.plan.arm,
             downgraded=self.plan.downgraded,
             plan=self.plan,
+            hedged_cost_usd=self.hedged_cost_usd,
         )
 
     def failed(self, call: Call, exc: BaseException) -> None:
@@ -426,5 +430,13 @@ class Execution:
     ) -> None:
         if telemetry.logger.isEnabledFor(level):
             telemetry.log_plan_outcome(
-                self.plan, self.context, self.request_id, outcome, model, fallbacks, cost, level
+                self.plan,
+                self.context,
+                self.request_id,
+                outcome,
+                model,
+                fallbacks,
+                cost,
+                level,
+                self.log_extra,
             )

@@ -24,3 +24,4 @@ class RoutingInfo:
     arm: str | None
     downgraded: bool
     plan: Plan
+    hedged_cost_usd: float = 0.0  # charged for hedged calls that lost the race (attempts)

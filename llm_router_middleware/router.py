@@ -7,7 +7,7 @@ import os
 import threading
 import time
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any
 
 from . import status as reads
@@ -80,7 +80,8 @@ class Router:
             self.store, config.breaker, prefix=prefix, probe_lease_s=max(60.0, 2 * longest)
         )
         self.cooldowns = Cooldowns(self.store, prefix=prefix)
-        self.latency = LatencyTracker()
+        latency = config.routing.latency
+        self.latency = LatencyTracker(alpha=latency.alpha, window=latency.window)
         self.experiments = ExperimentLog(self.store, prefix=prefix)
         self._semantic: Any = None
         self._semantic_lock = threading.Lock()
@@ -89,6 +90,7 @@ class Router:
         semantic = config.routing.semantic
         self._fallthrough = (semantic.fallthrough if semantic else None) or "complexity"
         self._models = tuple(config.models)
+        self.hedging = any(t.hedge for t in config.tiers.values())  # a tier hedges acomplete
         self._limited = tuple(m for m in self._models if config.models[m].rpm is not None)
         self._state_keys = self.breakers.keys(self._models) + self.cooldowns.keys(self._models)
         if config.routing.semantic is not None:
@@ -220,6 +222,8 @@ class Router:
             fallthrough=self._fallthrough,
         )
         view, closed = state
+        if request.strategy == "latency" or request.tier.max_latency_s is not None:
+            view = replace(view, latency=self.latency.figures(self._models))
         plan = make_plan(self.config, inp, view)
         return Prepared(
             messages=request.messages,
