@@ -3,6 +3,7 @@ model gets a second call beside it, the first answer wins, the loser's HTTP requ
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import time
 from collections.abc import Callable
@@ -10,8 +11,11 @@ from typing import Any
 
 import pytest
 from core_support import Spans
+from starlette.types import Message
 
 from llm_router_middleware import RequestContext, Router
+from llm_router_middleware.disconnect import DisconnectWatcher
+from llm_router_middleware.errors import ClientDisconnectedError
 from llm_router_middleware.testing import Behavior, FakeProvider
 
 HI = [{"role": "user", "content": "hi"}]
@@ -25,6 +29,14 @@ def wait_for(check: Callable[[], bool], seconds: float = 10.0) -> bool:
             return False
         time.sleep(0.02)
     return True
+
+
+async def until(check: Callable[[], bool], seconds: float = 10.0) -> bool:
+    for _ in range(int(seconds / 0.02)):
+        if check():
+            return True
+        await asyncio.sleep(0.02)
+    return check()
 
 
 def breaker_untouched(router: Router, name: str) -> bool:
@@ -135,3 +147,29 @@ async def test_a_tier_hedges_acomplete_and_sync_complete_stays_sequential(
     # a view can turn its tier's hedging off
     off = await router.handle(USER).with_policy(hedge=False).acomplete(HI)
     assert off.routing.model == "premium"
+
+
+async def test_a_client_that_leaves_cancels_both_hedged_calls_and_pays_nothing(
+    make_router: Callable[..., Router], fake_provider: FakeProvider, spans: Spans
+) -> None:
+    fake_provider.set("fake-premium", Behavior(hang=True))
+    fake_provider.set("fake-balanced", Behavior(hang=True))
+    router = make_router(budgets={"per_user_usd": 1.0})
+    router.warm()  # import litellm now, not inside the wait below
+    queue: asyncio.Queue[Message] = asyncio.Queue()
+    llm = router.handle(USER).with_policy(hedge_after_s=0.1)
+    llm.disconnect = DisconnectWatcher(queue.get)
+    call = asyncio.ensure_future(llm.acomplete(HI))
+    assert await until(lambda: fake_provider.in_flight() == 2)  # the first call and its hedge
+    queue.put_nowait({"type": "http.disconnect"})
+    with pytest.raises(ClientDisconnectedError):
+        await asyncio.wait_for(call, 10)
+    assert await until(lambda: fake_provider.disconnects() == 2)
+    assert fake_provider.disconnects("fake-premium") == 1
+    assert fake_provider.disconnects("fake-balanced") == 1
+    assert router.ledger.spent("u1", "default")["user:u1"] == 0.0
+    assert breaker_untouched(router, "premium")
+    assert breaker_untouched(router, "balanced")
+    route = dict(spans.route().attributes or {})
+    assert route["error.type"] == "client_disconnected"
+    assert len(spans.named("chat ")) == 2  # both attempt spans ended
