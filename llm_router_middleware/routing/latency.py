@@ -55,9 +55,9 @@ class LatencyTracker:
         self._ttl_s = ttl_s  # a model unused for this long forgets its latency
         self._clock = clock
         self._window = window
-        self._values: dict[str, tuple[float, float]] = {}  # model -> (ewma seconds, last seen)
-        self._samples: dict[str, deque[float]] = {}  # model -> the last ``window`` latencies
-        self._p95: dict[str, float] = {}  # cached, dropped by observe
+        # model -> (ewma seconds, last seen, the last ``window`` latencies, calls observed)
+        self._values: dict[str, tuple[float, float, deque[float], int]] = {}
+        self._p95: dict[str, tuple[int, float]] = {}  # model -> (calls observed, p95): a cache
         self._ttft: dict[str, tuple[float, float]] = {}  # model -> (ewma seconds, last seen)
         self._lock = threading.Lock()
 
@@ -65,15 +65,15 @@ class LatencyTracker:
         now = self._clock()
         with self._lock:
             current = self._values.get(model)
-            samples = self._samples.get(model)
-            if current is None or samples is None or self._expired(current[1], now):
-                value = seconds
-                samples = self._samples[model] = deque(maxlen=self._window)
+            if current is None or self._expired(current[1], now):
+                samples: deque[float] = deque((seconds,), maxlen=self._window)
+                self._values[model] = (seconds, now, samples, 1)
+                self._p95.pop(model, None)  # a cached p95 of a former life
             else:
+                samples = current[2]
+                samples.append(seconds)
                 value = self._alpha * seconds + (1.0 - self._alpha) * current[0]
-            self._values[model] = (value, now)
-            samples.append(seconds)
-            self._p95.pop(model, None)
+                self._values[model] = (value, now, samples, current[3] + 1)
 
     def observe_ttft(self, model: str, seconds: float) -> None:
         """A stream's first chunk arrived ``seconds`` after the call started."""
@@ -106,13 +106,13 @@ class LatencyTracker:
                 entry = self._values.get(model)
                 if entry is None or self._expired(entry[1], now):
                     continue
-                samples = self._samples[model]
+                samples = entry[2]
                 ttft = self._ttft.get(model)
                 if ttft is not None and self._expired(ttft[1], now):
                     ttft = None
                 out[model] = LatencyFigures(
                     ewma_s=entry[0],
-                    p95_s=self._percentile(model, samples),
+                    p95_s=self._percentile(model, samples, entry[3]),
                     samples=len(samples),
                     ttft_s=ttft[0] if ttft is not None else None,
                 )
@@ -123,13 +123,14 @@ class LatencyTracker:
         figures = self.figures((model,)).get(model)
         return None if figures is None else (figures.p95_s, figures.samples)
 
-    def _percentile(self, model: str, samples: deque[float]) -> float:
+    def _percentile(self, model: str, samples: deque[float], observed: int) -> float:
         cached = self._p95.get(model)
-        if cached is None:
-            ordered = sorted(samples)
-            cached = ordered[max(0, math.ceil(0.95 * len(ordered)) - 1)]  # nearest rank
-            self._p95[model] = cached
-        return cached
+        if cached is not None and cached[0] == observed:
+            return cached[1]
+        ordered = sorted(samples)
+        value = ordered[max(0, math.ceil(0.95 * len(ordered)) - 1)]  # nearest rank
+        self._p95[model] = (observed, value)
+        return value
 
     def _expired(self, seen: float, now: float) -> bool:
         return self._ttl_s is not None and now - seen > self._ttl_s
