@@ -30,11 +30,11 @@ import asyncio
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import TYPE_CHECKING, Any
 
 from . import telemetry
 from .config import RouterConfig
-from .errors import Attempt, ClientDisconnectedError
+from .errors import Attempt, ClientDisconnectedError, RouterError
 from .execution import Call
 from .transport import transport_for
 
@@ -43,7 +43,6 @@ if TYPE_CHECKING:
     from .policy import Policy
     from .routing import LatencyTracker
 
-T = TypeVar("T")
 Guard = Callable[[Awaitable[Any], str], Awaitable[Any]]
 
 
@@ -129,16 +128,9 @@ async def complete_hedged(execution: AsyncExecution, hedge: Hedge, guard: Guard)
     except BaseException as exc:  # cancelled by the caller, a provider's bad-request verdict
         for call in await _cancel(inflight):
             await _drop(execution, call)
-        if not isinstance(exc, Exception) or not _routed(exc):
+        if not isinstance(exc, RouterError):  # a RouterError: the execution closed its spans
             execution.abort(exc)
         raise
-
-
-def _routed(exc: Exception) -> bool:
-    """The execution already closed its spans and logged (it raised its own verdict)."""
-    from .errors import RouterError
-
-    return isinstance(exc, RouterError)
 
 
 def _launch(call: Call) -> asyncio.Task[Any]:

@@ -15,12 +15,12 @@ from llm_router_middleware.errors import ConfigError
 from llm_router_middleware.policy import Policy
 from llm_router_middleware.routing import (
     BudgetSnapshot,
+    LatencyFigures,
     LatencyTracker,
     PlanInput,
     StateView,
     make_plan,
 )
-from llm_router_middleware.routing.latency import LatencyFigures
 
 os.environ.setdefault("LITELLM_LOCAL_MODEL_COST_MAP", "True")
 
