@@ -16,7 +16,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
-BENCHMARKS = ("overhead", "asgi_throughput", "plan_speed", "semantic_speed")
+BENCHMARKS = ("overhead", "asgi_throughput", "plan_speed", "semantic_speed", "hedging")
 TIMEOUT_S = 600
 
 

@@ -284,6 +284,8 @@ def llm_policy(
     strategy: str | None = None,
     max_cost_usd: float | None = None,
     deadline_s: float | None = None,
+    hedge: bool | None = None,
+    hedge_after_s: float | None = None,
 ) -> Callable[[View], View]:
     """Narrow routing for one view (sync or async); on class-based views use
     ``method_decorator(llm_policy(...), name="dispatch")``."""
@@ -293,6 +295,8 @@ def llm_policy(
         strategy=strategy,
         max_cost_usd=max_cost_usd,
         deadline_s=deadline_s,
+        hedge=hedge,
+        hedge_after_s=hedge_after_s,
     )
 
     def decorate(view: View) -> View:

@@ -189,6 +189,8 @@ def llm_policy(
     strategy: str | None = None,
     max_cost_usd: float | None = None,
     deadline_s: float | None = None,
+    hedge: bool | None = None,
+    hedge_after_s: float | None = None,
     llm: Dependency = request_llm,
 ) -> Dependency:
     """A dependency giving the handle narrowed for one endpoint::
@@ -202,6 +204,8 @@ def llm_policy(
         strategy=strategy,
         max_cost_usd=max_cost_usd,
         deadline_s=deadline_s,
+        hedge=hedge,
+        hedge_after_s=hedge_after_s,
     )
 
     async def dependency(

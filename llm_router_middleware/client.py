@@ -19,6 +19,7 @@ from .disconnect import DisconnectWatcher
 from .errors import ClientDisconnectedError, ContextError, NoModelAvailableError, RouterError
 from .execution import Execution
 from .execution_async import AsyncExecution
+from .hedging import complete_hedged, hedge_for
 from .params import validate_params
 from .policy import Policy
 from .routing.plan import Plan
@@ -180,6 +181,12 @@ class RequestLLM:
         prepared = await self._aprepare(messages, context, params)
         execution = AsyncExecution(self.router, prepared, params)
         watcher = self.disconnect
+        if (self._policy is not None or self.router.hedging) and (
+            hedge := hedge_for(self.router.config, prepared.plan.tier, self._policy)
+        ) is not None:
+            return await complete_hedged(
+                execution, hedge, lambda work, model: _guarded(work, watcher, model)
+            )
         while (call := await execution.anext_call()) is not None:
             try:
                 response = await _guarded(

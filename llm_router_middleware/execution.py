@@ -71,6 +71,9 @@ class Call:
 
 
 class Execution:
+    hedged_cost_usd = 0.0  # charged for hedged calls that lost (hedging.py)
+    log_extra: dict[str, Any] | None = None  # more fields for the decision log line
+
     def __init__(self, router: Router, prepared: Prepared, params: Mapping[str, Any]) -> None:
         bad = sorted(RESERVED_PARAMS.intersection(params))
         if bad:
@@ -388,6 +391,7 @@ class Execution:
             downgraded=self.plan.downgraded,
             plan=self.plan,
             deployment=spec.deployment,
+            hedged_cost_usd=self.hedged_cost_usd,
         )
 
     def failed(self, call: Call, exc: BaseException) -> None:
@@ -561,4 +565,5 @@ class Execution:
                 level,
                 deployment,
                 retries,
+                self.log_extra,
             )

@@ -16,13 +16,17 @@ POLICY_ATTRIBUTE = "llm_router_policy"  # set on views an llm_policy decorator w
 class Policy:
     """``tier`` replaces the context's tier, ``models`` narrows the tier's allow-list, ``strategy``
     overrides the routing strategy, ``max_cost_usd`` caps one call's estimated cost, and
-    ``deadline_s`` bounds the whole call (fallbacks included)."""
+    ``deadline_s`` bounds the whole call (fallbacks included). ``hedge`` (or a
+    ``hedge_after_s`` delay) lets ``acomplete`` start the next model when the first is slow
+    (see ``hedging.py``); ``hedge=False`` turns off a tier's hedging for the view."""
 
     tier: str | None = None
     models: tuple[str, ...] | None = None
     strategy: str | None = None
     max_cost_usd: float | None = None
     deadline_s: float | None = None
+    hedge: bool | None = None
+    hedge_after_s: float | None = None  # the hedge delay before the first model's p95 is known
 
     @classmethod
     def build(
@@ -33,6 +37,8 @@ class Policy:
         strategy: str | None = None,
         max_cost_usd: float | None = None,
         deadline_s: float | None = None,
+        hedge: bool | None = None,
+        hedge_after_s: float | None = None,
     ) -> Policy:
         """The keyword form every ``llm_policy(...)`` helper takes (any sequence of models)."""
         return cls(
@@ -41,6 +47,8 @@ class Policy:
             strategy=strategy,
             max_cost_usd=max_cost_usd,
             deadline_s=deadline_s,
+            hedge=hedge,
+            hedge_after_s=hedge_after_s,
         )
 
     def validate(self, config: RouterConfig, where: str = "llm_policy") -> Policy:
@@ -72,6 +80,10 @@ class Policy:
             raise ConfigError(f"{where}(max_cost_usd=...)", "must not be negative")
         if self.deadline_s is not None and self.deadline_s <= 0:
             raise ConfigError(f"{where}(deadline_s=...)", "must be greater than 0")
+        if self.hedge_after_s is not None and not self.hedge_after_s > 0:
+            raise ConfigError(f"{where}(hedge_after_s=...)", "must be greater than 0")
+        if self.hedge is False and self.hedge_after_s is not None:
+            raise ConfigError(f"{where}(hedge_after_s=...)", "is set but hedge=False")
         return self
 
     def _check_tiers(self, config: RouterConfig, models: tuple[str, ...], where: str) -> None:
@@ -104,4 +116,6 @@ class Policy:
             strategy=inner.strategy or self.strategy,
             max_cost_usd=min(caps) if caps else None,
             deadline_s=min(deadlines) if deadlines else None,
+            hedge=inner.hedge if inner.hedge is not None else self.hedge,
+            hedge_after_s=inner.hedge_after_s or self.hedge_after_s,
         )

@@ -25,3 +25,4 @@ class RoutingInfo:
     downgraded: bool
     plan: Plan
     deployment: str | None = None  # the deployment of ``model`` that answered, by name
+    hedged_cost_usd: float = 0.0  # charged for hedged calls that lost the race (attempts)

@@ -82,7 +82,8 @@ class Router:
             self.store, config.breaker, prefix=prefix, probe_lease_s=max(60.0, 2 * longest)
         )
         self.cooldowns = Cooldowns(self.store, prefix=prefix)
-        self.latency = LatencyTracker()
+        latency = config.routing.latency
+        self.latency = LatencyTracker(alpha=latency.alpha, window=latency.window)
         self.experiments = ExperimentLog(self.store, prefix=prefix)
         self.tokens = TokenLimiter(self.store, config, prefix)
         self.deployments = DeploymentBoard(
@@ -96,6 +97,7 @@ class Router:
         semantic = config.routing.semantic
         self._fallthrough = (semantic.fallthrough if semantic else None) or "complexity"
         self._models = tuple(config.models)
+        self.hedging = any(t.hedge for t in config.tiers.values())  # a tier hedges acomplete
         self._limited = tuple(m for m in self._models if config.models[m].rpm is not None)
         self._tpm_limited = tuple(m for m in self._models if config.models[m].tpm is not None)
         self._state_keys = self.breakers.keys(self._models) + self.cooldowns.keys(self._models)
@@ -228,6 +230,8 @@ class Router:
             fallthrough=self._fallthrough,
         )
         view, closed = state
+        if request.strategy == "latency" or request.tier.max_latency_s is not None:
+            view = replace(view, latency=self.latency.figures(self._models))
         plan = make_plan(self.config, inp, view)
         return Prepared(
             messages=request.messages,

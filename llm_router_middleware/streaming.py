@@ -9,6 +9,7 @@ Cost is settled when the stream ends, from the usage chunk the provider sends wh
 from __future__ import annotations
 
 import contextlib
+import time
 from collections.abc import AsyncGenerator, AsyncIterator, Generator, Iterator
 from dataclasses import dataclass, field
 from typing import Any
@@ -94,6 +95,9 @@ class _Base:
         self._totals = _Totals()
         self._done = False
         self.routing: RoutingInfo = execution.routing_info(call.spec, 0.0)
+        if first is not None:  # the first chunk has arrived: time to first token
+            ttft = time.perf_counter() - call.started
+            execution.router.latency.observe_ttft(call.spec.name, ttft)
 
     def _chunk(self, chunk: Any) -> Any:
         self._totals.add(chunk)

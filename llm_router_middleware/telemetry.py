@@ -72,12 +72,19 @@ DEPLOYMENT = "llm_router.deployment"  # a deployment's name, never its key or ap
 RETRY = "llm_router.retry"  # the n-th retry of the same target
 RECOVERY_WAIT_S = "llm_router.recovery_wait_s"  # waited for a cooling candidate to recover
 STATE_DEGRADED = "llm_router.state.degraded"  # the shared state store was unreachable
+HEDGE_AFTER_S = "llm_router.hedge.after_s"  # the delay before the next model starts
+HEDGE_DELAY_SOURCE = "llm_router.hedge.delay_source"  # "p95" or "configured"
+HEDGE_STARTED = "llm_router.hedge.started"
+HEDGE_WINNER = "llm_router.hedge.winner"
+HEDGE_COST_USD = "llm_router.hedge.cost_usd"  # charged for the hedged calls that lost
+HEDGE_OUTCOME = "llm_router.hedge.outcome"  # on an attempt span: "winner" or "loser"
 
 # --- events -----------------------------------------------------------------------------------
 EVENT_REJECTED = "llm_router.candidate_rejected"
 EVENT_BREAKER = "llm_router.breaker_transition"
 EVENT_COOLDOWN = "llm_router.cooldown"
 EVENT_SKIPPED = "llm_router.attempt_skipped"
+EVENT_HEDGE = "llm_router.hedge_started"
 
 CAPTURE_CONTENT_ENV = "OTEL_INSTRUMENTATION_GENAI_CAPTURE_MESSAGE_CONTENT"
 
@@ -292,28 +299,31 @@ def log_plan_outcome(
     level: int,
     deployment: str | None = None,
     retries: int = 0,
+    extra: Mapping[str, Any] | None = None,
 ) -> None:
-    """The decision log line of one executed plan."""
-    log_decision(
-        {
-            "request_id": request_id,
-            "outcome": outcome,
-            "strategy": plan.strategy,
-            "selected": plan.selected,
-            "model_used": model,
-            "fallback_count": fallbacks,
-            "cost_usd": round(cost, 8),
-            "tier": plan.tier,
-            "user_id": context.user_id,
-            "endpoint": context.endpoint,
-            "experiment": plan.experiment,
-            "arm": plan.arm,
-            "reason": plan.reason,
-            **({"deployment": deployment} if deployment is not None else {}),
-            **({"retries": retries} if retries else {}),
-        },
-        level,
-    )
+    """The decision log line of one executed plan (``extra``: hedging's fields)."""
+    fields: dict[str, Any] = {
+        "request_id": request_id,
+        "outcome": outcome,
+        "strategy": plan.strategy,
+        "selected": plan.selected,
+        "model_used": model,
+        "fallback_count": fallbacks,
+        "cost_usd": round(cost, 8),
+        "tier": plan.tier,
+        "user_id": context.user_id,
+        "endpoint": context.endpoint,
+        "experiment": plan.experiment,
+        "arm": plan.arm,
+        "reason": plan.reason,
+    }
+    if deployment is not None:
+        fields["deployment"] = deployment
+    if retries:
+        fields["retries"] = retries
+    if extra:
+        fields.update(extra)
+    log_decision(fields, level)
 
 
 def log_decision(fields: Mapping[str, Any], level: int = logging.INFO) -> None:

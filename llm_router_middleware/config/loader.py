@@ -24,6 +24,7 @@ from .schema import (
     ComplexitySpec,
     CostSpec,
     ExperimentSpec,
+    LatencySpec,
     ModelSpec,
     RouterConfig,
     RoutingSpec,
@@ -247,6 +248,7 @@ def _routing(root: Table, models: Mapping[str, ModelSpec]) -> RoutingSpec:
     cost = _cost(t)
     experiment = _experiment(t, models)
     semantic = _semantic(t, models)
+    latency = _latency(t)
     if strategy == "experiment" and experiment is None:
         report(
             ConfigError(t.path("experiment"), "is required when routing.strategy = 'experiment'")
@@ -263,7 +265,28 @@ def _routing(root: Table, models: Mapping[str, ModelSpec]) -> RoutingSpec:
         cost=cost,
         experiment=experiment,
         semantic=semantic,
+        latency=latency,
     )
+
+
+def _latency(parent: Table) -> LatencySpec:
+    t = parent.table("latency") or Table({}, parent.path("latency"))
+    spec = LatencySpec(
+        alpha=t.number("alpha", 0.2, positive=True, maximum=1),
+        window=t.integer("window", 64, minimum=1),
+        min_samples=t.integer("min_samples", 20, minimum=1),
+        hedge_after_s=t.number("hedge_after_s", 2.0, positive=True),
+    )
+    if spec.min_samples > spec.window:
+        report(
+            ConfigError(
+                t.path("min_samples"),
+                f"is {spec.min_samples} but the p95 window holds only {spec.window} calls "
+                "(routing.latency.window): the p95 would never be trusted",
+            )
+        )
+    t.done()
+    return spec
 
 
 def _complexity(
@@ -381,6 +404,9 @@ def _tiers(root: Table, models: Mapping[str, ModelSpec], default_tier: str) -> d
                 models=allowed,
                 strategy=strategy,
                 quality_floor=tt.number("quality_floor", None, minimum=0, maximum=1),
+                max_latency_s=tt.number("max_latency_s", None, positive=True),
+                hedge=tt.boolean("hedge", False),
+                hedge_after_s=tt.number("hedge_after_s", None, positive=True),
             )
             tt.done()
     if default_tier not in tiers:

@@ -7,8 +7,8 @@ from dataclasses import dataclass, field
 from types import MappingProxyType
 from typing import Any, Literal
 
-STRATEGIES = ("fixed", "complexity", "cost", "experiment", "semantic")
-Strategy = Literal["fixed", "complexity", "cost", "experiment", "semantic"]
+STRATEGIES = ("fixed", "complexity", "cost", "experiment", "semantic", "latency")
+Strategy = Literal["fixed", "complexity", "cost", "experiment", "semantic", "latency"]
 COMPLEXITY_LEVELS = ("simple", "medium", "complex")
 BALANCES = ("weighted", "least_inflight", "latency")
 Balance = Literal["weighted", "least_inflight", "latency"]
@@ -68,6 +68,9 @@ class TierSpec:
     models: tuple[str, ...]  # allow-list in fallback order; empty = every model
     strategy: Strategy | None
     quality_floor: float | None
+    max_latency_s: float | None = None  # latency objective: slower models are filtered
+    hedge: bool = False  # acomplete hedges the first model (see LatencySpec)
+    hedge_after_s: float | None = None  # the hedge delay before the p95 is known
 
 
 @dataclass(frozen=True, slots=True)
@@ -84,6 +87,16 @@ class ComplexitySpec:
 class CostSpec:
     quality_floor: float
     expected_output_tokens: int
+
+
+@dataclass(frozen=True, slots=True)
+class LatencySpec:
+    """``[routing.latency]``: how latency is measured and when a hedge starts."""
+
+    alpha: float = 0.2  # EWMA weight of the newest call
+    window: int = 64  # calls per model in the p95 window
+    min_samples: int = 20  # calls before the p95 (not the EWMA) is trusted
+    hedge_after_s: float = 2.0  # hedge delay while the first model has < min_samples calls
 
 
 @dataclass(frozen=True, slots=True)
@@ -133,6 +146,7 @@ class RoutingSpec:
     cost: CostSpec
     experiment: ExperimentSpec | None
     semantic: Any | None  # llm_router_middleware.semantic.SemanticSettings when configured
+    latency: LatencySpec = field(default_factory=LatencySpec)
 
 
 @dataclass(frozen=True, slots=True)

@@ -3,7 +3,7 @@
 from .budget import BudgetLedger, BudgetSnapshot, Reservation
 from .complexity import ComplexityResult, classify_complexity
 from .experiments import BUCKETS, Assignment, ExperimentLog, assign, bucket_of
-from .latency import LatencyTracker
+from .latency import LatencyFigures, LatencyTracker
 from .plan import AttributeValue, Plan, Rejection
 from .planner import PlanInput, Preselection, StateView, make_plan
 from .stats import ArmStats, Difference, ExperimentReport, mean_ci, welch, wilson
@@ -19,6 +19,7 @@ __all__ = [
     "Difference",
     "ExperimentLog",
     "ExperimentReport",
+    "LatencyFigures",
     "LatencyTracker",
     "Plan",
     "PlanInput",

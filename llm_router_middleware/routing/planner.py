@@ -23,6 +23,7 @@ from ..errors import (
 from .budget import BudgetSnapshot
 from .complexity import ComplexityResult, classify_complexity
 from .experiments import assign
+from .latency import LatencyFigures
 from .plan import AttributeValue, Plan, Rejection
 from .reasons import (
     usd,
@@ -36,6 +37,7 @@ from .reasons import (
     why_tpm,
     why_window,
 )
+from .speed import fastest, meet_objective
 
 _EPS = 1e-12
 _LEVEL_PREFERENCE = {
@@ -50,6 +52,10 @@ def _empty_attrs() -> Mapping[str, AttributeValue]:
 
 
 def _empty_floats() -> Mapping[str, float]:
+    return MappingProxyType({})
+
+
+def _empty_figures() -> Mapping[str, LatencyFigures]:
     return MappingProxyType({})
 
 
@@ -86,6 +92,9 @@ class StateView:
     now_monotonic: float | None = None  # for deadline checks (context.deadline is monotonic)
     blocked_retry_s: Mapping[str, float] = field(default_factory=_empty_floats)  # breaker waits
     tpm_used: Mapping[str, float] = field(default_factory=_empty_floats)  # tokens this minute
+    # EWMA, p95, time to first token per model: read only for the ``latency`` strategy and a
+    # tier's ``max_latency_s`` objective
+    latency: Mapping[str, LatencyFigures] = field(default_factory=_empty_figures)
 
 
 _SPLIT = "strategy order reason tier candidates rejected prompt_tokens estimates_usd " + (
@@ -124,7 +133,7 @@ _deferred = Rejection.deferred
 class _Selector:
     """One plan's strategy: picks the first model from a pool and explains why."""
 
-    __slots__ = ("attrs", "cands", "complexity", "config", "est", "inp", "rejected")
+    __slots__ = ("attrs", "cands", "complexity", "config", "est", "inp", "rejected", "view")
 
     def __init__(
         self,
@@ -134,7 +143,9 @@ class _Selector:
         est: dict[str, float],
         rejected: list[Rejection],
         attrs: dict[str, AttributeValue],
+        view: StateView,
     ) -> None:
+        self.view = view
         self.config = config
         self.inp = inp
         self.cands = cands
@@ -173,6 +184,9 @@ class _Selector:
             )
         if strategy == "complexity":
             return self._complexity(pool, "")
+        if strategy == "latency":
+            floor = self.attrs.get("latency.quality_floor", 0.0)
+            return fastest(pool, self.view.latency, self.config.models, float(floor))
         if strategy == "experiment":
             return self._experiment(pool)
         if strategy == "semantic":
@@ -197,8 +211,8 @@ class _Selector:
             first, reason, order = self.select(fallthrough, pool)
             return first, lead + reason, order
         raise InvalidRequestError(
-            f"unknown routing strategy {strategy!r}; use fixed, complexity, cost, experiment "
-            "or semantic"
+            f"unknown routing strategy {strategy!r}; use fixed, complexity, cost, experiment, "
+            "semantic or latency"
         )
 
     def _complexity(self, pool: list[str], lead: str) -> tuple[str, str, list[str]]:
@@ -276,9 +290,9 @@ def make_plan(config: RouterConfig, inp: PlanInput, view: StateView) -> Plan:
                 f"the request's deadline passed {-time_left:.3f} s ago, before any model was tried"
             )
     floor = 0.0
-    if strategy == "cost":
+    if strategy == "cost" or strategy == "latency":
         floor = tier.quality_floor if tier.quality_floor is not None else routing.cost.quality_floor
-        attrs["cost.quality_floor"] = floor
+        attrs[f"{strategy}.quality_floor"] = floor
 
     eligible: list[str] = []
     est: dict[str, float] = {}
@@ -321,6 +335,16 @@ def make_plan(config: RouterConfig, inp: PlanInput, view: StateView) -> Plan:
             else:
                 rejected.append(_deferred(name, "cost_cap", why_cap, (name, cost, cap)))
 
+    note = ""
+    if tier.max_latency_s is not None and eligible:
+        eligible, note = meet_objective(
+            eligible,
+            tier.max_latency_s,
+            view.latency,
+            routing.latency.min_samples,
+            rejected,
+            attrs,
+        )
     if not eligible:
         _too_long(config, cands, rejected, pt, expected)
         _no_model(tier, cands, rejected, cooldowns, view.blocked_retry_s)
@@ -343,7 +367,7 @@ def make_plan(config: RouterConfig, inp: PlanInput, view: StateView) -> Plan:
                 status_code=config.budgets.refuse_status,
             )
 
-    selector = _Selector(config, inp, cands, est, rejected, attrs)
+    selector = _Selector(config, inp, cands, est, rejected, attrs, view)
     selected, reason, order = selector.select(strategy, eligible)
     downgraded = False
     if affordable is not eligible and len(affordable) != len(eligible):
@@ -373,6 +397,8 @@ def make_plan(config: RouterConfig, inp: PlanInput, view: StateView) -> Plan:
         else:
             order = [m for m in order if m in affordable]
 
+    if note:
+        reason = note + reason
     order_t = tuple(order[: routing.max_attempts])
     attrs.setdefault("cost.estimate_usd", est[selected])
     experiment = arm = None

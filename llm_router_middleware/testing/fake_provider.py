@@ -73,6 +73,8 @@ class FakeProvider(BackgroundServer):
         self._requests: list[RecordedRequest] = []
         self._streams: list[StreamRecord] = []
         self._ids = 0
+        self._in_flight: dict[str, int] = {}
+        self._disconnects: dict[str, int] = {}
 
     @property
     def url(self) -> str:
@@ -111,6 +113,7 @@ class FakeProvider(BackgroundServer):
             self._served.clear()
             self._requests.clear()
             self._streams.clear()
+            self._disconnects.clear()
 
     @property
     def requests(self) -> list[RecordedRequest]:
@@ -132,6 +135,24 @@ class FakeProvider(BackgroundServer):
         with self._lock:
             self._requests.clear()
             self._streams.clear()
+
+    def in_flight(self, model: str | None = None) -> int:
+        """Requests to `model` (all models when None) being answered right now."""
+        with self._lock:
+            return sum(n for m, n in self._in_flight.items() if model is None or m == model)
+
+    def disconnects(self, model: str | None = None) -> int:
+        """Requests whose client closed the connection before the answer (a cancelled call)."""
+        with self._lock:
+            return sum(n for m, n in self._disconnects.items() if model is None or m == model)
+
+    def _enter(self, model: str, delta: int) -> None:
+        with self._lock:
+            self._in_flight[model] = self._in_flight.get(model, 0) + delta
+
+    def _gone(self, model: str) -> None:
+        with self._lock:
+            self._disconnects[model] = self._disconnects.get(model, 0) + 1
 
     def _next(self, model: str) -> tuple[Behavior, int, int]:
         with self._lock:
@@ -217,10 +238,30 @@ class _Handler(BaseHandler):
                 timestamp=time.time(),
             )
         )
+        provider = self.provider
+        provider._enter(model, 1)
+        try:
+            self._answer(handler_name, body, model, behavior, index, request_id)
+        finally:
+            provider._enter(model, -1)
+
+    def _answer(
+        self,
+        handler_name: str,
+        body: dict[str, Any],
+        model: str,
+        behavior: Behavior,
+        index: int,
+        request_id: int,
+    ) -> None:
         if behavior.latency_s and not self.sleep(behavior.latency_s):
+            if not self.server.stopping.is_set():
+                self.provider._gone(model)
             return
         if behavior.hang:
             self.hang()
+            if not self.server.stopping.is_set():
+                self.provider._gone(model)
             return
         try:
             getattr(self, handler_name)(body, model, behavior, index, request_id)

@@ -382,6 +382,7 @@ def test_public_names_are_pinned() -> None:
             "Difference",
             "ExperimentLog",
             "ExperimentReport",
+            "LatencyFigures",
             "LatencyTracker",
             "Plan",
             "PlanInput",

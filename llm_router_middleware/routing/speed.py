@@ -1,0 +1,91 @@
+"""Latency in the routing decision: a tier's latency objective (``max_latency_s``) as a filter,
+and the ``latency`` strategy (the fastest candidate meeting the quality floor).
+
+Pure: the figures come from the ``StateView`` (``LatencyTracker.figures`` of this process).
+A model with no recent observation is never filtered (nothing says it is slow) and the
+``latency`` strategy tries it first, so every candidate gets measured.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+from ..config.schema import ModelSpec
+from .latency import LatencyFigures
+from .plan import AttributeValue, Rejection
+
+
+def why_slow(name: str, figure: str, value: float, objective: float, samples: int) -> str:
+    return (
+        f"{name}: {figure} latency {value:.3f} s over its last {samples} calls > "
+        f"max_latency_s {objective:g} s"
+    )
+
+
+def meet_objective(
+    eligible: list[str],
+    objective: float,
+    figures: Mapping[str, LatencyFigures],
+    min_samples: int,
+    rejected: list[Rejection],
+    attrs: dict[str, AttributeValue],
+) -> tuple[list[str], str]:
+    """The eligible models whose recent latency meets ``objective`` (unmeasured ones pass), and
+    a note for the plan's reason ("" when nothing was filtered). When no model meets it the
+    objective cannot be kept: every eligible model stays and the note says so with the figures,
+    so a slow afternoon does not turn into an outage."""
+    attrs["latency.objective_s"] = objective
+    slow: list[tuple[str, str, float, int]] = []
+    fast: list[str] = []
+    for name in eligible:
+        seen = figures.get(name)
+        if seen is None:
+            fast.append(name)
+            continue
+        figure, value = seen.objective_figure(min_samples)
+        if value > objective:
+            slow.append((name, figure, value, seen.samples))
+        else:
+            fast.append(name)
+    if not slow:
+        attrs["latency.objective_met"] = True
+        return eligible, ""
+    if not fast:
+        attrs["latency.objective_met"] = False
+        detail = ", ".join(f"{n} {f} {v:.3f} s" for n, f, v, _ in slow)
+        return eligible, (
+            f"latency objective {objective:g} s missed by every candidate ({detail}), "
+            "none filtered; "
+        )
+    attrs["latency.objective_met"] = True
+    for name, figure, value, samples in slow:
+        rejected.append(
+            Rejection.deferred(name, "latency", why_slow, (name, figure, value, objective, samples))
+        )
+    return fast, ""
+
+
+def fastest(
+    pool: list[str],
+    figures: Mapping[str, LatencyFigures],
+    models: Mapping[str, ModelSpec],
+    floor: float,
+) -> tuple[str, str, list[str]]:
+    """(selected, reason, the pool ordered fastest first): unmeasured models first (config
+    order), then by EWMA latency, ties to the higher quality."""
+
+    def key(name: str) -> tuple[bool, float, float]:
+        seen = figures.get(name)
+        return (seen is not None, seen.ewma_s if seen else 0.0, -models[name].quality)
+
+    ranked = sorted(pool, key=key)
+    first = ranked[0]
+    lead = f"latency: fastest meeting quality floor {floor:g}"
+    seen = figures.get(first)
+    if seen is None:
+        return first, f"{lead}: {first} has no latency observed yet, tried first -> {first}", ranked
+    detail = f"ewma {seen.ewma_s:.3f} s, p95 {seen.p95_s:.3f} s over {seen.samples} calls"
+    runner = figures.get(ranked[1]) if len(ranked) > 1 else None
+    if runner is not None:
+        detail += f"; next {ranked[1]} ewma {runner.ewma_s:.3f} s"
+    return first, f"{lead} -> {first} ({detail})", ranked
