@@ -2,6 +2,8 @@
 
 python -m llm_router_middleware check router.toml
 python -m llm_router_middleware explain router.toml "Compare these two designs" --tier pro
+python -m llm_router_middleware train outcomes.jsonl --out difficulty.npz
+python -m llm_router_middleware calibrate my_prompts.jsonl --strong-share 0.3
 """
 
 from __future__ import annotations
@@ -11,6 +13,7 @@ import json
 import os
 import sys
 from collections.abc import Sequence
+from typing import Any
 
 from .config import load_config
 from .context import RequestContext
@@ -29,11 +32,16 @@ def main(argv: Sequence[str] | None = None) -> int:
     explain.add_argument("--user", default=None, help="user id (experiment arm, per-user budget)")
     explain.add_argument("--max-tokens", type=int, default=None)
     explain.add_argument("--json", action="store_true", help="print the plan as JSON")
+    _learned_commands(commands)
     args = parser.parse_args(argv)
     os.environ.setdefault("LITELLM_LOCAL_MODEL_COST_MAP", "True")
     try:
         if args.command == "check":
             return _check(args.config)
+        if args.command in ("train", "calibrate"):
+            from .learned.cli import run
+
+            return run(args)
         return _explain(args)
     except ConfigError as error:
         print(f"config error: {error}", file=sys.stderr)
@@ -41,6 +49,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     except RouterError as error:
         print(f"{error.code}: {error.message}", file=sys.stderr)
         return 1
+
+
+def _learned_commands(commands: Any) -> None:
+    try:
+        from .learned.cli import add_commands
+    except ImportError:  # the learned commands need the semantic extra (numpy, onnxruntime)
+        return
+    add_commands(commands)
 
 
 def _check(path: str) -> int:

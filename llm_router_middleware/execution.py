@@ -230,6 +230,11 @@ class Execution:
         self.attempts.append(Attempt(model=spec.name, outcome="success", latency_s=latency))
         fallback_count = call.index
         self._experiment(spec.name, latency, cost)
+        prepared = self.prepared
+        if prepared.features is not None:
+            self.router.learned_routing().answered(
+                self.request_id, prepared.features, spec.name, self.plan.tier, prepared.text
+            )
         info = self.routing_info(spec, cost)
         self.span.set_attributes(
             {
@@ -307,6 +312,11 @@ class Execution:
             )
         )
         self.last_error = exc
+        prepared = self.prepared
+        if prepared.features is not None and verdict.action != Action.FAIL:
+            self.router.learned_routing().failed(
+                prepared.features, spec.name, str(verdict.kind), self.plan.tier, prepared.text
+            )
         if verdict.action == Action.FAIL:
             error = ProviderRequestError(
                 f"model {spec.name!r} rejected the request ({verdict.kind}): {verdict.message}",

@@ -56,6 +56,8 @@ class Prepared:
     strategy: str
     closed: frozenset[str] = frozenset()  # models whose breaker read closed while planning
     healthy: frozenset[str] = frozenset()  # ... with no failure on record at all
+    features: Any = None  # strategy "learned": the prompt's feature row, kept for feedback
+    text: str = ""
 
 
 class Router:
@@ -74,6 +76,7 @@ class Router:
         self.experiments = ExperimentLog(self.store, prefix=prefix)
         self._semantic: Any = None
         self._semantic_lock = threading.Lock()
+        self._learned: Any = None
         # every configured key, for redaction (resolved once: keys from env vars are read at load)
         self.secrets = tuple(k for k in (m.resolved_api_key() for m in config.models.values()) if k)
         semantic = config.routing.semantic
@@ -83,6 +86,8 @@ class Router:
         self._state_keys = self.breakers.keys(self._models) + self.cooldowns.keys(self._models)
         if config.routing.semantic is not None:
             self.semantic_router()  # load the encoder and embed the examples now, not per request
+        if "learned" in (config.routing.strategy, *(t.strategy for t in config.tiers.values())):
+            self.learned_routing()  # load the model and the encoder now, not per request
 
     @classmethod
     def from_config(
@@ -149,10 +154,12 @@ class Router:
         expected_output_tokens: int | None = None,
     ) -> Prepared:
         request = self._request(messages, context, policy)
-        preselection = None
+        preselection = learned = None
         if request.strategy == "semantic":
             preselection = self._preselect(request.text, request.tier)
-        return self._decide(request, policy, expected_output_tokens, preselection)
+        elif request.strategy == "learned":
+            learned = self.learned_routing().measure(request.text, request.tier.name)
+        return self._decide(request, policy, expected_output_tokens, preselection, learned)
 
     async def aprepare(
         self,
@@ -164,10 +171,14 @@ class Router:
         """``prepare`` for async callers: the semantic encoder (CPU for the local one, network
         for litellm embeddings) runs in a worker thread instead of blocking the event loop."""
         request = self._request(messages, context, policy)
-        preselection = None
+        preselection = learned = None
         if request.strategy == "semantic":
             preselection = await asyncio.to_thread(self._preselect, request.text, request.tier)
-        return self._decide(request, policy, expected_output_tokens, preselection)
+        elif request.strategy == "learned":
+            learned = await asyncio.to_thread(
+                self.learned_routing().measure, request.text, request.tier.name
+            )
+        return self._decide(request, policy, expected_output_tokens, preselection, learned)
 
     def _request(self, messages: Any, context: RequestContext, policy: Policy | None) -> _Request:
         checked = validate_messages(messages)
@@ -184,6 +195,7 @@ class Router:
         policy: Policy | None,
         expected_output_tokens: int | None,
         preselection: Preselection | None,
+        learned: tuple[Any, Any] | None = None,
     ) -> Prepared:
         inp = PlanInput(
             text=request.text,
@@ -196,6 +208,7 @@ class Router:
             preselection=preselection,
             expected_output_tokens=expected_output_tokens,
             fallthrough=self._fallthrough,
+            learned=learned[0] if learned else None,
         )
         view, closed, healthy = self._read_state(request.context, request.tier)
         plan = make_plan(self.config, inp, view)
@@ -206,6 +219,8 @@ class Router:
             strategy=request.strategy,
             closed=closed,
             healthy=healthy,
+            features=learned[1] if learned else None,
+            text=request.text if learned else "",
         )
 
     def _read_state(
@@ -289,10 +304,26 @@ class Router:
                     self._semantic = router
         return self._semantic
 
+    def learned_routing(self) -> Any:
+        """The learned strategy's model, encoder and feedback store (loaded once)."""
+        if self._learned is None:
+            with self._semantic_lock:
+                if self._learned is None:
+                    from .learned.runtime import LearnedRouting
+                    from .learned.settings import LearnedSettings
+
+                    settings = self.config.routing.learned or LearnedSettings()
+                    self._learned = LearnedRouting(settings, self.store, prefix=self.prefix)
+        return self._learned
+
     # --- experiments -------------------------------------------------------------------------
     def record_score(self, request_id: str, score: float) -> bool:
-        """Score a reply after the fact (user feedback, an eval); counted once per reply."""
-        return self.experiments.score(request_id, score)
+        """Score a reply after the fact (user feedback, an eval); counted once per reply.
+        Feeds the experiment's arm and, for learned-routed replies, the learned feedback."""
+        scored = self.experiments.score(request_id, score)
+        if self._learned is not None and self._learned.score(request_id, score):
+            scored = True
+        return scored
 
     def experiment_results(self, name: str | None = None) -> ExperimentReport:
         if name is None:

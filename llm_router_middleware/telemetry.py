@@ -68,6 +68,13 @@ ERROR_KIND = "llm_router.error.kind"
 ERROR_FLAGGED = "llm_router.error.flagged"
 RETRY_AFTER_S = "llm_router.retry_after_s"
 TIMEOUT_S = "llm_router.timeout_s"
+# learned routing (set through plan.attributes, which the route span prefixes with llm_router.)
+LEARNED_DIFFICULTY = "llm_router.learned.difficulty"
+LEARNED_THRESHOLD = "llm_router.learned.threshold"
+LEARNED_STRONG_SHARE = "llm_router.learned.strong_share"
+LEARNED_REQUIRED_QUALITY = "llm_router.learned.required_quality"
+LEARNED_CACHED = "llm_router.learned.cached"
+LEARNED_TRUNCATED = "llm_router.learned.truncated"
 
 # --- events -----------------------------------------------------------------------------------
 EVENT_REJECTED = "llm_router.candidate_rejected"

@@ -68,6 +68,8 @@ def load_config(source: Mapping[str, Any] | str | os.PathLike[str]) -> RouterCon
     breaker = _breaker(root)
     state = _state(root)
     root.done()
+    if routing.learned is not None:
+        routing.learned.check_tiers(tiers)
     return RouterConfig(
         models=MappingProxyType(models),
         routing=routing,
@@ -193,6 +195,7 @@ def _routing(root: Table, models: Mapping[str, ModelSpec]) -> RoutingSpec:
     cost = _cost(t)
     experiment = _experiment(t, models)
     semantic = _semantic(t, models)
+    learned = _learned(t)
     if strategy == "experiment" and experiment is None:
         raise ConfigError(t.path("experiment"), "is required when routing.strategy = 'experiment'")
     if strategy == "semantic" and semantic is None:
@@ -207,6 +210,7 @@ def _routing(root: Table, models: Mapping[str, ModelSpec]) -> RoutingSpec:
         cost=cost,
         experiment=experiment,
         semantic=semantic,
+        learned=learned,
     )
 
 
@@ -304,6 +308,20 @@ def _semantic(parent: Table, models: Mapping[str, ModelSpec]) -> Any | None:
         targets = [route.model] if route.model else list((route.tiers or {}).values())
         for name in targets:
             _known(models, name, f"{parent.path('semantic')}.routes[{i}]")
+    return settings
+
+
+def _learned(parent: Table) -> Any | None:
+    t = parent.table("learned")
+    if t is None:
+        return None
+    from ..learned.settings import LearnedSettings
+
+    settings = LearnedSettings.parse(t)
+    if settings.model is not None:  # a stale or foreign file fails here, naming the key
+        from ..learned.model import DifficultyModel
+
+        DifficultyModel.load(settings.model, key=t.path("model"))
     return settings
 
 

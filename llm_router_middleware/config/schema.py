@@ -7,8 +7,8 @@ from dataclasses import dataclass, field
 from types import MappingProxyType
 from typing import Any, Literal
 
-STRATEGIES = ("fixed", "complexity", "cost", "experiment", "semantic")
-Strategy = Literal["fixed", "complexity", "cost", "experiment", "semantic"]
+STRATEGIES = ("fixed", "complexity", "cost", "experiment", "semantic", "learned")
+Strategy = Literal["fixed", "complexity", "cost", "experiment", "semantic", "learned"]
 COMPLEXITY_LEVELS = ("simple", "medium", "complex")
 
 
@@ -118,6 +118,7 @@ class RoutingSpec:
     cost: CostSpec
     experiment: ExperimentSpec | None
     semantic: Any | None  # llm_router_middleware.semantic.SemanticSettings when configured
+    learned: Any | None = None  # llm_router_middleware.learned.LearnedSettings when configured
 
 
 @dataclass(frozen=True, slots=True)

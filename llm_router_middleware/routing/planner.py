@@ -22,6 +22,7 @@ from ..errors import (
 from .budget import BudgetSnapshot
 from .complexity import ComplexityResult, classify_complexity
 from .experiments import assign
+from .learned import LearnedInput, select_learned
 from .plan import AttributeValue, Plan, Rejection
 from .reasons import (
     usd,
@@ -73,6 +74,7 @@ class PlanInput:
     preselection: Preselection | None = None  # for strategy "semantic"
     expected_output_tokens: int | None = None  # the call's max_tokens; default routing.cost's
     fallthrough: str = "complexity"  # strategy "semantic" uses this one when no route matches
+    learned: LearnedInput | None = None  # for strategy "learned": the prompt's difficulty
 
 
 @dataclass(frozen=True, slots=True)
@@ -172,6 +174,16 @@ class _Selector:
             return self._complexity(pool, "")
         if strategy == "experiment":
             return self._experiment(pool)
+        if strategy == "learned":
+            return select_learned(
+                self.inp.learned,
+                pool,
+                self.cands,
+                self.config.models,
+                self.est,
+                self.attrs,
+                self.why_not,
+            )
         if strategy == "semantic":
             pre = self.inp.preselection
             if pre is not None:
@@ -194,8 +206,8 @@ class _Selector:
             first, reason, order = self.select(fallthrough, pool)
             return first, lead + reason, order
         raise InvalidRequestError(
-            f"unknown routing strategy {strategy!r}; use fixed, complexity, cost, experiment "
-            "or semantic"
+            f"unknown routing strategy {strategy!r}; use fixed, complexity, cost, experiment, "
+            "semantic or learned"
         )
 
     def _complexity(self, pool: list[str], lead: str) -> tuple[str, str, list[str]]:
