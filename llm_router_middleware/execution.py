@@ -232,8 +232,15 @@ class Execution:
         self._experiment(spec.name, latency, cost)
         prepared = self.prepared
         if prepared.features is not None:
+            models = self.router.config.models
+            top = max(models[m].quality for m in self.plan.candidates)
             self.router.learned_routing().answered(
-                self.request_id, prepared.features, spec.name, self.plan.tier, prepared.text
+                self.request_id,
+                prepared.features,
+                spec.name,
+                self.plan.tier,
+                prepared.text,
+                spec.quality >= top,
             )
         info = self.routing_info(spec, cost)
         self.span.set_attributes(

@@ -34,6 +34,7 @@ class FeedbackOutcome:
     tier: str
     at: float
     prompt: str | None = None
+    strongest: bool = False  # answered by the strongest candidate of its plan
 
 
 def _pack(row: F32) -> str:
@@ -64,10 +65,19 @@ class FeedbackStore:
         return f"{self._prefix}:out:{i}"
 
     def remember(
-        self, request_id: str, features: F32, model: str, tier: str, prompt: str | None = None
+        self,
+        request_id: str,
+        features: F32,
+        model: str,
+        tier: str,
+        prompt: str | None = None,
+        *,
+        strongest: bool = False,
     ) -> None:
         """A learned-routed reply that may be scored later."""
-        record = {"f": _pack(features), "m": model, "t": tier}
+        record: dict[str, object] = {"f": _pack(features), "m": model, "t": tier}
+        if strongest:
+            record["top"] = 1
         if self.store_prompts and prompt is not None:
             record["p"] = prompt
         self._store.set(
@@ -130,6 +140,7 @@ class FeedbackStore:
                     tier=str(r.get("t", "")),
                     at=float(r["at"]),
                     prompt=r.get("p"),
+                    strongest=bool(r.get("top")),
                 )
             )
         out.sort(key=lambda o: o.at)
@@ -139,10 +150,14 @@ class FeedbackStore:
 def feedback_training_set(
     outcomes: Sequence[FeedbackOutcome], *, failures: frozenset[str] = PROMPT_FAILURES
 ) -> tuple[F32, np.ndarray, np.ndarray]:
-    """(feature rows, difficulty targets, weights): a scored reply's target is 1 - score; a
-    failure of a kind that reflects on the prompt counts as a failed reply at half weight."""
+    """(feature rows, gain targets, weights). A scored reply of a model below the strongest
+    candidate has target 1 - score (what a stronger model could have won); a failure of a kind
+    that reflects on the prompt counts as a failed reply at half weight. Replies of the
+    strongest model say nothing about the gain over a weaker one and are not used."""
     rows, targets, weights = [], [], []
     for o in outcomes:
+        if o.strongest:
+            continue
         if o.source == "score":
             weight = 1.0
         elif o.source.removeprefix("failure:") in failures:

@@ -14,6 +14,7 @@ predicted gain of that very pair, with its own quantiles.
 from __future__ import annotations
 
 import json
+import zipfile
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -129,7 +130,7 @@ class DifficultyModel:
                 arrays = {name: data[name] for name in data.files}
         except FileNotFoundError:
             raise ConfigError(key, f"{where} does not exist") from None
-        except (OSError, ValueError) as exc:
+        except (OSError, ValueError, zipfile.BadZipFile) as exc:
             raise ConfigError(
                 key, f"{where} is not a learned-routing model (.npz): {exc}"
             ) from None

@@ -63,9 +63,11 @@ class LearnedRouting:
             d.features,
         )
 
-    def answered(self, request_id: str, features: F32, model: str, tier: str, prompt: str) -> None:
+    def answered(
+        self, request_id: str, features: F32, model: str, tier: str, prompt: str, strongest: bool
+    ) -> None:
         if self.feedback is not None:
-            self.feedback.remember(request_id, features, model, tier, prompt)
+            self.feedback.remember(request_id, features, model, tier, prompt, strongest=strongest)
 
     def failed(self, features: F32, model: str, kind: str, tier: str, prompt: str) -> None:
         if self.feedback is not None:

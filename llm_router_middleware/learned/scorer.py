@@ -7,7 +7,6 @@ costs one dictionary read and one dot product.
 
 from __future__ import annotations
 
-import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -16,7 +15,7 @@ import numpy as np
 
 from ..semantic.cache import BytesCache, MemoryBytesCache, QueryEmbeddingCache
 from ..semantic.encoders import Encoder, LocalMiniLMEncoder, normalize_rows
-from .features import cheap_features
+from .features import FEATURE_COUNT, cheap_features
 from .model import DEFAULT_MODEL_PATH, F32, DifficultyModel
 
 
@@ -27,12 +26,10 @@ def default_encoder(threads: int = 1) -> Encoder:
 
 def feature_rows(encoder: Encoder, texts: list[str]) -> F32:
     """Embeddings and cheap features of many texts, one row each (for training)."""
-    vectors = normalize_rows(encoder.encode(texts).vectors) if texts else None
+    if not texts:
+        return np.empty((0, encoder.dimension + FEATURE_COUNT), dtype=np.float32)
+    vectors = normalize_rows(encoder.encode(texts).vectors)
     cheap = np.asarray([cheap_features(t) for t in texts], dtype=np.float32)
-    if vectors is None:
-        return np.empty(
-            (0, encoder.dimension + cheap.shape[1] if cheap.ndim == 2 else 0), np.float32
-        )
     return np.ascontiguousarray(np.hstack([vectors, cheap]), dtype=np.float32)
 
 
@@ -59,8 +56,9 @@ class DifficultyScorer:
         self.model = model
         self.encoder = encoder
         self.source = source
-        self._cache = QueryEmbeddingCache(cache, encoder.name, "llmr:learnq:") if cache else None
-        self._lock = threading.Lock()
+        self._cache = (
+            QueryEmbeddingCache(cache, encoder.name, "llmr:learnq:") if cache is not None else None
+        )
 
     @classmethod
     def load(

@@ -88,13 +88,12 @@ def fit_ridge(
     mean = (w @ x) / total
     scale = np.sqrt((w @ (x - mean) ** 2) / total) + 1e-6
     z = (x - mean) / scale
+    # the intercept is never penalised: the mean target is the feedback's own
+    y_mean = float((w @ y) / total)
     if prior is None:
-        y_mean = float((w @ y) / total)
         beta0 = np.zeros(x.shape[1])
-    else:
-        # the prior model in standardised coordinates
+    else:  # the prior model's slopes in standardised coordinates
         beta0 = np.asarray(prior[0], dtype=np.float64) * scale
-        y_mean = float(mean @ prior[0] + prior[1])
     zw = z * w[:, None]
     gram = z.T @ zw + alpha * total * np.eye(x.shape[1])
     beta = np.linalg.solve(gram, zw.T @ (y - y_mean) + alpha * total * beta0)

@@ -12,10 +12,10 @@ from core_support import Spans, base_config
 from llm_router_middleware import ConfigError, RequestContext, Router
 from llm_router_middleware.testing import FakeProvider
 
+# a knowledge multiple-choice question: where a stronger model gains most in the training data
 HARD = (
-    "Let n be the number of ordered triples (a, b, c) of positive integers with a*b*c = "
-    "2^10 * 3^7. Find n mod 1000. Then prove that the generating function of such triples is "
-    "rational and compute its radius of convergence."
+    "Which of the following best explains why the sky is blue? A. reflection of the ocean "
+    "B. Rayleigh scattering C. absorption by ozone D. refraction"
 )
 EASY = "hi"
 
@@ -61,15 +61,15 @@ def test_hard_prompts_go_to_the_strongest_easy_ones_to_the_cheapest(shared: Rout
 
 def test_the_knob_per_tier_and_the_reason(fake_provider: FakeProvider) -> None:
     router = Router.from_config(
-        learned_config(fake_provider, strong_share=0.3, tiers={"free": {"strong_share": 0.0}})
+        learned_config(fake_provider, strong_share=0.4, tiers={"free": {"strong_share": 0.0}})
     )
     plan = router.plan(ask(HARD), RequestContext(user_id="u", tier="pro"))
     assert plan.selected == "premium"
-    assert plan.reason.endswith("(strong_share 0.3) -> premium")
-    assert plan.attributes["learned.strong_share"] == 0.3
+    assert plan.reason.endswith("(strong_share 0.4) -> premium")
+    assert plan.attributes["learned.strong_share"] == 0.4
     free = router.plan(ask(HARD), RequestContext(user_id="u", tier="free"))
     assert free.selected != "premium"
-    assert "(strong_share 0) ->" in free.reason
+    assert "(strong_share 0), >= 0.50 for quality 0.7 -> balanced" in free.reason
 
 
 def test_an_open_breaker_on_the_strongest_takes_the_best_available(

@@ -24,7 +24,7 @@ PROBE = "Summarise the clauses of this rental contract and say who bears the ris
 
 
 def config(provider: FakeProvider, **learned: Any) -> dict[str, Any]:
-    def model(name: str, quality: float, cost: float) -> dict[str, Any]:
+    def model(name: str, quality: float, cost: float, window: int) -> dict[str, Any]:
         return {
             "name": name,
             "model": f"openai/fake-{name}",
@@ -33,11 +33,11 @@ def config(provider: FakeProvider, **learned: Any) -> dict[str, Any]:
             "input_cost_per_1m": cost,
             "output_cost_per_1m": cost,
             "quality": quality,
-            "context_window": 8000,
+            "context_window": window,
         }
 
     return {
-        "models": [model("strong", 0.9, 5.0), model("weak", 0.3, 0.5)],
+        "models": [model("strong", 0.9, 5.0, 16000), model("weak", 0.3, 0.5, 8000)],
         "routing": {"strategy": "learned", "learned": learned},
     }
 
@@ -70,7 +70,7 @@ def test_failing_scores_send_similar_prompts_to_the_strong_model(
 
 def test_passing_scores_lower_the_difficulty(fake_provider: FakeProvider) -> None:
     base = DifficultyScorer.load()
-    router = Router.from_config(config(fake_provider, threshold=0.0))  # everything to strong
+    router = Router.from_config(config(fake_provider, threshold=1.0))  # everything to weak
     for prompt in FAMILY:
         reply = router.complete([{"role": "user", "content": prompt}])
         router.record_score(reply.routing.request_id, 1.0)

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from conftest import EASY, HARD, write_outcomes
+from learned_support import EASY, HARD, write_outcomes
 
 from llm_router_middleware.__main__ import main
 from llm_router_middleware.learned.model import DifficultyModel
