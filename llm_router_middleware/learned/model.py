@@ -101,24 +101,20 @@ class DifficultyModel:
             "heads": list(self.head_names),
             **dict(self.meta),
         }
-        extra = {}
+        arrays: dict[str, Any] = {
+            "header": np.frombuffer(json.dumps(header, sort_keys=True).encode(), dtype=np.uint8),
+            "weights": self.weights.astype(np.float32),
+            "bias": np.asarray([self.bias], dtype=np.float64),
+            "knots": self.knots.astype(np.float32),
+        }
         if self.heads is not None and self.head_bias is not None and self.head_sample is not None:
-            extra = {
-                "heads": self.heads.astype(np.float32),
-                "head_bias": self.head_bias.astype(np.float32),
-                "head_sample": self.head_sample.astype(np.float32),
-            }
+            arrays["heads"] = self.heads.astype(np.float32)
+            arrays["head_bias"] = self.head_bias.astype(np.float32)
+            arrays["head_sample"] = self.head_sample.astype(np.float32)
         target = Path(path)
         target.parent.mkdir(parents=True, exist_ok=True)
         with target.open("wb") as fh:
-            np.savez_compressed(
-                fh,
-                header=np.frombuffer(json.dumps(header, sort_keys=True).encode(), dtype=np.uint8),
-                weights=self.weights.astype(np.float32),
-                bias=np.asarray([self.bias], dtype=np.float64),
-                knots=self.knots.astype(np.float32),
-                **extra,
-            )
+            np.savez_compressed(fh, **arrays)
 
     @classmethod
     def load(cls, path: str | Path, *, key: str = "routing.learned.model") -> DifficultyModel:

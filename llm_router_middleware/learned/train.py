@@ -74,15 +74,6 @@ def fit_ridge(
     """
     x = np.asarray(features, dtype=np.float64)
     y = np.asarray(targets, dtype=np.float64)
-    if y.ndim == 2:  # several targets (model heads): one solve, no prior
-        mean = x.mean(axis=0)
-        scale = x.std(axis=0) + 1e-6
-        z = (x - mean) / scale
-        ys = y.mean(axis=0)
-        gram = z.T @ z + alpha * len(y) * np.eye(x.shape[1])
-        beta = np.linalg.solve(gram, z.T @ (y - ys))
-        folded_m = (beta / scale[:, None]).T
-        return folded_m.astype(np.float32), ys - folded_m @ mean  # type: ignore[return-value]
     w = np.ones(len(y)) if weights is None else np.asarray(weights, dtype=np.float64)
     total = float(w.sum())
     mean = (w @ x) / total
@@ -100,6 +91,22 @@ def fit_ridge(
     folded = beta / scale
     bias = y_mean - float(mean @ folded)
     return folded.astype(np.float32), bias
+
+
+def fit_heads(
+    features: npt.NDArray[Any], scores: npt.NDArray[Any], alpha: float = DEFAULT_ALPHA
+) -> tuple[F32, F32]:
+    """One ridge head per column of ``scores`` (each model's score), in one solve:
+    (heads of shape (models, features), biases), standardisation folded in."""
+    x = np.asarray(features, dtype=np.float64)
+    y = np.asarray(scores, dtype=np.float64)
+    mean = x.mean(axis=0)
+    scale = x.std(axis=0) + 1e-6
+    z = (x - mean) / scale
+    y_mean = y.mean(axis=0)
+    gram = z.T @ z + alpha * len(y) * np.eye(x.shape[1])
+    heads = (np.linalg.solve(gram, z.T @ (y - y_mean)) / scale[:, None]).T
+    return heads.astype(np.float32), (y_mean - heads @ mean).astype(np.float32)
 
 
 def quantile_knots(raw: npt.NDArray[Any]) -> F32:
@@ -187,7 +194,7 @@ def train(
     weights, bias = fit_ridge(rows, targets, alpha)
     raw = rows @ weights + bias
     scores = np.asarray([[o.scores[m] for m in names] for o in outcomes], dtype=np.float64)
-    heads, head_bias = fit_ridge(rows, scores, alpha)
+    heads, head_bias = fit_heads(rows, scores, alpha)
     sample = np.random.default_rng(seed).permutation(n)[:HEAD_SAMPLE]
     meta = {
         "trained_on": source,
@@ -209,7 +216,7 @@ def train(
         meta=meta,
         head_names=tuple(names),
         heads=heads,
-        head_bias=np.asarray(head_bias, dtype=np.float32),
-        head_sample=(rows[sample] @ heads.T + np.asarray(head_bias)).astype(np.float32),
+        head_bias=head_bias,
+        head_sample=(rows[sample] @ heads.T + head_bias).astype(np.float32),
     )
     return model, evaluation

@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import re
+import tomllib
 from pathlib import Path
 from typing import Any
 
 import pytest
 from core_support import Spans, base_config
 
-from llm_router_middleware import ConfigError, RequestContext, Router
+from llm_router_middleware import ConfigError, RequestContext, Router, load_config
 from llm_router_middleware.testing import FakeProvider
 
 # a knowledge multiple-choice question: where a stronger model gains most in the training data
@@ -104,3 +105,14 @@ def test_config_errors_name_the_key(fake_provider: FakeProvider, tmp_path: Path)
     stale.write_bytes(b"an old pickle")
     with pytest.raises(ConfigError, match=r"routing\.learned\.model.*stale\.npz"):
         Router.from_config(learned_config(fake_provider, model=str(stale)))
+
+
+def test_the_readme_learned_example_is_a_valid_section(fake_provider: FakeProvider) -> None:
+    readme = (Path(__file__).resolve().parents[2] / "README.md").read_text()
+    blocks = re.findall(r"```toml\n(.*?)```", readme, flags=re.S)
+    section = tomllib.loads(next(b for b in blocks if "[routing.learned]" in b))
+    config = learned_config(fake_provider, **section["routing"]["learned"])
+    config["tiers"] = {"free": {}}
+    loaded = load_config(config)
+    assert loaded.routing.learned.knob.strong_share == 0.3
+    assert loaded.routing.learned.knob_for("free").threshold == 0.9
