@@ -82,3 +82,11 @@ def test_damaged_arrays_are_a_config_error(tmp_path: Path) -> None:
     bad = _rewrite(DEFAULT_MODEL_PATH, tmp_path / "bad.npz", dimension=12)
     with pytest.raises(ConfigError, match="damaged"):
         DifficultyModel.load(bad)
+
+
+def test_the_difficulty_ladder_matches_numpy_interp() -> None:
+    model = DifficultyModel.load(DEFAULT_MODEL_PATH)
+    grid = np.linspace(0.0, 1.0, len(model.knots))
+    raws = np.linspace(float(model.knots[0]) - 0.1, float(model.knots[-1]) + 0.1, 501)
+    mine = [model.from_raw(float(r)) for r in raws]
+    assert np.allclose(mine, np.interp(raws, model.knots, grid), atol=1e-12)
