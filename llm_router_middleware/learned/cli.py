@@ -112,7 +112,15 @@ def _refit(args: argparse.Namespace) -> int:
     try:
         model = refit(base, outcomes, alpha)
     except ValueError as exc:
-        raise ConfigError("train --from-store", f"{exc} ({len(outcomes)} outcomes kept)") from None
+        hint = ""
+        if config.state.backend == "memory":
+            hint = (
+                "; state.backend = 'memory' keeps feedback inside the app's process: use Redis "
+                "to refit from the command line, or call feedback.refit in the app"
+            )
+        raise ConfigError(
+            "train --from-store", f"{exc} ({len(outcomes)} outcomes kept){hint}"
+        ) from None
     model.save(args.out)
     used = model.meta["feedback_rows"]
     print(

@@ -181,7 +181,10 @@ def refit(
 
     rows, targets, weights = feedback_training_set(outcomes)
     if not len(rows):
-        raise ValueError("no usable feedback: no scored replies and no prompt-related failures")
+        raise ValueError(
+            "no usable feedback: no scored replies of a model below the strongest and no "
+            "prompt-related failures"
+        )
     if rows.shape[1] != len(base.weights):
         raise ValueError("the stored feedback was recorded with another encoder")
     w, b = fit_ridge(rows, targets, alpha, weights=weights, prior=(base.weights, base.bias))

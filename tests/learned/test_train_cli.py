@@ -60,3 +60,19 @@ def test_train_names_the_bad_line(tmp_path: Path, capsys: pytest.CaptureFixture[
     bad.write_text('{"prompt": "x", "task": "t", "scores": {"a": 1}}\n{"prompt": 3}\n')
     assert main(["train", str(bad), "--out", str(tmp_path / "m.npz")]) == 2
     assert "bad.jsonl:2" in capsys.readouterr().err
+
+
+def test_train_from_an_empty_store_says_so(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    config = tmp_path / "router.toml"
+    config.write_text(
+        '[[models]]\nname = "a"\nmodel = "openai/a"\ninput_cost_per_1m = 1\n'
+        'output_cost_per_1m = 1\ncontext_window = 1000\n[routing]\nstrategy = "learned"\n'
+    )
+    out = tmp_path / "refit.npz"
+    assert main(["train", "--from-store", str(config), "--out", str(out)]) == 2
+    err = capsys.readouterr().err
+    assert "no usable feedback" in err
+    assert "(0 outcomes kept); state.backend = 'memory'" in err
+    assert not out.exists()
