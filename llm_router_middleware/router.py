@@ -309,8 +309,15 @@ class Router:
         if self._learned is None:
             with self._semantic_lock:
                 if self._learned is None:
-                    from .learned.runtime import LearnedRouting
                     from .learned.settings import LearnedSettings
+
+                    try:
+                        from .learned.runtime import LearnedRouting
+                    except ImportError as exc:
+                        raise ContextError(
+                            "strategy 'learned' needs the 'semantic' extra "
+                            f"(pip install 'llm-router-middleware[semantic]'): {exc}"
+                        ) from None
 
                     settings = self.config.routing.learned or LearnedSettings()
                     self._learned = LearnedRouting(settings, self.store, prefix=self.prefix)
