@@ -16,7 +16,16 @@ from .model import DEFAULT_MODEL_PATH, DifficultyModel
 from .outcomes import OutcomeFileError, read_outcomes
 from .scorer import DifficultyScorer, default_encoder
 from .settings import LearnedSettings
-from .train import DEFAULT_ALPHA, DEFAULT_SEED, EmbeddingCache, train
+from .train import (
+    DEFAULT_ALPHA,
+    DEFAULT_LENGTH_WEIGHT,
+    DEFAULT_MAX_TOKENS,
+    DEFAULT_SEED,
+    DEFAULT_TARGET,
+    TARGETS,
+    EmbeddingCache,
+    train,
+)
 
 FEEDBACK_ALPHA = 0.05  # shrinkage toward the base model
 
@@ -35,6 +44,19 @@ def add_commands(commands: Any) -> None:
         "state store of this router config, starting from its model",
     )
     t.add_argument("--alpha", type=float, default=None, help="ridge strength")
+    t.add_argument("--target", choices=TARGETS, default=DEFAULT_TARGET, help="what is learned")
+    t.add_argument(
+        "--length-weight",
+        type=float,
+        default=DEFAULT_LENGTH_WEIGHT,
+        help="weight of prompt length blended into the score (0: none)",
+    )
+    t.add_argument(
+        "--max-tokens",
+        type=int,
+        default=DEFAULT_MAX_TOKENS,
+        help="tokens of a prompt the encoder reads (the model file records it)",
+    )
     t.add_argument("--seed", type=int, default=DEFAULT_SEED)
     t.add_argument("--holdout", type=float, default=0.1, help="share held out for the report")
     t.add_argument("--weak", help="model of the report's pair (default: lowest mean score)")
@@ -69,10 +91,14 @@ def _train(args: argparse.Namespace) -> int:
         missing = sum(name not in o.scores for o in outcomes)
         if missing:
             raise ConfigError("train", f"model {name!r} is not scored on {missing} prompts")
+    if not 1 <= args.max_tokens <= 512:
+        raise ConfigError("--max-tokens", f"must lie in [1, 512], got {args.max_tokens}")
     model, ev = train(
         outcomes,
-        default_encoder(),
+        default_encoder(max_tokens=args.max_tokens),
         alpha=args.alpha if args.alpha is not None else DEFAULT_ALPHA,
+        target=args.target,
+        length_weight=args.length_weight,
         seed=args.seed,
         holdout=args.holdout,
         pair=pair,

@@ -8,7 +8,7 @@ from ..semantic.cache import MemoryBytesCache
 from ..state.base import StateStore
 from .feedback import FeedbackStore
 from .model import DEFAULT_MODEL_PATH, F32, DifficultyModel
-from .scorer import DifficultyScorer, default_encoder
+from .scorer import DifficultyScorer, encoder_for
 from .settings import KEY, LearnedSettings
 
 
@@ -49,7 +49,7 @@ class LearnedRouting:
             else None
         )
         return DifficultyScorer(
-            model, default_encoder(), cache=cache, source=str(source), key=f"{KEY}.model"
+            model, encoder_for(model), cache=cache, source=str(source), key=f"{KEY}.model"
         )
 
     def measure(self, text: str, tier: str) -> tuple[LearnedInput, F32 | None]:

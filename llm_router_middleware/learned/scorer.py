@@ -19,9 +19,19 @@ from .features import FEATURE_COUNT, cheap_features
 from .model import DEFAULT_MODEL_PATH, F32, DifficultyModel
 
 
-def default_encoder(threads: int = 1) -> Encoder:
-    """The project's default local encoder (the one the shipped model was trained with)."""
-    return LocalMiniLMEncoder(threads=threads)
+def default_encoder(threads: int = 1, max_tokens: int | None = None) -> Encoder:
+    """The project's local encoder, reading at most ``max_tokens`` tokens of a prompt
+    (default: the encoder's own cap)."""
+    if max_tokens is None:
+        return LocalMiniLMEncoder(threads=threads)
+    return LocalMiniLMEncoder(threads=threads, max_tokens=max_tokens)
+
+
+def encoder_for(model: DifficultyModel) -> Encoder:
+    """The local encoder with the token cap the model was trained with (its header's
+    ``max_tokens``); a model of another encoder is refused by ``check_encoder``."""
+    cap = model.meta.get("max_tokens")
+    return default_encoder(max_tokens=int(cap) if isinstance(cap, int) else None)
 
 
 def feature_rows(encoder: Encoder, texts: list[str]) -> F32:
@@ -73,7 +83,7 @@ class DifficultyScorer:
         source = Path(path) if path is not None else DEFAULT_MODEL_PATH
         model = DifficultyModel.load(source, key=key)
         cache = MemoryBytesCache(cache_size, cache_ttl) if cache_size > 0 else None
-        return cls(model, encoder or default_encoder(), cache=cache, source=str(source), key=key)
+        return cls(model, encoder or encoder_for(model), cache=cache, source=str(source), key=key)
 
     def features(self, text: str) -> tuple[F32, bool, bool]:
         """(feature row, truncated, came from the cache)."""

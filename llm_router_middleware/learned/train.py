@@ -1,6 +1,7 @@
 """Fitting the difficulty model: ridge regression from (embedding, cheap features) to how much
-a stronger model gains over a weaker one on a prompt (averaged over the training data's model
-pairs), then quantile knots that map scores to [0, 1]; plus one score head per model.
+the training data's models disagree on a prompt (the variance of their scores: for 0/1 scores
+f(1 - f), f the share that got it right; a prompt where a stronger model can win), blended with
+the prompt's length, then quantile knots that map scores to [0, 1]; plus one score head per model.
 
 Deterministic: the held-out split is drawn from a seeded generator and the fit is closed-form.
 """
@@ -18,13 +19,21 @@ import numpy as np
 import numpy.typing as npt
 
 from ..semantic.encoders import Encoder
+from .features import FEATURE_NAMES
 from .metrics import Curve, routing_curve
 from .model import F32, DifficultyModel
 from .outcomes import Outcome
 from .scorer import feature_rows
 
-#: chosen by cross-validation across task types and model pairs (docs/learned.md)
-DEFAULT_ALPHA = 0.1
+#: chosen by cross-validation across task types and model pairs (benchmarks/router_cv.py,
+#: docs/learned.md): the target, the ridge strength and the weight of prompt length
+DEFAULT_TARGET = "disagreement"
+TARGETS = ("disagreement", "gain")
+DEFAULT_ALPHA = 0.3
+DEFAULT_LENGTH_WEIGHT = 4.0
+#: tokens of a prompt the encoder reads: the embedding's cost grows with them, the held-out
+#: APGR did not (benchmarks/router_cv.py --max-tokens; docs/learned.md)
+DEFAULT_MAX_TOKENS = 32
 #: pairs whose mean scores differ by at least this much define "a stronger model"
 MIN_PAIR_GAP = 0.05
 HEAD_SAMPLE = 512
@@ -39,13 +48,34 @@ def common_models(outcomes: Sequence[Outcome]) -> list[str]:
     return sorted(common)
 
 
-def gain_targets(
-    outcomes: Sequence[Outcome], names: Sequence[str]
-) -> tuple[npt.NDArray[np.float64], int]:
+def score_matrix(outcomes: Sequence[Outcome], names: Sequence[str]) -> npt.NDArray[np.float64]:
+    return np.asarray([[o.scores[m] for m in names] for o in outcomes], dtype=np.float64)
+
+
+def difficulty_targets(
+    scores: npt.NDArray[Any], target: str = DEFAULT_TARGET
+) -> tuple[npt.NDArray[np.float64], str]:
+    """Per prompt (rows of ``scores``, one column per model): the training target, described.
+
+    ``disagreement``: the variance of the models' scores on the prompt; no pair in particular,
+    so it transfers to pairs never seen. ``gain``: the mean gain of the stronger model over the
+    model pairs of the data (see ``gain_targets``)."""
+    s = np.asarray(scores, dtype=np.float64)
+    if target == "disagreement":
+        return s.var(axis=1), f"variance of the scores of {s.shape[1]} models"
+    if target == "gain":
+        y, pairs = gain_targets(s)
+        what = f"mean gain of the stronger model over {pairs} model pairs"
+        return y, what if pairs else "share of the models that failed the prompt"
+    raise ValueError(f"unknown target {target!r} (known: {', '.join(TARGETS)})")
+
+
+def gain_targets(scores: npt.NDArray[Any]) -> tuple[npt.NDArray[np.float64], int]:
     """Per prompt: the mean over model pairs (weak, strong), where strong's mean score beats
     weak's by at least MIN_PAIR_GAP, of strong's score minus weak's; and the number of pairs.
     With no such pair, 1 - the mean score (how often the models fail it)."""
-    scores = np.asarray([[o.scores[m] for m in names] for o in outcomes], dtype=np.float64)
+    scores = np.asarray(scores, dtype=np.float64)
+    names = range(scores.shape[1])
     means = scores.mean(axis=0)
     pairs = [
         (a, b)
@@ -91,6 +121,31 @@ def fit_ridge(
     folded = beta / scale
     bias = y_mean - float(mean @ folded)
     return folded.astype(np.float32), bias
+
+
+def fit_difficulty(
+    rows: npt.NDArray[Any],
+    targets: npt.NDArray[Any],
+    *,
+    alpha: float = DEFAULT_ALPHA,
+    length_weight: float = DEFAULT_LENGTH_WEIGHT,
+) -> tuple[F32, float]:
+    """Ridge fit of ``targets``, plus ``length_weight`` times the prompt's standardised length
+    (in units of the fit's own spread, so the blend is scale-free): still one weight vector.
+
+    Length is the one signal that held up on every unseen task type and model pair in
+    cross-validation; the embedding adds which kinds of prompt the models disagree on."""
+    x = np.asarray(rows, dtype=np.float64)
+    weights, bias = fit_ridge(x, targets, alpha)
+    if length_weight:
+        column = x.shape[1] - len(FEATURE_NAMES) + FEATURE_NAMES.index("log_chars")
+        spread = float(np.std(x @ weights))
+        length = x[:, column]
+        step = length_weight * spread / (float(length.std()) + 1e-12)
+        weights = weights.astype(np.float64)
+        weights[column] += step
+        bias -= step * float(length.mean())
+    return np.asarray(weights, dtype=np.float32), bias
 
 
 def fit_heads(
@@ -163,6 +218,8 @@ def train(
     encoder: Encoder,
     *,
     alpha: float = DEFAULT_ALPHA,
+    target: str = DEFAULT_TARGET,
+    length_weight: float = DEFAULT_LENGTH_WEIGHT,
     seed: int = DEFAULT_SEED,
     holdout: float = 0.1,
     pair: tuple[str, str] | None = None,
@@ -175,14 +232,17 @@ def train(
     rows = (cache or EmbeddingCache(None)).rows(encoder, [o.prompt for o in outcomes])
     log(f"features of {len(outcomes)} prompts in {time.perf_counter() - start:.1f} s")
     names = common_models(outcomes)
-    targets, pair_count = gain_targets(outcomes, names)
+    scores = score_matrix(outcomes, names)
+    targets, described = difficulty_targets(scores, target)
     evaluation = None
     n = len(outcomes)
     if holdout > 0 and n >= 20:
         order = np.random.default_rng(seed).permutation(n)
         cut = max(1, round(n * holdout))
         test, fit_rows = order[:cut], order[cut:]
-        weights, bias = fit_ridge(rows[fit_rows], targets[fit_rows], alpha)
+        weights, bias = fit_difficulty(
+            rows[fit_rows], targets[fit_rows], alpha=alpha, length_weight=length_weight
+        )
         weak, strong = pair or natural_pair(outcomes)
         held = [outcomes[i] for i in test]
         curve = routing_curve(
@@ -191,9 +251,8 @@ def train(
             [o.scores[strong] for o in held],
         )
         evaluation = Evaluation(weak, strong, curve, len(test))
-    weights, bias = fit_ridge(rows, targets, alpha)
+    weights, bias = fit_difficulty(rows, targets, alpha=alpha, length_weight=length_weight)
     raw = rows @ weights + bias
-    scores = np.asarray([[o.scores[m] for m in names] for o in outcomes], dtype=np.float64)
     heads, head_bias = fit_heads(rows, scores, alpha)
     sample = np.random.default_rng(seed).permutation(n)[:HEAD_SAMPLE]
     meta = {
@@ -201,11 +260,9 @@ def train(
         "rows": n,
         "seed": seed,
         "alpha": alpha,
-        "target": (
-            f"mean gain of the stronger model over {pair_count} model pairs"
-            if pair_count
-            else "share of the models that failed the prompt"
-        ),
+        "target": described,
+        "length_weight": length_weight,
+        "max_tokens": getattr(encoder, "max_tokens", None),
     }
     model = DifficultyModel(
         encoder_name=encoder.name,
