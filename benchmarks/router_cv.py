@@ -35,6 +35,7 @@ from llm_router_middleware.learned.scorer import default_encoder  # noqa: E402
 from llm_router_middleware.learned.train import (  # noqa: E402
     DEFAULT_ALPHA,
     DEFAULT_LENGTH_WEIGHT,
+    DEFAULT_MAX_TOKENS,
     DEFAULT_TARGET,
     TARGETS,
     EmbeddingCache,
@@ -63,7 +64,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("file")
     parser.add_argument("--embeddings-cache", help="keep the prompts' feature rows in this .npz")
-    parser.add_argument("--max-tokens", type=int, default=None, help="encoder token cap")
+    parser.add_argument(
+        "--max-tokens", type=int, default=DEFAULT_MAX_TOKENS, help="encoder token cap"
+    )
     parser.add_argument("--target", choices=TARGETS, default=DEFAULT_TARGET)
     parser.add_argument("--alpha", type=float, default=DEFAULT_ALPHA)
     parser.add_argument("--length-weight", type=float, default=DEFAULT_LENGTH_WEIGHT)

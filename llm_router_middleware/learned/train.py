@@ -33,7 +33,7 @@ DEFAULT_ALPHA = 0.3
 DEFAULT_LENGTH_WEIGHT = 4.0
 #: tokens of a prompt the encoder reads: the embedding's cost grows with them, the held-out
 #: APGR did not (benchmarks/router_cv.py --max-tokens; docs/learned.md)
-DEFAULT_MAX_TOKENS = 32
+DEFAULT_MAX_TOKENS = 16
 #: pairs whose mean scores differ by at least this much define "a stronger model"
 MIN_PAIR_GAP = 0.05
 HEAD_SAMPLE = 512
