@@ -55,7 +55,7 @@ PAIRS = (
 )
 MIN_FOLD = 100  # task types with fewer prompts are trained on, not reported
 MIN_GAP = 0.05
-ROUTERS = ("learned", "length", "complexity", "random")
+ROUTERS = ("learned", "length", "complexity", "random", "ceiling")
 Array = npt.NDArray[np.float64]
 Predict = Callable[[Array, Array, Array], Array]  # (train mask, test mask, target) -> scores
 
@@ -125,7 +125,9 @@ def main(argv: Sequence[str] | None = None) -> int:
             oof = np.zeros(n)
             for _, held in folds:
                 oof[held] = learned(~held, held, y)
-            routed = {"learned": oof, **baselines}
+            # not a router: the other models' actual mean gain (what a perfect difficulty gives)
+            ceiling, _ = difficulty_targets(scores[:, keep], "gain")
+            routed = {"learned": oof, **baselines, "ceiling": ceiling}
             for r, s in routed.items():
                 pooled[r].append(routing_curve(s, scores[:, a], scores[:, b]).apgr)
             for t in reported:
