@@ -2,6 +2,8 @@
 
 python -m llm_router_middleware check router.toml [--no-env]
 python -m llm_router_middleware explain router.toml "Compare these two designs" --tier pro
+python -m llm_router_middleware train outcomes.jsonl --out difficulty.npz
+python -m llm_router_middleware calibrate my_prompts.jsonl --strong-share 0.3
 """
 
 from __future__ import annotations
@@ -11,6 +13,7 @@ import json
 import os
 import sys
 from collections.abc import Sequence
+from typing import Any
 
 from .config import load_config
 from .config.collect import ConfigErrors
@@ -36,24 +39,37 @@ def main(argv: Sequence[str] | None = None) -> int:
     explain.add_argument(
         "--no-env", action="store_true", help="do not require the api_key_env variables to be set"
     )
+    _learned_commands(commands)
     args = parser.parse_args(argv)
     os.environ.setdefault("LITELLM_LOCAL_MODEL_COST_MAP", "True")
     try:
         if args.command == "check":
             return _check(args.config, require_env=not args.no_env)
+        if args.command in ("train", "calibrate"):
+            from .learned.cli import run
+
+            return run(args)
         return _explain(args)
     except ConfigErrors as errors:
         for error in errors.errors:
-            print(f"{args.config}: {error}", file=sys.stderr)
+            print(f"{getattr(args, 'config', args.command)}: {error}", file=sys.stderr)
         print(f"{len(errors.errors)} config errors", file=sys.stderr)
         return 2
     except ConfigError as error:
-        print(f"{args.config}: {error}", file=sys.stderr)
+        print(f"{getattr(args, 'config', args.command)}: {error}", file=sys.stderr)
         print("1 config error", file=sys.stderr)
         return 2
     except RouterError as error:
         print(f"{error.code}: {error.message}", file=sys.stderr)
         return 1
+
+
+def _learned_commands(commands: Any) -> None:
+    try:
+        from .learned.cli import add_commands
+    except ImportError:  # the learned commands need the semantic extra (numpy, onnxruntime)
+        return
+    add_commands(commands)
 
 
 def _check(path: str, *, require_env: bool = True) -> int:

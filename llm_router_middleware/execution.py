@@ -359,6 +359,18 @@ class Execution:
         )
         fallback_count = call.index
         self._experiment(spec.name, latency, cost)
+        prepared = self.prepared
+        if prepared.features is not None:
+            models = self.router.config.models
+            top = max(models[m].quality for m in self.plan.candidates)
+            self.router.learned_routing().answered(
+                self.request_id,
+                prepared.features,
+                spec.name,
+                self.plan.tier,
+                prepared.text,
+                spec.quality >= top,
+            )
         info = self.routing_info(spec, cost)
         self.span.set_attributes(
             {
@@ -462,6 +474,11 @@ class Execution:
             )
         )
         self.last_error = exc
+        prepared = self.prepared
+        if prepared.features is not None and verdict.action != Action.FAIL:
+            self.router.learned_routing().failed(
+                prepared.features, spec.name, str(verdict.kind), self.plan.tier, prepared.text
+            )
         if verdict.action == Action.FAIL:
             self.retry = None
             error = ProviderRequestError(

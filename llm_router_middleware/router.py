@@ -62,6 +62,8 @@ class Prepared:
     strategy: str
     closed: frozenset[str] = frozenset()  # models whose breaker read closed while planning
     waited_s: float = 0.0  # waited for a cooling candidate to recover before this plan
+    features: Any = None  # strategy "learned": the prompt's feature row, kept for feedback
+    text: str = ""
 
 
 class Router:
@@ -91,6 +93,7 @@ class Router:
         )
         self._semantic: Any = None
         self._semantic_lock = threading.Lock()
+        self._learned: Any = None
         # every configured key, for redaction (resolved once: keys from env vars are read at load)
         specs = [s for m in config.models.values() for s in (m, *m.deployments)]
         self.secrets = tuple(k for k in (s.resolved_api_key() for s in specs) if k)
@@ -103,6 +106,8 @@ class Router:
         self._state_keys = self.breakers.keys(self._models) + self.cooldowns.keys(self._models)
         if config.routing.semantic is not None:
             self.semantic_router()  # load the encoder and embed the examples now, not per request
+        if "learned" in (config.routing.strategy, *(t.strategy for t in config.tiers.values())):
+            self.learned_routing()  # load the model and the encoder now, not per request
 
     @classmethod
     def from_config(
@@ -169,13 +174,15 @@ class Router:
         expected_output_tokens: int | None = None,
     ) -> Prepared:
         request = self._request(messages, context, policy)
-        preselection = None
+        preselection = learned = None
         if request.strategy == "semantic":
             preselection = self._preselect(request.text, request.tier)
+        elif request.strategy == "learned":
+            learned = self.learned_routing().measure(request.text, request.tier.name)
         numeric, finish = self._state_reads(request.context, request.tier)
         store = self.store
         state = finish(store.get_many(self._state_keys), store.get_numbers(numeric))
-        return self._decide(request, policy, expected_output_tokens, preselection, state)
+        return self._decide(request, policy, expected_output_tokens, preselection, state, learned)
 
     async def aprepare(
         self,
@@ -187,9 +194,13 @@ class Router:
         """``prepare`` for async callers: the semantic encoder (CPU for the local one, network
         for litellm embeddings) runs in a worker thread instead of blocking the event loop."""
         request = self._request(messages, context, policy)
-        preselection = None
+        preselection = learned = None
         if request.strategy == "semantic":
             preselection = await asyncio.to_thread(self._preselect, request.text, request.tier)
+        elif request.strategy == "learned":
+            learned = await asyncio.to_thread(
+                self.learned_routing().measure, request.text, request.tier.name
+            )
         numeric, finish = self._state_reads(request.context, request.tier)
         astore = self.astore
         if astore is None:
@@ -198,7 +209,7 @@ class Router:
         else:
             raws = await astore.aget_many(self._state_keys)
             state = finish(raws, await astore.aget_numbers(numeric))
-        return self._decide(request, policy, expected_output_tokens, preselection, state)
+        return self._decide(request, policy, expected_output_tokens, preselection, state, learned)
 
     def _request(self, messages: Any, context: RequestContext, policy: Policy | None) -> _Request:
         checked = validate_messages(messages)
@@ -216,6 +227,7 @@ class Router:
         expected_output_tokens: int | None,
         preselection: Preselection | None,
         state: _State,
+        learned: tuple[Any, Any] | None = None,
     ) -> Prepared:
         inp = PlanInput(
             text=request.text,
@@ -228,6 +240,7 @@ class Router:
             preselection=preselection,
             expected_output_tokens=expected_output_tokens,
             fallthrough=self._fallthrough,
+            learned=learned[0] if learned else None,
         )
         view, closed = state
         if request.strategy == "latency" or request.tier.max_latency_s is not None:
@@ -239,6 +252,8 @@ class Router:
             plan=plan,
             strategy=request.strategy,
             closed=closed,
+            features=learned[1] if learned else None,
+            text=request.text if learned else "",
         )
 
     def _state_reads(
@@ -399,10 +414,33 @@ class Router:
     async def ahealth(self) -> HealthReport:
         return await reads.ahealth(self)
 
+    def learned_routing(self) -> Any:
+        """The learned strategy's model, encoder and feedback store (loaded once)."""
+        if self._learned is None:
+            with self._semantic_lock:
+                if self._learned is None:
+                    from .learned.settings import LearnedSettings
+
+                    try:
+                        from .learned.runtime import LearnedRouting
+                    except ImportError as exc:
+                        raise ContextError(
+                            "strategy 'learned' needs the 'semantic' extra "
+                            f"(pip install 'llm-router-middleware[semantic]'): {exc}"
+                        ) from None
+
+                    settings = self.config.routing.learned or LearnedSettings()
+                    self._learned = LearnedRouting(settings, self.store, prefix=self.prefix)
+        return self._learned
+
     # --- experiments -------------------------------------------------------------------------
     def record_score(self, request_id: str, score: float) -> bool:
-        """Score a reply after the fact (user feedback, an eval); counted once per reply."""
-        return self.experiments.score(request_id, score)
+        """Score a reply after the fact (user feedback, an eval); counted once per reply.
+        Feeds the experiment's arm and, for learned-routed replies, the learned feedback."""
+        scored = self.experiments.score(request_id, score)
+        if self._learned is not None and self._learned.score(request_id, score):
+            scored = True
+        return scored
 
     def experiment_results(self, name: str | None = None) -> ExperimentReport:
         if name is None:

@@ -78,6 +78,13 @@ HEDGE_STARTED = "llm_router.hedge.started"
 HEDGE_WINNER = "llm_router.hedge.winner"
 HEDGE_COST_USD = "llm_router.hedge.cost_usd"  # charged for the hedged calls that lost
 HEDGE_OUTCOME = "llm_router.hedge.outcome"  # on an attempt span: "winner" or "loser"
+# learned routing (set through plan.attributes, which the route span prefixes with llm_router.)
+LEARNED_DIFFICULTY = "llm_router.learned.difficulty"
+LEARNED_THRESHOLD = "llm_router.learned.threshold"
+LEARNED_STRONG_SHARE = "llm_router.learned.strong_share"
+LEARNED_REQUIRED_QUALITY = "llm_router.learned.required_quality"
+LEARNED_CACHED = "llm_router.learned.cached"
+LEARNED_TRUNCATED = "llm_router.learned.truncated"
 
 # --- events -----------------------------------------------------------------------------------
 EVENT_REJECTED = "llm_router.candidate_rejected"

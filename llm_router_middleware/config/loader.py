@@ -94,6 +94,8 @@ def _load(data: Mapping[str, Any]) -> RouterConfig:
     state = _state(root)
     traffic = read_traffic(root)
     root.done()
+    if routing.learned is not None:
+        routing.learned.check_tiers(tiers)
     return RouterConfig(
         models=MappingProxyType(models),
         routing=routing,
@@ -249,6 +251,7 @@ def _routing(root: Table, models: Mapping[str, ModelSpec]) -> RoutingSpec:
     experiment = _experiment(t, models)
     semantic = _semantic(t, models)
     latency = _latency(t)
+    learned = _learned(t)
     if strategy == "experiment" and experiment is None:
         report(
             ConfigError(t.path("experiment"), "is required when routing.strategy = 'experiment'")
@@ -266,6 +269,7 @@ def _routing(root: Table, models: Mapping[str, ModelSpec]) -> RoutingSpec:
         experiment=experiment,
         semantic=semantic,
         latency=latency,
+        learned=learned,
     )
 
 
@@ -384,6 +388,20 @@ def _semantic(parent: Table, models: Mapping[str, ModelSpec]) -> Any | None:
         targets = [route.model] if route.model else list((route.tiers or {}).values())
         for name in targets:
             _known(models, name, f"{parent.path('semantic')}.routes[{i}]")
+    return settings
+
+
+def _learned(parent: Table) -> Any | None:
+    t = parent.table("learned")
+    if t is None:
+        return None
+    from ..learned.settings import LearnedSettings
+
+    settings = LearnedSettings.parse(t)
+    if settings.model is not None:  # a stale or foreign file fails here, naming the key
+        from ..learned.model import DifficultyModel
+
+        DifficultyModel.load(settings.model, key=t.path("model"))
     return settings
 
 

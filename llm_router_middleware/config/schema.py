@@ -7,8 +7,8 @@ from dataclasses import dataclass, field
 from types import MappingProxyType
 from typing import Any, Literal
 
-STRATEGIES = ("fixed", "complexity", "cost", "experiment", "semantic", "latency")
-Strategy = Literal["fixed", "complexity", "cost", "experiment", "semantic", "latency"]
+STRATEGIES = ("fixed", "complexity", "cost", "experiment", "semantic", "learned", "latency")
+Strategy = Literal["fixed", "complexity", "cost", "experiment", "semantic", "learned", "latency"]
 COMPLEXITY_LEVELS = ("simple", "medium", "complex")
 BALANCES = ("weighted", "least_inflight", "latency")
 Balance = Literal["weighted", "least_inflight", "latency"]
@@ -147,6 +147,7 @@ class RoutingSpec:
     experiment: ExperimentSpec | None
     semantic: Any | None  # llm_router_middleware.semantic.SemanticSettings when configured
     latency: LatencySpec = field(default_factory=LatencySpec)
+    learned: Any | None = None  # llm_router_middleware.learned.LearnedSettings when configured
 
 
 @dataclass(frozen=True, slots=True)

@@ -24,6 +24,7 @@ from .budget import BudgetSnapshot
 from .complexity import ComplexityResult, classify_complexity
 from .experiments import assign
 from .latency import LatencyFigures
+from .learned import LearnedInput, select_learned
 from .plan import AttributeValue, Plan, Rejection
 from .reasons import (
     usd,
@@ -80,6 +81,7 @@ class PlanInput:
     preselection: Preselection | None = None  # for strategy "semantic"
     expected_output_tokens: int | None = None  # the call's max_tokens; default routing.cost's
     fallthrough: str = "complexity"  # strategy "semantic" uses this one when no route matches
+    learned: LearnedInput | None = None  # for strategy "learned": the prompt's difficulty
 
 
 @dataclass(frozen=True, slots=True)
@@ -189,6 +191,16 @@ class _Selector:
             return fastest(pool, self.view.latency, self.config.models, float(floor))
         if strategy == "experiment":
             return self._experiment(pool)
+        if strategy == "learned":
+            return select_learned(
+                self.inp.learned,
+                pool,
+                self.cands,
+                self.config.models,
+                self.est,
+                self.attrs,
+                self.why_not,
+            )
         if strategy == "semantic":
             pre = self.inp.preselection
             if pre is not None:
@@ -212,7 +224,7 @@ class _Selector:
             return first, lead + reason, order
         raise InvalidRequestError(
             f"unknown routing strategy {strategy!r}; use fixed, complexity, cost, experiment, "
-            "semantic or latency"
+            "semantic, learned or latency"
         )
 
     def _complexity(self, pool: list[str], lead: str) -> tuple[str, str, list[str]]:
