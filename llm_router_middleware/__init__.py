@@ -18,6 +18,7 @@ from .errors import (
     PromptTooLongError,
     ProviderRequestError,
     RouterError,
+    UnsupportedFeatureError,
 )
 from .otlp import configure_telemetry
 from .policy import Policy
@@ -62,6 +63,7 @@ __all__ = [
     "ScopeSpend",
     "SpendReport",
     "StateStore",
+    "UnsupportedFeatureError",
     "__version__",
     "configure_telemetry",
     "get_llm",

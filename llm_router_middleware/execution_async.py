@@ -18,6 +18,7 @@ from typing import Any
 
 from .config import ModelSpec
 from .execution import Call, Execution
+from .resilience.replies import billed_usd
 
 
 class AsyncExecution(Execution):
@@ -85,5 +86,9 @@ class AsyncExecution(Execution):
             return
         if call.reservation is not None:
             reservation, call.reservation = call.reservation, None
-            await self.router.ledger.arelease(reservation)
+            billed = billed_usd(exc, call.spec)  # an unusable 200 reply was billed: charge it
+            if billed is None:
+                await self.router.ledger.arelease(reservation)
+            else:
+                await self.router.ledger.asettle(reservation, billed)
         await asyncio.to_thread(self.failed, call, exc)

@@ -16,13 +16,17 @@ POLICY_ATTRIBUTE = "llm_router_policy"  # set on views an llm_policy decorator w
 class Policy:
     """``tier`` replaces the context's tier, ``models`` narrows the tier's allow-list, ``strategy``
     overrides the routing strategy, ``max_cost_usd`` caps one call's estimated cost, and
-    ``deadline_s`` bounds the whole call (fallbacks included)."""
+    ``deadline_s`` bounds the whole call (fallbacks included). ``cache`` turns the response
+    cache on or off (else the tier's ``cache`` decides); ``cache_shared`` declares the view's
+    replies the same for every user, so one user's cached reply may serve another."""
 
     tier: str | None = None
     models: tuple[str, ...] | None = None
     strategy: str | None = None
     max_cost_usd: float | None = None
     deadline_s: float | None = None
+    cache: bool | None = None
+    cache_shared: bool | None = None
 
     @classmethod
     def build(
@@ -33,6 +37,8 @@ class Policy:
         strategy: str | None = None,
         max_cost_usd: float | None = None,
         deadline_s: float | None = None,
+        cache: bool | None = None,
+        cache_shared: bool | None = None,
     ) -> Policy:
         """The keyword form every ``llm_policy(...)`` helper takes (any sequence of models)."""
         return cls(
@@ -41,6 +47,8 @@ class Policy:
             strategy=strategy,
             max_cost_usd=max_cost_usd,
             deadline_s=deadline_s,
+            cache=cache,
+            cache_shared=cache_shared,
         )
 
     def validate(self, config: RouterConfig, where: str = "llm_policy") -> Policy:
@@ -70,6 +78,9 @@ class Policy:
             raise ConfigError(f"{where}(strategy=...)", "no [routing.semantic] is configured")
         if self.max_cost_usd is not None and self.max_cost_usd < 0:
             raise ConfigError(f"{where}(max_cost_usd=...)", "must not be negative")
+        for name in ("cache", "cache_shared"):
+            if getattr(self, name) not in (None, True, False):
+                raise ConfigError(f"{where}({name}=...)", "must be True, False or None")
         if self.deadline_s is not None and self.deadline_s <= 0:
             raise ConfigError(f"{where}(deadline_s=...)", "must be greater than 0")
         return self
@@ -104,4 +115,8 @@ class Policy:
             strategy=inner.strategy or self.strategy,
             max_cost_usd=min(caps) if caps else None,
             deadline_s=min(deadlines) if deadlines else None,
+            cache=inner.cache if inner.cache is not None else self.cache,
+            cache_shared=inner.cache_shared
+            if inner.cache_shared is not None
+            else self.cache_shared,
         )

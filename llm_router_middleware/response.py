@@ -24,3 +24,4 @@ class RoutingInfo:
     arm: str | None
     downgraded: bool
     plan: Plan
+    cache: str | None = None  # "exact" or "semantic" when served from the response cache

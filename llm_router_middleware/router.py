@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from . import status as reads
+from .cache import ResponseCache
 from .config import RouterConfig, TierSpec, load_config
 from .context import ANONYMOUS, RequestContext
 from .errors import ContextError
@@ -82,6 +83,7 @@ class Router:
         self.cooldowns = Cooldowns(self.store, prefix=prefix)
         self.latency = LatencyTracker()
         self.experiments = ExperimentLog(self.store, prefix=prefix)
+        self.cache = ResponseCache(config, self.store, prefix)  # off unless a tier/view opts in
         self._semantic: Any = None
         self._semantic_lock = threading.Lock()
         # every configured key, for redaction (resolved once: keys from env vars are read at load)
@@ -157,6 +159,7 @@ class Router:
         context: RequestContext,
         policy: Policy | None = None,
         expected_output_tokens: int | None = None,
+        features: frozenset[str] = frozenset(),
     ) -> Prepared:
         request = self._request(messages, context, policy)
         preselection = None
@@ -165,7 +168,7 @@ class Router:
         numeric, finish = self._state_reads(request.context, request.tier)
         store = self.store
         state = finish(store.get_many(self._state_keys), store.get_numbers(numeric))
-        return self._decide(request, policy, expected_output_tokens, preselection, state)
+        return self._decide(request, policy, expected_output_tokens, preselection, state, features)
 
     async def aprepare(
         self,
@@ -173,6 +176,7 @@ class Router:
         context: RequestContext,
         policy: Policy | None = None,
         expected_output_tokens: int | None = None,
+        features: frozenset[str] = frozenset(),
     ) -> Prepared:
         """``prepare`` for async callers: the semantic encoder (CPU for the local one, network
         for litellm embeddings) runs in a worker thread instead of blocking the event loop."""
@@ -188,7 +192,7 @@ class Router:
         else:
             raws = await astore.aget_many(self._state_keys)
             state = finish(raws, await astore.aget_numbers(numeric))
-        return self._decide(request, policy, expected_output_tokens, preselection, state)
+        return self._decide(request, policy, expected_output_tokens, preselection, state, features)
 
     def _request(self, messages: Any, context: RequestContext, policy: Policy | None) -> _Request:
         checked = validate_messages(messages)
@@ -206,6 +210,7 @@ class Router:
         expected_output_tokens: int | None,
         preselection: Preselection | None,
         state: _State,
+        features: frozenset[str] = frozenset(),
     ) -> Prepared:
         inp = PlanInput(
             text=request.text,
@@ -218,6 +223,7 @@ class Router:
             preselection=preselection,
             expected_output_tokens=expected_output_tokens,
             fallthrough=self._fallthrough,
+            features=features,
         )
         view, closed = state
         plan = make_plan(self.config, inp, view)

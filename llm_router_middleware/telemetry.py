@@ -68,6 +68,8 @@ ERROR_KIND = "llm_router.error.kind"
 ERROR_FLAGGED = "llm_router.error.flagged"
 RETRY_AFTER_S = "llm_router.retry_after_s"
 TIMEOUT_S = "llm_router.timeout_s"
+CACHE = "llm_router.cache"  # "exact" | "semantic" (a hit) | "miss", when the cache is on
+CACHE_SIMILARITY = "llm_router.cache.similarity"  # a semantic hit's cosine similarity
 STATE_DEGRADED = "llm_router.state.degraded"  # the shared state store was unreachable
 
 # --- events -----------------------------------------------------------------------------------
@@ -287,26 +289,28 @@ def log_plan_outcome(
     fallbacks: int,
     cost: float,
     level: int,
+    *,
+    cache: str | None = None,
 ) -> None:
-    """The decision log line of one executed plan."""
-    log_decision(
-        {
-            "request_id": request_id,
-            "outcome": outcome,
-            "strategy": plan.strategy,
-            "selected": plan.selected,
-            "model_used": model,
-            "fallback_count": fallbacks,
-            "cost_usd": round(cost, 8),
-            "tier": plan.tier,
-            "user_id": context.user_id,
-            "endpoint": context.endpoint,
-            "experiment": plan.experiment,
-            "arm": plan.arm,
-            "reason": plan.reason,
-        },
-        level,
-    )
+    """The decision log line of one executed plan (or of a reply served from the cache)."""
+    fields: dict[str, Any] = {
+        "request_id": request_id,
+        "outcome": outcome,
+        "strategy": plan.strategy,
+        "selected": plan.selected,
+        "model_used": model,
+        "fallback_count": fallbacks,
+        "cost_usd": round(cost, 8),
+        "tier": plan.tier,
+        "user_id": context.user_id,
+        "endpoint": context.endpoint,
+        "experiment": plan.experiment,
+        "arm": plan.arm,
+        "reason": plan.reason,
+    }
+    if cache is not None:
+        fields["cache"] = cache
+    log_decision(fields, level)
 
 
 def log_decision(fields: Mapping[str, Any], level: int = logging.INFO) -> None:

@@ -10,6 +10,7 @@ from typing import Any, Literal
 STRATEGIES = ("fixed", "complexity", "cost", "experiment", "semantic")
 Strategy = Literal["fixed", "complexity", "cost", "experiment", "semantic"]
 COMPLEXITY_LEVELS = ("simple", "medium", "complex")
+DEFAULT_REPLY_FAILURES = frozenset({"empty", "content_filter"})  # see resilience/replies.py
 
 
 def _frozen_map() -> Mapping[str, Any]:
@@ -33,6 +34,8 @@ class ModelSpec:
     rpm: int | None
     params: Mapping[str, Any] = field(default_factory=_frozen_map)
     transport: Literal["native", "litellm"] = "litellm"  # resolved from "auto" by the loader
+    reply_failures: frozenset[str] = DEFAULT_REPLY_FAILURES  # 200 replies that count as failures
+    lacks: frozenset[str] = frozenset()  # features it is known not to support (capabilities.py)
 
     def estimate_cost(self, prompt_tokens: int, output_tokens: int) -> float:
         return (
@@ -55,6 +58,7 @@ class TierSpec:
     models: tuple[str, ...]  # allow-list in fallback order; empty = every model
     strategy: Strategy | None
     quality_floor: float | None
+    cache: bool = False  # serve repeated requests from the response cache ([cache])
 
 
 @dataclass(frozen=True, slots=True)
@@ -111,6 +115,16 @@ class StateSpec:
 
 
 @dataclass(frozen=True, slots=True)
+class CacheSpec:
+    """The response cache (llm_router_middleware/cache/): opt-in per tier or per view."""
+
+    backend: Literal["memory", "state"] = "memory"  # "state": the shared state store (Redis)
+    ttl_s: float = 300.0
+    max_entries: int = 1024  # the in-memory cache's bound (and the semantic index's)
+    semantic_threshold: float | None = None  # cosine similarity for a semantic hit; None = off
+
+
+@dataclass(frozen=True, slots=True)
 class RoutingSpec:
     strategy: Strategy
     fallbacks: tuple[str, ...]
@@ -120,6 +134,7 @@ class RoutingSpec:
     cost: CostSpec
     experiment: ExperimentSpec | None
     semantic: Any | None  # llm_router_middleware.semantic.SemanticSettings when configured
+    reply_failures: frozenset[str] = DEFAULT_REPLY_FAILURES  # each model's default
 
 
 @dataclass(frozen=True, slots=True)
@@ -130,6 +145,7 @@ class RouterConfig:
     budgets: BudgetSpec
     breaker: BreakerSpec
     state: StateSpec
+    cache: CacheSpec = CacheSpec()
 
     def model(self, name: str) -> ModelSpec:
         return self.models[name]

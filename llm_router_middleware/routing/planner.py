@@ -21,6 +21,7 @@ from ..errors import (
     PromptTooLongError,
 )
 from .budget import BudgetSnapshot
+from .capabilities import missing, no_capable_model, why_capability
 from .complexity import ComplexityResult, classify_complexity
 from .experiments import assign
 from .plan import AttributeValue, Plan, Rejection
@@ -73,6 +74,7 @@ class PlanInput:
     preselection: Preselection | None = None  # for strategy "semantic"
     expected_output_tokens: int | None = None  # the call's max_tokens; default routing.cost's
     fallthrough: str = "complexity"  # strategy "semantic" uses this one when no route matches
+    features: frozenset[str] = frozenset()  # what the call needs (routing/capabilities.py)
 
 
 @dataclass(frozen=True, slots=True)
@@ -263,6 +265,7 @@ def make_plan(config: RouterConfig, inp: PlanInput, view: StateView) -> Plan:
     latency = view.latency_s
     cap = inp.max_cost_usd
     attrs: dict[str, AttributeValue] = {}
+    needs = inp.features
 
     time_left: float | None = None
     deadline = inp.context.deadline
@@ -283,7 +286,10 @@ def make_plan(config: RouterConfig, inp: PlanInput, view: StateView) -> Plan:
     for name in cands:
         spec = models[name]
         out = spec.max_output_tokens if spec.max_output_tokens < expected else expected
-        if pt + out > spec.context_window:
+        if needs and spec.lacks and not needs.isdisjoint(spec.lacks):
+            lacks = missing(needs, spec.lacks)
+            rejected.append(_deferred(name, "capability", why_capability, (name, lacks)))
+        elif pt + out > spec.context_window:
             rejected.append(
                 _deferred(name, "context_window", why_window, (name, pt, out, spec.context_window))
             )
@@ -310,6 +316,7 @@ def make_plan(config: RouterConfig, inp: PlanInput, view: StateView) -> Plan:
                 rejected.append(_deferred(name, "cost_cap", why_cap, (name, cost, cap)))
 
     if not eligible:
+        no_capable_model(needs, rejected)
         _too_long(config, cands, rejected, pt, expected)
         _no_model(tier, cands, rejected, cooldowns, view.blocked_retry_s)
 

@@ -32,6 +32,7 @@ PUBLIC = [
     "ScopeSpend",
     "SpendReport",
     "StateStore",
+    "UnsupportedFeatureError",
     "__version__",
     "configure_telemetry",
     "get_llm",

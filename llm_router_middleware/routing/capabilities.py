@@ -1,0 +1,101 @@
+"""Capabilities as filters: a request that needs tools, JSON output, images or audio goes only
+to models that support them.
+
+What a request needs is read from its messages and parameters (``required_features``); what a
+model lacks is resolved once, when the config is loaded (``lacking``): from the model's
+``supports`` list when configured, else from litellm's model info. A model litellm does not
+know and whose config says nothing is assumed to support everything (it is not filtered).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from ..errors import UnsupportedFeatureError
+from .plan import Rejection
+
+FEATURES = ("tools", "json_mode", "json_schema", "vision", "audio")
+
+# feature -> litellm model-info flags; the model lacks the feature when every flag is False
+_LITELLM_FLAGS: Mapping[str, tuple[str, ...]] = {
+    "tools": ("supports_function_calling",),
+    "json_schema": ("supports_response_schema",),
+    "vision": ("supports_vision",),
+    "audio": ("supports_audio_input", "supports_audio_output"),
+}
+_NONE: frozenset[str] = frozenset()
+
+
+def required_features(messages: Any, params: Mapping[str, Any]) -> frozenset[str]:
+    """The features a call needs. Tolerant of malformed input: validation reports that."""
+    needs: set[str] = set()
+    if params:
+        tools = params.get("tools") or params.get("functions")
+        choice = params.get("tool_choice")
+        if tools or (choice is not None and choice != "none"):
+            needs.add("tools")
+        fmt = params.get("response_format")
+        if isinstance(fmt, Mapping):
+            kind = fmt.get("type")
+            if kind == "json_schema":
+                needs.add("json_schema")
+            elif kind == "json_object":
+                needs.add("json_mode")
+        modalities = params.get("modalities")
+        if (isinstance(modalities, list) and "audio" in modalities) or params.get("audio"):
+            needs.add("audio")
+    if isinstance(messages, Sequence) and not isinstance(messages, str | bytes):
+        for message in messages:
+            content = message.get("content") if isinstance(message, Mapping) else None
+            if isinstance(content, list):
+                for part in content:
+                    kind = part.get("type") if isinstance(part, Mapping) else None
+                    if kind == "image_url":
+                        needs.add("vision")
+                    elif kind in ("input_audio", "audio"):
+                        needs.add("audio")
+    return frozenset(needs) if needs else _NONE
+
+
+def lacking(supports: Sequence[str] | None, info: Mapping[str, Any] | None) -> frozenset[str]:
+    """What a model lacks: the features ``supports`` leaves out when configured, else those
+    litellm's model info marks unsupported (a flag it does not state is not held against it).
+    JSON mode comes with JSON schema."""
+    if supports is not None:
+        have = set(supports)
+        if "json_schema" in have:
+            have.add("json_mode")
+        return frozenset(f for f in FEATURES if f not in have)
+    if not info:
+        return _NONE
+    lacks = set()
+    for feature, flags in _LITELLM_FLAGS.items():
+        values = [info.get(flag) for flag in flags]
+        if all(v is False for v in values):
+            lacks.add(feature)
+    return frozenset(lacks)
+
+
+def why_capability(name: str, missing: tuple[str, ...]) -> str:
+    return f"{name}: does not support {', '.join(missing)} (the request needs it)"
+
+
+def missing(needs: frozenset[str], lacks: frozenset[str]) -> tuple[str, ...]:
+    return tuple(f for f in FEATURES if f in needs and f in lacks)
+
+
+def no_capable_model(needs: frozenset[str], rejected: Sequence[Rejection]) -> None:
+    """Raise UnsupportedFeatureError (400) when every model the request may use was rejected
+    for a missing capability: waiting cannot help, a different request can."""
+    if not needs:
+        return
+    allowed = [r for r in rejected if r.code != "policy"]
+    if not allowed or any(r.code != "capability" for r in allowed):
+        return
+    wanted = ", ".join(f for f in FEATURES if f in needs)
+    raise UnsupportedFeatureError(
+        f"no model this request may use supports what it needs ({wanted}): "
+        + "; ".join(r.reason for r in allowed),
+        features=tuple(f for f in FEATURES if f in needs),
+    )
