@@ -5,6 +5,9 @@ What a request needs is read from its messages and parameters (``required_featur
 model lacks is resolved once, when the config is loaded (``lacking``): from the model's
 ``supports`` list when configured, else from litellm's model info. A model litellm does not
 know and whose config says nothing is assumed to support everything (it is not filtered).
+A model litellm knows lacks what its model info does not mark supported: ``supports_*`` flags
+``function_calling`` (tools), ``response_schema`` (json_schema), ``vision``, ``audio_input`` or
+``audio_output`` (audio).
 """
 
 from __future__ import annotations
@@ -17,7 +20,7 @@ from .plan import Rejection
 
 FEATURES = ("tools", "json_mode", "json_schema", "vision", "audio")
 
-# feature -> litellm model-info flags; the model lacks the feature when every flag is False
+# feature -> litellm model-info flags; the model lacks the feature unless one of them is True
 _LITELLM_FLAGS: Mapping[str, tuple[str, ...]] = {
     "tools": ("supports_function_calling",),
     "json_schema": ("supports_response_schema",),
@@ -60,8 +63,9 @@ def required_features(messages: Any, params: Mapping[str, Any]) -> frozenset[str
 
 def lacking(supports: Sequence[str] | None, info: Mapping[str, Any] | None) -> frozenset[str]:
     """What a model lacks: the features ``supports`` leaves out when configured, else those
-    litellm's model info marks unsupported (a flag it does not state is not held against it).
-    JSON mode comes with JSON schema."""
+    litellm's model info does not mark supported (litellm's own ``supports_*`` helpers read an
+    unstated flag as False too). JSON mode comes with JSON schema; litellm has no flag for it,
+    so it is filtered only by ``supports``."""
     if supports is not None:
         have = set(supports)
         if "json_schema" in have:
@@ -71,8 +75,7 @@ def lacking(supports: Sequence[str] | None, info: Mapping[str, Any] | None) -> f
         return _NONE
     lacks = set()
     for feature, flags in _LITELLM_FLAGS.items():
-        values = [info.get(flag) for flag in flags]
-        if all(v is False for v in values):
+        if not any(info.get(flag) is True for flag in flags):
             lacks.add(feature)
     return frozenset(lacks)
 
