@@ -281,6 +281,8 @@ def llm_policy(
     strategy: str | None = None,
     max_cost_usd: float | None = None,
     deadline_s: float | None = None,
+    cache: bool | None = None,
+    cache_shared: bool | None = None,
 ) -> Callable[[View], View]:
     """Narrow routing for one view (sync or async); on class-based views use
     ``method_decorator(llm_policy(...), name="dispatch")``."""
@@ -290,6 +292,8 @@ def llm_policy(
         strategy=strategy,
         max_cost_usd=max_cost_usd,
         deadline_s=deadline_s,
+        cache=cache,
+        cache_shared=cache_shared,
     )
 
     def decorate(view: View) -> View:

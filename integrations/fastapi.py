@@ -183,6 +183,8 @@ def llm_policy(
     strategy: str | None = None,
     max_cost_usd: float | None = None,
     deadline_s: float | None = None,
+    cache: bool | None = None,
+    cache_shared: bool | None = None,
     llm: Dependency = request_llm,
 ) -> Dependency:
     """A dependency giving the handle narrowed for one endpoint::
@@ -196,6 +198,8 @@ def llm_policy(
         strategy=strategy,
         max_cost_usd=max_cost_usd,
         deadline_s=deadline_s,
+        cache=cache,
+        cache_shared=cache_shared,
     )
 
     async def dependency(

@@ -11,7 +11,13 @@ from typing import Any
 import pytest
 from core_support import Spans, base_config
 
-from llm_router_middleware import ConfigError, Policy, RequestContext, Router
+from llm_router_middleware import (
+    AllModelsFailedError,
+    ConfigError,
+    Policy,
+    RequestContext,
+    Router,
+)
 from llm_router_middleware.cache import Entry, MemoryEntries, cache_key
 from llm_router_middleware.testing import Behavior, FakeProvider
 
@@ -139,8 +145,10 @@ def test_the_key_covers_parameters_and_normalises_whitespace(fake_provider: Fake
 
 def test_the_key_is_a_hash_never_the_prompt() -> None:
     key = cache_key(ASK, {"temperature": 0}, "default", None, "alice")
-    assert len(key.exact) == 64 and int(key.exact, 16) >= 0
-    assert "password" not in key.exact and "alice" not in key.exact
+    assert len(key.exact) == 64
+    assert int(key.exact, 16) >= 0
+    assert "password" not in key.exact
+    assert "alice" not in key.exact
     assert key.exact != cache_key(ASK, {"temperature": 0}, "default", None, "bob").exact
     assert (
         key.scope
@@ -175,7 +183,7 @@ def test_streams_bypass_the_cache(mode: str, fake_provider: FakeProvider) -> Non
 def test_failed_calls_are_not_cached(fake_provider: FakeProvider) -> None:
     fake_provider.set_default(Behavior(reply=""))
     router = _router(fake_provider, "native")
-    with pytest.raises(Exception):  # noqa: B017 - every model answered empty
+    with pytest.raises(AllModelsFailedError):  # every model answered empty
         _call(router, "sync")
     fake_provider.set_default(Behavior(reply="now fine"))
     assert _call(router, "sync").routing.cache is None
@@ -193,7 +201,8 @@ def test_memory_entries_are_bounded_lru_with_a_ttl() -> None:
     short = MemoryEntries(max_entries=2, ttl_s=0.01)
     short.put("a", entry)
     time.sleep(0.05)
-    assert short.get("a") is None and len(short) == 0
+    assert short.get("a") is None
+    assert len(short) == 0
 
 
 def test_cache_config_errors_name_the_key(fake_provider: FakeProvider) -> None:
@@ -227,7 +236,9 @@ def test_a_semantic_hit_serves_a_paraphrase_above_the_threshold(
     assert "similarity 0.98" in hit.routing.reason
     attrs = spans.route().attributes or {}
     assert attrs["llm_router.cache"] == "semantic"
-    assert attrs["llm_router.cache.similarity"] > 0.95
+    similarity = attrs["llm_router.cache.similarity"]
+    assert isinstance(similarity, float)
+    assert similarity > 0.95
     # below the threshold (0.88 for this pair), and an unrelated question: misses
     near = [{"role": "user", "content": "Reset my password please"}]
     assert _call(router, mode, messages=near).routing.cache is None

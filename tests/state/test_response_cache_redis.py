@@ -61,7 +61,8 @@ def test_two_routers_share_cached_replies_through_redis(
         assert len(keys) == 2  # alice's and bob's
         for key in keys:
             digest = key.removeprefix("cachetest:cache:")
-            assert len(digest) == 64 and int(digest, 16) >= 0  # a SHA-256, not the prompt
+            assert len(digest) == 64
+            assert int(digest, 16) >= 0
             assert 0 < client.pttl(key) <= 120_000
     finally:
         for router in (first, second):
