@@ -8,6 +8,7 @@ provider's reply as JSON.
 from __future__ import annotations
 
 import json
+import logging
 import threading
 import time
 from collections import OrderedDict
@@ -15,6 +16,8 @@ from dataclasses import dataclass
 from typing import Any, Protocol
 
 from ..state.base import AsyncStateStore, StateStore
+
+logger = logging.getLogger("llm_router_middleware")
 
 
 @dataclass(frozen=True, slots=True)
@@ -82,8 +85,16 @@ class MemoryEntries:
         self.put(key, entry)
 
 
+def _unreachable(exc: Exception) -> None:
+    # the cache never fails a call: a read is a miss, a write is skipped (no address logged)
+    logger.warning(
+        "response cache: the state store failed (%s); treated as a miss", type(exc).__name__
+    )
+
+
 class StoreEntries:
-    """Entries in the state store, shared by every worker and replica; Redis expires them."""
+    """Entries in the state store, shared by every worker and replica; Redis expires them.
+    A store error never fails the call: the read is a miss, the write is skipped."""
 
     def __init__(self, store: StateStore, prefix: str, ttl_s: float) -> None:
         self.store = store
@@ -92,20 +103,34 @@ class StoreEntries:
         self.ttl_s = ttl_s
 
     def get(self, key: str) -> Entry | None:
-        raw = self.store.get_many([self.prefix + key])[0]
+        try:
+            raw = self.store.get_many([self.prefix + key])[0]
+        except Exception as exc:
+            _unreachable(exc)
+            return None
         return None if raw is None else Entry.loads(raw)
 
     def put(self, key: str, entry: Entry) -> None:
-        self.store.set(self.prefix + key, entry.dumps(), ttl_s=self.ttl_s)
+        try:
+            self.store.set(self.prefix + key, entry.dumps(), ttl_s=self.ttl_s)
+        except Exception as exc:
+            _unreachable(exc)
 
     async def aget(self, key: str) -> Entry | None:
         if self.astore is None:
             return self.get(key)
-        raw = (await self.astore.aget_many([self.prefix + key]))[0]
+        try:
+            raw = (await self.astore.aget_many([self.prefix + key]))[0]
+        except Exception as exc:
+            _unreachable(exc)
+            return None
         return None if raw is None else Entry.loads(raw)
 
     async def aput(self, key: str, entry: Entry) -> None:
         if self.astore is None:
             self.put(key, entry)
             return
-        await self.astore.aset(self.prefix + key, entry.dumps(), ttl_s=self.ttl_s)
+        try:
+            await self.astore.aset(self.prefix + key, entry.dumps(), ttl_s=self.ttl_s)
+        except Exception as exc:
+            _unreachable(exc)

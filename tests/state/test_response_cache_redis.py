@@ -6,9 +6,12 @@ from __future__ import annotations
 import asyncio
 from typing import Any
 
+import pytest
 import redis
 
 from llm_router_middleware import RequestContext, Router
+from llm_router_middleware.cache import Entry, StoreEntries
+from llm_router_middleware.state import RedisStore
 from llm_router_middleware.testing import Behavior, FakeProvider
 
 ASK = [{"role": "user", "content": "Summarise our refund policy for me"}]
@@ -69,3 +72,19 @@ def test_two_routers_share_cached_replies_through_redis(
             close = getattr(router.store, "close", None)
             if callable(close):
                 close()
+
+
+def test_an_unreachable_store_is_a_miss_never_a_failed_call(
+    closed_port: int, caplog: pytest.LogCaptureFixture
+) -> None:
+    store = RedisStore.from_url(f"redis://127.0.0.1:{closed_port}/0")
+    entries = StoreEntries(store, "cachetest", ttl_s=60)
+    try:
+        entries.put("k", Entry("only", 0.0, {"choices": []}))  # skipped, not raised
+        assert entries.get("k") is None
+        assert asyncio.run(entries.aget("k")) is None
+    finally:
+        store.close()
+    warnings = [r.getMessage() for r in caplog.records if r.levelname == "WARNING"]
+    assert any("response cache: the state store failed" in w for w in warnings)
+    assert not any(str(closed_port) in w for w in warnings)  # no address in the log
