@@ -18,6 +18,7 @@ from itertools import chain
 from typing import Any
 
 from ..config.schema import DEFAULT_REPLY_FAILURES, ModelSpec
+from ..transport.reply import Reply
 from .classify import ErrorKind
 
 REPLY_FAILURES = ("empty", "content_filter", "length")
@@ -30,6 +31,7 @@ __all__ = [
     "check_reply",
     "screen_stream",
 ]
+_FINISH_FAILURES = frozenset({"content_filter", "length"})
 _HOLD_LIMIT = 64  # chunks held back at most while waiting for content; then pass through
 
 
@@ -51,6 +53,8 @@ def check_reply(response: Any, failures: frozenset[str]) -> None:
     """Raise UnusableReplyError when ``response`` is a failure under ``failures``."""
     if not failures:
         return
+    if _plainly_usable(response):
+        return
     choices = getattr(response, "choices", None) or ()
     finish = [str(getattr(c, "finish_reason", None) or "") for c in choices]
     kind = None
@@ -71,13 +75,39 @@ def check_reply(response: Any, failures: frozenset[str]) -> None:
     )
 
 
+def _plainly_usable(response: Any) -> bool:
+    """The common case, on every call's path: one choice with text and an ordinary finish.
+    The native transport's reply is read as the JSON it holds (its attributes wrap lazily)."""
+    if response.__class__ is Reply:
+        choices = response._data.get("choices")  # our own reply type: its JSON, unwrapped
+        if not isinstance(choices, list) or len(choices) != 1 or not isinstance(choices[0], dict):
+            return False
+        choice = choices[0]
+        message = choice.get("message")
+        content = message.get("content") if isinstance(message, dict) else None
+        finish = choice.get("finish_reason")
+    else:
+        choices = getattr(response, "choices", None)
+        if not choices or len(choices) != 1:
+            return False
+        choice = choices[0]
+        content = getattr(getattr(choice, "message", None), "content", None)
+        finish = getattr(choice, "finish_reason", None)
+    return (
+        finish not in _FINISH_FAILURES
+        and isinstance(content, str)
+        and bool(content)
+        and not content.isspace()
+    )
+
+
 def _has_output(part: Any) -> bool:
     """A message (or a stream delta) with text, a tool call, a function call or audio."""
     if part is None:
         return False
     content = getattr(part, "content", None)
     if isinstance(content, str):
-        if content.strip():
+        if content and not content.isspace():
             return True
     elif content:  # a list of parts
         return True

@@ -30,35 +30,56 @@ _LITELLM_FLAGS: Mapping[str, tuple[str, ...]] = {
 _NONE: frozenset[str] = frozenset()
 
 
+_PARAM_KEYS = ("tools", "functions", "tool_choice", "response_format", "modalities", "audio")
+
+
 def required_features(messages: Any, params: Mapping[str, Any]) -> frozenset[str]:
-    """The features a call needs. Tolerant of malformed input: validation reports that."""
-    needs: set[str] = set()
+    """The features a call needs. Tolerant of malformed input: validation reports that.
+    On every call's path: a plain text request costs a few dict lookups."""
+    needs: set[str] | None = None
     if params:
-        tools = params.get("tools") or params.get("functions")
-        choice = params.get("tool_choice")
-        if tools or (choice is not None and choice != "none"):
-            needs.add("tools")
-        fmt = params.get("response_format")
-        if isinstance(fmt, Mapping):
-            kind = fmt.get("type")
-            if kind == "json_schema":
-                needs.add("json_schema")
-            elif kind == "json_object":
-                needs.add("json_mode")
-        modalities = params.get("modalities")
-        if (isinstance(modalities, list) and "audio" in modalities) or params.get("audio"):
-            needs.add("audio")
-    if isinstance(messages, Sequence) and not isinstance(messages, str | bytes):
+        for name in _PARAM_KEYS:
+            if name in params:
+                needs = _from_params(params)
+                break
+    if isinstance(messages, list | tuple):
         for message in messages:
-            content = message.get("content") if isinstance(message, Mapping) else None
-            if isinstance(content, list):
-                for part in content:
-                    kind = part.get("type") if isinstance(part, Mapping) else None
-                    if kind == "image_url":
-                        needs.add("vision")
-                    elif kind in ("input_audio", "audio"):
-                        needs.add("audio")
+            if message.__class__ is dict or isinstance(message, Mapping):
+                content = message.get("content")
+                if isinstance(content, list):
+                    needs = _from_parts(content, needs)
     return frozenset(needs) if needs else _NONE
+
+
+def _from_params(params: Mapping[str, Any]) -> set[str]:
+    needs: set[str] = set()
+    tools = params.get("tools") or params.get("functions")
+    choice = params.get("tool_choice")
+    if tools or (choice is not None and choice != "none"):
+        needs.add("tools")
+    fmt = params.get("response_format")
+    if isinstance(fmt, Mapping):
+        kind = fmt.get("type")
+        if kind == "json_schema":
+            needs.add("json_schema")
+        elif kind == "json_object":
+            needs.add("json_mode")
+    modalities = params.get("modalities")
+    if (isinstance(modalities, list) and "audio" in modalities) or params.get("audio"):
+        needs.add("audio")
+    return needs
+
+
+def _from_parts(content: list[Any], needs: set[str] | None) -> set[str] | None:
+    for part in content:
+        kind = part.get("type") if isinstance(part, Mapping) else None
+        if kind == "image_url":
+            needs = needs or set()
+            needs.add("vision")
+        elif kind in ("input_audio", "audio"):
+            needs = needs or set()
+            needs.add("audio")
+    return needs
 
 
 def lacking(supports: Sequence[str] | None, info: Mapping[str, Any] | None) -> frozenset[str]:
