@@ -212,9 +212,7 @@ def _models(root: Table, own_failures: set[str]) -> dict[str, ModelSpec]:
         if failures is not None:
             own_failures.add(name)
         supports = _features(t)
-        if supports is None and info is None:
-            info = _litellm_info(model)  # its capability flags (None: litellm does not know it)
-        lacks = lacking(supports, info)
+        lacks = lacking(supports, None) if supports is not None else None
         transport = resolve(t.choice("transport", TRANSPORTS, "auto"), model, api_base)
         if transport is None:
             report(

@@ -35,7 +35,9 @@ class ModelSpec:
     params: Mapping[str, Any] = field(default_factory=_frozen_map)
     transport: Literal["native", "litellm"] = "litellm"  # resolved from "auto" by the loader
     reply_failures: frozenset[str] = DEFAULT_REPLY_FAILURES  # 200 replies that count as failures
-    lacks: frozenset[str] = frozenset()  # features it is known not to support (capabilities.py)
+    # features it does not support, from its ``supports``; None: litellm's model info decides,
+    # read when a request first needs a feature (routing/capabilities.py)
+    lacks: frozenset[str] | None = None
 
     def estimate_cost(self, prompt_tokens: int, output_tokens: int) -> float:
         return (

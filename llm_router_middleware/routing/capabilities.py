@@ -12,9 +12,11 @@ A model litellm knows lacks what its model info does not mark supported: ``suppo
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+from ..config.schema import ModelSpec
 from ..errors import UnsupportedFeatureError
 from .plan import Rejection
 
@@ -99,6 +101,27 @@ def lacking(supports: Sequence[str] | None, info: Mapping[str, Any] | None) -> f
         if not any(info.get(flag) is True for flag in flags):
             lacks.add(feature)
     return frozenset(lacks)
+
+
+def model_lacks(spec: ModelSpec) -> frozenset[str]:
+    """What ``spec`` lacks: from its ``supports`` list, else from litellm's model info (read
+    once per model string, when a request first needs a feature: loading a config does not
+    import litellm)."""
+    if spec.lacks is not None:
+        return spec.lacks
+    return _litellm_lacks(spec.model)
+
+
+@functools.lru_cache(maxsize=1024)
+def _litellm_lacks(model: str) -> frozenset[str]:
+    import litellm
+
+    litellm.suppress_debug_info = True  # else it prints a provider list for unknown models
+    try:
+        info: Mapping[str, Any] = litellm.get_model_info(model)
+    except Exception:  # litellm does not know the model: it is not filtered
+        return _NONE
+    return lacking(None, info)
 
 
 def why_capability(name: str, missing: tuple[str, ...]) -> str:

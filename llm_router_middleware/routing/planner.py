@@ -21,7 +21,7 @@ from ..errors import (
     PromptTooLongError,
 )
 from .budget import BudgetSnapshot
-from .capabilities import missing, no_capable_model, why_capability
+from .capabilities import missing, model_lacks, no_capable_model, why_capability
 from .complexity import ComplexityResult, classify_complexity
 from .experiments import assign
 from .plan import AttributeValue, Plan, Rejection
@@ -286,9 +286,9 @@ def make_plan(config: RouterConfig, inp: PlanInput, view: StateView) -> Plan:
     for name in cands:
         spec = models[name]
         out = spec.max_output_tokens if spec.max_output_tokens < expected else expected
-        if needs and spec.lacks and not needs.isdisjoint(spec.lacks):
-            lacks = missing(needs, spec.lacks)
-            rejected.append(_deferred(name, "capability", why_capability, (name, lacks)))
+        if needs and not needs.isdisjoint(lacks := model_lacks(spec)):
+            absent = missing(needs, lacks)
+            rejected.append(_deferred(name, "capability", why_capability, (name, absent)))
         elif pt + out > spec.context_window:
             rejected.append(
                 _deferred(name, "context_window", why_window, (name, pt, out, spec.context_window))

@@ -4,6 +4,7 @@ them; the others are rejected with code ``capability``, or the call is a 400 whe
 from __future__ import annotations
 
 import asyncio
+import logging
 from typing import Any
 
 import pytest
@@ -16,7 +17,7 @@ from llm_router_middleware import (
     UnsupportedFeatureError,
     load_config,
 )
-from llm_router_middleware.routing.capabilities import lacking, required_features
+from llm_router_middleware.routing.capabilities import lacking, model_lacks, required_features
 from llm_router_middleware.testing import FakeProvider
 
 TOOLS = [{"type": "function", "function": {"name": "lookup", "parameters": {"type": "object"}}}]
@@ -84,11 +85,16 @@ def test_each_feature_filters_on_its_own(fake_provider: FakeProvider) -> None:
 
 @pytest.mark.parametrize("mode", MODES)
 def test_no_capable_model_is_a_400_before_any_provider_is_tried(
-    mode: str, fake_provider: FakeProvider
+    mode: str, fake_provider: FakeProvider, caplog: pytest.LogCaptureFixture
 ) -> None:
     router = _router(fake_provider, "native")
-    with pytest.raises(UnsupportedFeatureError) as caught:
+    with (
+        caplog.at_level(logging.INFO, logger="llm_router_middleware"),
+        pytest.raises(UnsupportedFeatureError) as caught,
+    ):
         _call(router, mode, HI, modalities=["text", "audio"], audio={"voice": "alloy"})
+    lines = [r for r in caplog.records if r.getMessage().startswith("llm_router decision")]
+    assert [r.llm_router["outcome"] for r in lines] == ["unsupported_feature"]  # type: ignore[attr-defined]
     error = caught.value
     assert error.status_code == 400
     assert error.features == ("audio",)
@@ -111,10 +117,11 @@ def test_models_without_supports_fall_back_to_litellm_model_info(
         ]
     }
     loaded = load_config(config)
-    assert loaded.models["old"].lacks >= {"vision", "json_schema"}
-    assert "tools" not in loaded.models["old"].lacks
-    assert "vision" not in loaded.models["new"].lacks
-    assert loaded.models["unknown"].lacks == frozenset()
+    assert loaded.models["old"].lacks is None  # read from litellm when first needed
+    assert model_lacks(loaded.models["old"]) >= {"vision", "json_schema"}
+    assert "tools" not in model_lacks(loaded.models["old"])
+    assert "vision" not in model_lacks(loaded.models["new"])
+    assert model_lacks(loaded.models["unknown"]) == frozenset()
     plan = Router(loaded).handle(RequestContext(user_id="u1")).plan(IMAGE)
     assert plan.order == ("new", "unknown")
     assert [(r.model, r.code) for r in plan.rejected] == [("old", "capability")]
