@@ -286,6 +286,8 @@ def llm_policy(
     deadline_s: float | None = None,
     hedge: bool | None = None,
     hedge_after_s: float | None = None,
+    cache: bool | None = None,
+    cache_shared: bool | None = None,
 ) -> Callable[[View], View]:
     """Narrow routing for one view (sync or async); on class-based views use
     ``method_decorator(llm_policy(...), name="dispatch")``."""
@@ -297,6 +299,8 @@ def llm_policy(
         deadline_s=deadline_s,
         hedge=hedge,
         hedge_after_s=hedge_after_s,
+        cache=cache,
+        cache_shared=cache_shared,
     )
 
     def decorate(view: View) -> View:

@@ -191,6 +191,8 @@ def llm_policy(
     deadline_s: float | None = None,
     hedge: bool | None = None,
     hedge_after_s: float | None = None,
+    cache: bool | None = None,
+    cache_shared: bool | None = None,
     llm: Dependency = request_llm,
 ) -> Dependency:
     """A dependency giving the handle narrowed for one endpoint::
@@ -206,6 +208,8 @@ def llm_policy(
         deadline_s=deadline_s,
         hedge=hedge,
         hedge_after_s=hedge_after_s,
+        cache=cache,
+        cache_shared=cache_shared,
     )
 
     async def dependency(

@@ -204,6 +204,8 @@ def llm_policy(
     strategy: str | None = None,
     max_cost_usd: float | None = None,
     deadline_s: float | None = None,
+    cache: bool | None = None,
+    cache_shared: bool | None = None,
 ) -> Callable[[View], View]:
     """Narrow routing for one view (sync or async). Put it below ``@app.route``."""
     policy = Policy.build(
@@ -212,6 +214,8 @@ def llm_policy(
         strategy=strategy,
         max_cost_usd=max_cost_usd,
         deadline_s=deadline_s,
+        cache=cache,
+        cache_shared=cache_shared,
     )
 
     def decorate(view: View) -> View:

@@ -21,6 +21,7 @@ from .errors import (
     RedisUnavailableError,
     RouterError,
     StreamInterruptedError,
+    UnsupportedFeatureError,
 )
 from .otlp import configure_telemetry
 from .policy import Policy
@@ -68,6 +69,7 @@ __all__ = [
     "SpendReport",
     "StateStore",
     "StreamInterruptedError",
+    "UnsupportedFeatureError",
     "__version__",
     "configure_telemetry",
     "get_llm",

@@ -22,6 +22,8 @@ from .execution_async import AsyncExecution
 from .hedging import complete_hedged, hedge_for
 from .params import validate_params
 from .policy import Policy
+from .resilience.replies import ascreen_stream, check_reply, screen_stream
+from .routing.capabilities import required_features
 from .routing.plan import Plan
 from .streaming import AsyncRoutedStream, RoutedStream, stream_kwargs
 from .traffic.retry import recovery_wait
@@ -162,10 +164,18 @@ class RequestLLM:
         return (await self._aprepare(messages, await self.acontext(), params)).plan
 
     def complete(self, messages: Any, **params: Any) -> ModelResponse:
-        execution = Execution(self.router, self._prepare(messages, self.context(), params), params)
+        prepared = self._prepare(messages, self.context(), params)
+        probe = self.router.cache.probe(prepared, params, self._policy)
+        if probe is not None and probe.reply is not None:
+            hit: ModelResponse = probe.reply
+            return hit
+        execution = Execution(self.router, prepared, params)
+        if probe is not None:
+            probe.missed(execution.span)
         while (call := execution.next_call()) is not None:
             try:
                 response = transport_for(call.spec).complete(call.kwargs)
+                check_reply(response, call.spec.reply_failures)
             except Exception as exc:
                 execution.failed(call, exc)
                 continue
@@ -173,25 +183,37 @@ class RequestLLM:
                 execution.cancelled(call, exc)
                 raise
             result: ModelResponse = execution.succeeded(call, response)
+            if probe is not None:
+                self.router.cache.remember(probe, result)
             return result
         execution.exhausted()
 
     async def acomplete(self, messages: Any, **params: Any) -> ModelResponse:
         context = await self.acontext()
         prepared = await self._aprepare(messages, context, params)
+        probe = await self.router.cache.aprobe(prepared, params, self._policy)
+        if probe is not None and probe.reply is not None:
+            hit: ModelResponse = probe.reply
+            return hit
         execution = AsyncExecution(self.router, prepared, params)
+        if probe is not None:
+            probe.missed(execution.span)
         watcher = self.disconnect
         if (self._policy is not None or self.router.hedging) and (
             hedge := hedge_for(self.router.config, prepared.plan.tier, self._policy)
         ) is not None:
-            return await complete_hedged(
+            hedged: ModelResponse = await complete_hedged(
                 execution, hedge, lambda work, model: _guarded(work, watcher, model)
             )
+            if probe is not None:
+                await self.router.cache.aremember(probe, hedged)
+            return hedged
         while (call := await execution.anext_call()) is not None:
             try:
                 response = await _guarded(
                     transport_for(call.spec).acomplete(call.kwargs), watcher, call.spec.name
                 )
+                check_reply(response, call.spec.reply_failures)
             except ClientDisconnectedError as gone:
                 execution.disconnected(call, gone)
             except Exception as exc:
@@ -201,6 +223,8 @@ class RequestLLM:
                 execution.cancelled(call, exc)
                 raise
             result: ModelResponse = await execution.asucceeded(call, response)
+            if probe is not None:
+                await self.router.cache.aremember(probe, result)
             return result
         execution.exhausted()
 
@@ -210,10 +234,7 @@ class RequestLLM:
         while (call := execution.next_call()) is not None:
             try:
                 chunks = transport_for(call.spec).stream(stream_kwargs(call))
-                first = next(chunks)
-            except StopIteration:
-                first = None
-                chunks = iter(())
+                first, chunks = screen_stream(next(chunks, None), chunks, call.spec.reply_failures)
             except Exception as exc:
                 execution.failed(call, exc)
                 continue
@@ -232,7 +253,9 @@ class RequestLLM:
         while (call := await execution.anext_call()) is not None:
             try:
                 first, chunks = await _guarded(
-                    _first_chunk(transport_for(call.spec), stream_kwargs(call)),
+                    _first_chunk(
+                        transport_for(call.spec), stream_kwargs(call), call.spec.reply_failures
+                    ),
                     watcher,
                     call.spec.name,
                 )
@@ -252,10 +275,13 @@ class RequestLLM:
     ) -> Prepared:
         try:
             validate_params(params)
+            needs = required_features(messages, params)
             max_tokens, waited = _max_tokens(params), 0.0
             while True:
                 try:
-                    prepared = self.router.prepare(messages, context, self._policy, max_tokens)
+                    prepared = self.router.prepare(
+                        messages, context, self._policy, max_tokens, needs
+                    )
                     return replace(prepared, waited_s=waited) if waited else prepared
                 except NoModelAvailableError as error:  # wait for a cooling candidate?
                     wait = recovery_wait(error, self._traffic(waited), context.remaining_s())
@@ -272,11 +298,12 @@ class RequestLLM:
     ) -> Prepared:
         try:
             validate_params(params)
+            needs = required_features(messages, params)
             max_tokens, waited = _max_tokens(params), 0.0
             while True:
                 try:
                     prepared = await self.router.aprepare(
-                        messages, context, self._policy, max_tokens
+                        messages, context, self._policy, max_tokens, needs
                     )
                     return replace(prepared, waited_s=waited) if waited else prepared
                 except NoModelAvailableError as error:  # wait for a cooling candidate?
@@ -352,13 +379,17 @@ async def _guarded(work: Awaitable[T], watcher: DisconnectWatcher | None, model:
         watcher.disarm()
 
 
-async def _first_chunk(transport: Transport, kwargs: dict[str, Any]) -> tuple[Any, Any]:
-    """Open a stream and wait for its first chunk: (first chunk or None, the chunk iterator)."""
+async def _first_chunk(
+    transport: Transport, kwargs: dict[str, Any], failures: frozenset[str]
+) -> tuple[Any, Any]:
+    """Open a stream and wait for its first chunk: (first chunk or None, the chunk iterator);
+    an empty stream raises UnusableReplyError when ``failures`` says it is one."""
     chunks = await transport.astream(kwargs)
     try:
-        return await chunks.__anext__(), chunks
+        first = await chunks.__anext__()
     except StopAsyncIteration:
-        return None, _empty()
+        return await ascreen_stream(None, _empty(), failures)
+    return await ascreen_stream(first, chunks, failures)
 
 
 async def _empty() -> AsyncIterator[Any]:

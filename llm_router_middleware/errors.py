@@ -74,6 +74,22 @@ class PromptTooLongError(RouterError):
         return body
 
 
+class UnsupportedFeatureError(InvalidRequestError):
+    """The request needs a feature (tools, JSON schema, images, audio) that no model it may use
+    supports: a 400 before any provider is tried."""
+
+    code = "unsupported_feature"
+
+    def __init__(self, message: str, *, features: tuple[str, ...]) -> None:
+        super().__init__(message)
+        self.features = features
+
+    def to_json(self) -> dict[str, Any]:
+        body = super().to_json()
+        body["error"]["features"] = list(self.features)
+        return body
+
+
 class ContextError(RouterError):
     """The app's context resolver failed or returned something unusable."""
 

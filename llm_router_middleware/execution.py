@@ -27,6 +27,7 @@ from .errors import (
 )
 from .ids import request_id
 from .resilience import Action, ErrorKind, Transition, classify
+from .resilience.replies import billed_usd
 from .response import RoutingInfo
 from .routing import BudgetSnapshot, Reservation
 from .traffic import TokenReservation, retry_wait
@@ -411,7 +412,11 @@ class Execution:
         spec = call.spec
         verdict = classify(exc, self.secrets)
         if call.reservation is not None:
-            self.router.ledger.release(call.reservation)
+            billed = billed_usd(exc, spec)  # an unusable 200 reply was billed: charge it
+            if billed is None:
+                self.router.ledger.release(call.reservation)
+            else:
+                self.router.ledger.settle(call.reservation, billed)
             call.reservation = None
         self._ended(call)
         opened = None

@@ -18,6 +18,7 @@ from typing import Any
 
 from .config import ModelSpec
 from .execution import Call, Execution
+from .resilience.replies import billed_usd
 from .state.base import AsyncStateStore
 
 
@@ -119,7 +120,11 @@ class AsyncExecution(Execution):
             return
         if call.reservation is not None:
             reservation, call.reservation = call.reservation, None
-            await self.router.ledger.arelease(reservation)
+            billed = billed_usd(exc, call.spec)  # an unusable 200 reply was billed: charge it
+            if billed is None:
+                await self.router.ledger.arelease(reservation)
+            else:
+                await self.router.ledger.asettle(reservation, billed)
         if call.tokens is not None:
             tokens, call.tokens = call.tokens, None
             await self.router.tokens.arelease(tokens, self.router.astore)

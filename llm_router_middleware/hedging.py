@@ -36,6 +36,7 @@ from . import telemetry
 from .config import RouterConfig
 from .errors import Attempt, ClientDisconnectedError, RouterError
 from .execution import Call
+from .resilience.replies import check_reply
 from .transport import transport_for
 
 if TYPE_CHECKING:
@@ -134,7 +135,15 @@ async def complete_hedged(execution: AsyncExecution, hedge: Hedge, guard: Guard)
 
 
 def _launch(call: Call) -> asyncio.Task[Any]:
-    return asyncio.ensure_future(transport_for(call.spec).acomplete(call.kwargs))
+    return asyncio.ensure_future(_checked_call(call))
+
+
+async def _checked_call(call: Call) -> Any:
+    """The call, with an unusable 200 reply (empty, filtered) raised as that model's failure,
+    as on the unhedged path."""
+    response = await transport_for(call.spec).acomplete(call.kwargs)
+    check_reply(response, call.spec.reply_failures)
+    return response
 
 
 async def _cancel(inflight: dict[asyncio.Task[Any], Call]) -> list[Call]:

@@ -18,7 +18,10 @@ class Policy:
     overrides the routing strategy, ``max_cost_usd`` caps one call's estimated cost, and
     ``deadline_s`` bounds the whole call (fallbacks included). ``hedge`` (or a
     ``hedge_after_s`` delay) lets ``acomplete`` start the next model when the first is slow
-    (see ``hedging.py``); ``hedge=False`` turns off a tier's hedging for the view."""
+    (see ``hedging.py``); ``hedge=False`` turns off a tier's hedging for the view.
+    ``cache`` turns the response
+    cache on or off (else the tier's ``cache`` decides); ``cache_shared`` declares the view's
+    replies the same for every user, so one user's cached reply may serve another."""
 
     tier: str | None = None
     models: tuple[str, ...] | None = None
@@ -27,6 +30,8 @@ class Policy:
     deadline_s: float | None = None
     hedge: bool | None = None
     hedge_after_s: float | None = None  # the hedge delay before the first model's p95 is known
+    cache: bool | None = None
+    cache_shared: bool | None = None
 
     @classmethod
     def build(
@@ -39,6 +44,8 @@ class Policy:
         deadline_s: float | None = None,
         hedge: bool | None = None,
         hedge_after_s: float | None = None,
+        cache: bool | None = None,
+        cache_shared: bool | None = None,
     ) -> Policy:
         """The keyword form every ``llm_policy(...)`` helper takes (any sequence of models)."""
         return cls(
@@ -49,6 +56,8 @@ class Policy:
             deadline_s=deadline_s,
             hedge=hedge,
             hedge_after_s=hedge_after_s,
+            cache=cache,
+            cache_shared=cache_shared,
         )
 
     def validate(self, config: RouterConfig, where: str = "llm_policy") -> Policy:
@@ -78,6 +87,9 @@ class Policy:
             raise ConfigError(f"{where}(strategy=...)", "no [routing.semantic] is configured")
         if self.max_cost_usd is not None and self.max_cost_usd < 0:
             raise ConfigError(f"{where}(max_cost_usd=...)", "must not be negative")
+        for name in ("cache", "cache_shared"):
+            if getattr(self, name) not in (None, True, False):
+                raise ConfigError(f"{where}({name}=...)", "must be True, False or None")
         if self.deadline_s is not None and self.deadline_s <= 0:
             raise ConfigError(f"{where}(deadline_s=...)", "must be greater than 0")
         if self.hedge_after_s is not None and not self.hedge_after_s > 0:
@@ -118,4 +130,8 @@ class Policy:
             deadline_s=min(deadlines) if deadlines else None,
             hedge=inner.hedge if inner.hedge is not None else self.hedge,
             hedge_after_s=inner.hedge_after_s or self.hedge_after_s,
+            cache=inner.cache if inner.cache is not None else self.cache,
+            cache_shared=inner.cache_shared
+            if inner.cache_shared is not None
+            else self.cache_shared,
         )

@@ -26,3 +26,4 @@ class RoutingInfo:
     plan: Plan
     deployment: str | None = None  # the deployment of ``model`` that answered, by name
     hedged_cost_usd: float = 0.0  # charged for hedged calls that lost the race (attempts)
+    cache: str | None = None  # "exact" or "semantic" when served from the response cache

@@ -11,6 +11,7 @@ from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any
 
 from . import status as reads
+from .cache import ResponseCache
 from .config import RouterConfig, TierSpec, load_config
 from .context import ANONYMOUS, RequestContext
 from .errors import ContextError
@@ -91,6 +92,7 @@ class Router:
         self.deployments = DeploymentBoard(
             self.store, config, self.breakers, self.cooldowns, self.latency
         )
+        self.cache = ResponseCache(config, self.store, prefix)  # off unless a tier/view opts in
         self._semantic: Any = None
         self._semantic_lock = threading.Lock()
         self._learned: Any = None
@@ -172,6 +174,7 @@ class Router:
         context: RequestContext,
         policy: Policy | None = None,
         expected_output_tokens: int | None = None,
+        features: frozenset[str] = frozenset(),
     ) -> Prepared:
         request = self._request(messages, context, policy)
         preselection = learned = None
@@ -182,7 +185,9 @@ class Router:
         numeric, finish = self._state_reads(request.context, request.tier)
         store = self.store
         state = finish(store.get_many(self._state_keys), store.get_numbers(numeric))
-        return self._decide(request, policy, expected_output_tokens, preselection, state, learned)
+        return self._decide(
+            request, policy, expected_output_tokens, preselection, state, learned, features
+        )
 
     async def aprepare(
         self,
@@ -190,6 +195,7 @@ class Router:
         context: RequestContext,
         policy: Policy | None = None,
         expected_output_tokens: int | None = None,
+        features: frozenset[str] = frozenset(),
     ) -> Prepared:
         """``prepare`` for async callers: the semantic encoder (CPU for the local one, network
         for litellm embeddings) runs in a worker thread instead of blocking the event loop."""
@@ -209,7 +215,9 @@ class Router:
         else:
             raws = await astore.aget_many(self._state_keys)
             state = finish(raws, await astore.aget_numbers(numeric))
-        return self._decide(request, policy, expected_output_tokens, preselection, state, learned)
+        return self._decide(
+            request, policy, expected_output_tokens, preselection, state, learned, features
+        )
 
     def _request(self, messages: Any, context: RequestContext, policy: Policy | None) -> _Request:
         checked = validate_messages(messages)
@@ -228,6 +236,7 @@ class Router:
         preselection: Preselection | None,
         state: _State,
         learned: tuple[Any, Any] | None = None,
+        features: frozenset[str] = frozenset(),
     ) -> Prepared:
         inp = PlanInput(
             text=request.text,
@@ -241,6 +250,7 @@ class Router:
             expected_output_tokens=expected_output_tokens,
             fallthrough=self._fallthrough,
             learned=learned[0] if learned else None,
+            features=features,
         )
         view, closed = state
         if request.strategy == "latency" or request.tier.max_latency_s is not None:

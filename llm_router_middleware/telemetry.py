@@ -71,6 +71,8 @@ TIMEOUT_S = "llm_router.timeout_s"
 DEPLOYMENT = "llm_router.deployment"  # a deployment's name, never its key or api_base
 RETRY = "llm_router.retry"  # the n-th retry of the same target
 RECOVERY_WAIT_S = "llm_router.recovery_wait_s"  # waited for a cooling candidate to recover
+CACHE = "llm_router.cache"  # "exact" | "semantic" (a hit) | "miss", when the cache is on
+CACHE_SIMILARITY = "llm_router.cache.similarity"  # a semantic hit's cosine similarity
 STATE_DEGRADED = "llm_router.state.degraded"  # the shared state store was unreachable
 HEDGE_AFTER_S = "llm_router.hedge.after_s"  # the delay before the next model starts
 HEDGE_DELAY_SOURCE = "llm_router.hedge.delay_source"  # "p95" or "configured"
@@ -307,8 +309,11 @@ def log_plan_outcome(
     deployment: str | None = None,
     retries: int = 0,
     extra: Mapping[str, Any] | None = None,
+    *,
+    cache: str | None = None,
 ) -> None:
-    """The decision log line of one executed plan (``extra``: hedging's fields)."""
+    """The decision log line of one executed plan (``extra``: hedging's fields; ``cache``: a
+    reply served from the response cache)."""
     fields: dict[str, Any] = {
         "request_id": request_id,
         "outcome": outcome,
@@ -330,6 +335,8 @@ def log_plan_outcome(
         fields["retries"] = retries
     if extra:
         fields.update(extra)
+    if cache is not None:
+        fields["cache"] = cache
     log_decision(fields, level)
 
 

@@ -6,21 +6,26 @@ import os
 import tomllib
 import zoneinfo
 from collections.abc import Mapping
+from dataclasses import replace
 from pathlib import Path
 from types import MappingProxyType
 from typing import Any
 
 from ..errors import ConfigError, InvalidRequestError
 from ..params import validate_params
+from ..resilience.replies import REPLY_FAILURES
+from ..routing.capabilities import FEATURES, lacking
 from ..transport.base import TRANSPORTS, resolve
 from .collect import collecting, raise_collected, report, require_env, suggest
 from .deployments import read_traffic, with_traffic
 from .reader import Table
 from .schema import (
     COMPLEXITY_LEVELS,
+    DEFAULT_REPLY_FAILURES,
     STRATEGIES,
     BreakerSpec,
     BudgetSpec,
+    CacheSpec,
     ComplexitySpec,
     CostSpec,
     ExperimentSpec,
@@ -86,13 +91,19 @@ def load_config(
 
 def _load(data: Mapping[str, Any]) -> RouterConfig:
     root = Table(data, "")
-    models = _models(root)
+    own_failures: set[str] = set()  # models with their own reply_failures
+    models = _models(root, own_failures)
     routing = _routing(root, models)
+    models = {
+        name: spec if name in own_failures else replace(spec, reply_failures=routing.reply_failures)
+        for name, spec in models.items()
+    }
     tiers = _tiers(root, models, routing.default_tier)
     budgets = _budgets(root, tiers)
     breaker = _breaker(root)
     state = _state(root)
     traffic = read_traffic(root)
+    cache = _cache(root)
     root.done()
     if routing.learned is not None:
         routing.learned.check_tiers(tiers)
@@ -104,6 +115,7 @@ def _load(data: Mapping[str, Any]) -> RouterConfig:
         breaker=breaker,
         state=state,
         traffic=traffic,
+        cache=cache,
     )
 
 
@@ -130,7 +142,7 @@ def _litellm_info(model: str) -> Mapping[str, Any] | None:
     return info
 
 
-def _models(root: Table) -> dict[str, ModelSpec]:
+def _models(root: Table, own_failures: set[str]) -> dict[str, ModelSpec]:
     tables = root.tables("models")
     if not tables:
         raise ConfigError("models", "at least one [[models]] entry is required")
@@ -202,6 +214,11 @@ def _models(root: Table) -> dict[str, ModelSpec]:
             validate_params(params)
         except InvalidRequestError as exc:
             report(ConfigError(f"{t.path('params')}.{exc.param}", exc.message))
+        failures = _reply_failures(t)
+        if failures is not None:
+            own_failures.add(name)
+        supports = _features(t)
+        lacks = lacking(supports, None) if supports is not None else None
         transport = resolve(t.choice("transport", TRANSPORTS, "auto"), model, api_base)
         if transport is None:
             report(
@@ -229,10 +246,44 @@ def _models(root: Table) -> dict[str, ModelSpec]:
             rpm=t.integer("rpm", None, minimum=1),
             params=MappingProxyType(params),
             transport=transport,
+            reply_failures=failures if failures is not None else DEFAULT_REPLY_FAILURES,
+            lacks=lacks,
         )
         models[name] = with_traffic(t, models[name])
         t.done()
     return models
+
+
+def _reply_failures(t: Table) -> frozenset[str] | None:
+    """``reply_failures``: which 200 replies count as failures (resilience/replies.py)."""
+    names = t.str_list("reply_failures", None)
+    if names is None:
+        return None
+    for i, name in enumerate(names):
+        if name not in REPLY_FAILURES:
+            report(
+                ConfigError(
+                    f"{t.path('reply_failures')}[{i}]",
+                    f"unknown reply failure {name!r}; use {', '.join(REPLY_FAILURES)}"
+                    + suggest(name, REPLY_FAILURES),
+                )
+            )
+    return frozenset(names)
+
+
+def _features(t: Table) -> tuple[str, ...] | None:
+    """``supports``: the features a model supports (routing/capabilities.py)."""
+    names: tuple[str, ...] | None = t.str_list("supports", None)
+    for i, name in enumerate(names or ()):
+        if name not in FEATURES:
+            report(
+                ConfigError(
+                    f"{t.path('supports')}[{i}]",
+                    f"unknown feature {name!r}; use {', '.join(FEATURES)}"
+                    + suggest(name, FEATURES),
+                )
+            )
+    return names
 
 
 def _routing(root: Table, models: Mapping[str, ModelSpec]) -> RoutingSpec:
@@ -252,6 +303,7 @@ def _routing(root: Table, models: Mapping[str, ModelSpec]) -> RoutingSpec:
     semantic = _semantic(t, models)
     latency = _latency(t)
     learned = _learned(t)
+    failures = _reply_failures(t)
     if strategy == "experiment" and experiment is None:
         report(
             ConfigError(t.path("experiment"), "is required when routing.strategy = 'experiment'")
@@ -270,6 +322,7 @@ def _routing(root: Table, models: Mapping[str, ModelSpec]) -> RoutingSpec:
         semantic=semantic,
         latency=latency,
         learned=learned,
+        reply_failures=failures if failures is not None else DEFAULT_REPLY_FAILURES,
     )
 
 
@@ -425,6 +478,7 @@ def _tiers(root: Table, models: Mapping[str, ModelSpec], default_tier: str) -> d
                 max_latency_s=tt.number("max_latency_s", None, positive=True),
                 hedge=tt.boolean("hedge", False),
                 hedge_after_s=tt.number("hedge_after_s", None, positive=True),
+                cache=tt.boolean("cache", False),
             )
             tt.done()
     if default_tier not in tiers:
@@ -491,6 +545,18 @@ def _state(root: Table) -> StateSpec:
         redis_url=url,
         key_prefix=t.string("key_prefix", "llmr"),
         on_unavailable=t.choice("on_unavailable", ("local", "refuse"), "local"),
+    )
+    t.done()
+    return spec
+
+
+def _cache(root: Table) -> CacheSpec:
+    t = root.table("cache") or Table({}, "cache")
+    spec = CacheSpec(
+        backend=t.choice("backend", ("memory", "state"), "memory"),
+        ttl_s=t.number("ttl_s", 300.0, positive=True),
+        max_entries=t.integer("max_entries", 1024, minimum=1),
+        semantic_threshold=t.number("semantic_threshold", None, minimum=0, maximum=1),
     )
     t.done()
     return spec

@@ -12,6 +12,7 @@ Strategy = Literal["fixed", "complexity", "cost", "experiment", "semantic", "lea
 COMPLEXITY_LEVELS = ("simple", "medium", "complex")
 BALANCES = ("weighted", "least_inflight", "latency")
 Balance = Literal["weighted", "least_inflight", "latency"]
+DEFAULT_REPLY_FAILURES = frozenset({"empty", "content_filter"})  # see resilience/replies.py
 
 
 def _frozen_map() -> Mapping[str, Any]:
@@ -41,6 +42,10 @@ class ModelSpec:
     deployment: str | None = None  # set on a deployment's own spec: its name
     weight: float = 1.0  # a deployment's share of the traffic
     balance: Balance = "weighted"  # how a model picks among its deployments
+    reply_failures: frozenset[str] = DEFAULT_REPLY_FAILURES  # 200 replies that count as failures
+    # features it does not support, from its ``supports``; None: litellm's model info decides,
+    # read when a request first needs a feature (routing/capabilities.py)
+    lacks: frozenset[str] | None = None
 
     def estimate_cost(self, prompt_tokens: int, output_tokens: int) -> float:
         return (
@@ -71,6 +76,7 @@ class TierSpec:
     max_latency_s: float | None = None  # latency objective: slower models are filtered
     hedge: bool = False  # acomplete hedges the first model (see LatencySpec)
     hedge_after_s: float | None = None  # the hedge delay before the p95 is known
+    cache: bool = False  # serve repeated requests from the response cache ([cache])
 
 
 @dataclass(frozen=True, slots=True)
@@ -137,6 +143,16 @@ class StateSpec:
 
 
 @dataclass(frozen=True, slots=True)
+class CacheSpec:
+    """The response cache (llm_router_middleware/cache/): opt-in per tier or per view."""
+
+    backend: Literal["memory", "state"] = "memory"  # "state": the shared state store (Redis)
+    ttl_s: float = 300.0
+    max_entries: int = 1024  # the in-memory cache's bound (and the semantic index's)
+    semantic_threshold: float | None = None  # cosine similarity for a semantic hit; None = off
+
+
+@dataclass(frozen=True, slots=True)
 class RoutingSpec:
     strategy: Strategy
     fallbacks: tuple[str, ...]
@@ -148,6 +164,7 @@ class RoutingSpec:
     semantic: Any | None  # llm_router_middleware.semantic.SemanticSettings when configured
     latency: LatencySpec = field(default_factory=LatencySpec)
     learned: Any | None = None  # llm_router_middleware.learned.LearnedSettings when configured
+    reply_failures: frozenset[str] = DEFAULT_REPLY_FAILURES  # each model's default
 
 
 @dataclass(frozen=True, slots=True)
@@ -169,6 +186,7 @@ class RouterConfig:
     breaker: BreakerSpec
     state: StateSpec
     traffic: TrafficSpec = field(default_factory=TrafficSpec)
+    cache: CacheSpec = CacheSpec()
 
     def model(self, name: str) -> ModelSpec:
         return self.models[name]

@@ -49,6 +49,9 @@ class ErrorKind(StrEnum):
     BAD_REQUEST = "bad_request"
     CONTENT_POLICY = "content_policy"
     INVALID_RESPONSE = "invalid_response"
+    EMPTY_REPLY = "empty_reply"  # a 200 with no content and no tool call (resilience/replies.py)
+    CONTENT_FILTERED = "content_filtered"  # a 200 cut off by the provider's content filter
+    TRUNCATED = "truncated"  # a 200 stopped at its token limit (only when configured)
     LOCAL = "local_error"
     UNKNOWN = "unknown"
 
@@ -78,6 +81,9 @@ _POLICY: Mapping[ErrorKind, tuple[Action, bool, bool]] = {
     ErrorKind.CONNECTION: (Action.FALLBACK, True, False),
     ErrorKind.SERVER_ERROR: (Action.FALLBACK, True, False),
     ErrorKind.INVALID_RESPONSE: (Action.FALLBACK, True, False),
+    ErrorKind.EMPTY_REPLY: (Action.FALLBACK, True, False),
+    ErrorKind.CONTENT_FILTERED: (Action.FALLBACK, True, False),
+    ErrorKind.TRUNCATED: (Action.FALLBACK, True, False),
     ErrorKind.AUTHENTICATION: (Action.FALLBACK, True, True),
     ErrorKind.NOT_FOUND: (Action.FALLBACK, True, True),
     ErrorKind.CONTEXT_WINDOW: (Action.LARGER_WINDOW, False, False),

@@ -21,6 +21,7 @@ from ..errors import (
     PromptTooLongError,
 )
 from .budget import BudgetSnapshot
+from .capabilities import missing, model_lacks, no_capable_model, why_capability
 from .complexity import ComplexityResult, classify_complexity
 from .experiments import assign
 from .latency import LatencyFigures
@@ -82,6 +83,7 @@ class PlanInput:
     expected_output_tokens: int | None = None  # the call's max_tokens; default routing.cost's
     fallthrough: str = "complexity"  # strategy "semantic" uses this one when no route matches
     learned: LearnedInput | None = None  # for strategy "learned": the prompt's difficulty
+    features: frozenset[str] = frozenset()  # what the call needs (routing/capabilities.py)
 
 
 @dataclass(frozen=True, slots=True)
@@ -292,6 +294,7 @@ def make_plan(config: RouterConfig, inp: PlanInput, view: StateView) -> Plan:
     latency = view.latency_s
     cap = inp.max_cost_usd
     attrs: dict[str, AttributeValue] = {}
+    needs = inp.features
 
     time_left: float | None = None
     deadline = inp.context.deadline
@@ -312,7 +315,10 @@ def make_plan(config: RouterConfig, inp: PlanInput, view: StateView) -> Plan:
     for name in cands:
         spec = models[name]
         out = spec.max_output_tokens if spec.max_output_tokens < expected else expected
-        if pt + out > spec.context_window:
+        if needs and not needs.isdisjoint(lacks := model_lacks(spec)):
+            absent = missing(needs, lacks)
+            rejected.append(_deferred(name, "capability", why_capability, (name, absent)))
+        elif pt + out > spec.context_window:
             rejected.append(
                 _deferred(name, "context_window", why_window, (name, pt, out, spec.context_window))
             )
@@ -358,6 +364,7 @@ def make_plan(config: RouterConfig, inp: PlanInput, view: StateView) -> Plan:
             attrs,
         )
     if not eligible:
+        no_capable_model(needs, rejected)
         _too_long(config, cands, rejected, pt, expected)
         _no_model(tier, cands, rejected, cooldowns, view.blocked_retry_s)
 

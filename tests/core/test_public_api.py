@@ -35,6 +35,7 @@ PUBLIC = [
     "SpendReport",
     "StateStore",
     "StreamInterruptedError",
+    "UnsupportedFeatureError",
     "__version__",
     "configure_telemetry",
     "get_llm",

@@ -1,0 +1,165 @@
+"""Empty or content-filtered 200 replies are failures of the model: they count on its breaker,
+the call falls back, and the attempt carries its own kind (and is charged what it used)."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+from core_support import Spans, base_config
+
+from llm_router_middleware import AllModelsFailedError, ConfigError, RequestContext, Router
+from llm_router_middleware.resilience import ErrorKind
+from llm_router_middleware.resilience.replies import UnusableReplyError, check_reply
+from llm_router_middleware.testing import Behavior, FakeProvider
+from llm_router_middleware.transport.reply import Reply
+
+HI = [{"role": "user", "content": "hi"}]
+MODES = ["sync", "async"]
+ONE_STRIKE = {"consecutive_failures": 1, "cooldown_s": 60}
+
+
+def _call(router: Router, mode: str) -> Any:
+    handle = router.handle(RequestContext(user_id="u1"))
+    if mode == "sync":
+        return handle.complete(HI)
+    return asyncio.run(handle.acomplete(HI))
+
+
+def _stream(router: Router, mode: str) -> tuple[str, Any]:
+    handle = router.handle(RequestContext(user_id="u1"))
+    if mode == "sync":
+        stream = handle.stream(HI)
+        text = "".join(c.choices[0].delta.content or "" for c in stream if c.choices)
+        return text, stream.routing
+
+    async def run() -> tuple[str, Any]:
+        stream = await handle.astream(HI)
+        parts = [c.choices[0].delta.content or "" async for c in stream if c.choices]
+        return "".join(parts), stream.routing
+
+    return asyncio.run(run())
+
+
+@pytest.mark.parametrize("mode", MODES)
+def test_an_empty_200_falls_back_counts_on_the_breaker_and_is_charged(
+    mode: str, make_router: Callable[..., Router], fake_provider: FakeProvider, spans: Spans
+) -> None:
+    fake_provider.set("fake-premium", Behavior(reply="", prompt_tokens=1000, completion_tokens=0))
+    fake_provider.set(
+        "fake-balanced", Behavior(reply="fine", prompt_tokens=10, completion_tokens=5)
+    )
+    router = make_router(breaker=ONE_STRIKE)
+    reply = _call(router, mode)
+    assert reply.choices[0].message.content == "fine"
+    routing = reply.routing
+    assert routing.model == "balanced"
+    first = routing.attempts[0]
+    assert (first.model, first.outcome, first.error_type) == ("premium", "error", "empty_reply")
+    assert first.status_code == 200
+    assert "no content and no tool call" in (first.error_message or "")
+    status = {s.model: s for s in router.models_status()}
+    assert status["premium"].breaker == "open"  # one strike opens it: the empty reply counted
+    # premium's 1000 prompt tokens were billed ($10/M) on top of balanced's reply
+    spent = router.spend(RequestContext(user_id="u1")).scopes[0].spent_usd
+    assert spent == pytest.approx(1000 * 10e-6 + 10 * 3e-6 + 5 * 6e-6)
+    attempt = spans.named("chat fake-premium")[0]
+    assert (attempt.attributes or {})["llm_router.error.kind"] == "empty_reply"
+
+
+@pytest.mark.parametrize("mode", MODES)
+def test_a_content_filter_finish_falls_back_with_its_own_kind(
+    mode: str, make_router: Callable[..., Router], fake_provider: FakeProvider
+) -> None:
+    fake_provider.set("fake-premium", Behavior(reply="I can", finish_reason="content_filter"))
+    reply = _call(make_router(), mode)
+    assert reply.routing.model == "balanced"
+    assert reply.routing.attempts[0].error_type == "content_filtered"
+
+
+def test_which_replies_count_is_configured_per_routing_and_per_model(
+    fake_provider: FakeProvider,
+) -> None:
+    fake_provider.set("fake-premium", Behavior(reply="", finish_reason="length"))
+    config = base_config(
+        fake_provider,
+        "native",
+        routing={
+            "strategy": "fixed",
+            "fallbacks": ["premium", "balanced", "cheap"],
+            "reply_failures": [],
+        },
+    )
+    lenient = Router.from_config(config)
+    assert _call(lenient, "sync").routing.model == "premium"  # nothing counts: served as is
+    config["models"][0]["reply_failures"] = ["length"]
+    strict = Router.from_config(config)
+    reply = _call(strict, "sync")
+    assert reply.routing.model == "balanced"
+    assert reply.routing.attempts[0].error_type == "truncated"
+    assert strict.config.models["balanced"].reply_failures == frozenset()
+
+
+def test_an_unknown_reply_failure_names_the_key(fake_provider: FakeProvider) -> None:
+    config = base_config(fake_provider)
+    config["models"][2]["reply_failures"] = ["empty", "filtered"]
+    with pytest.raises(ConfigError) as caught:
+        Router.from_config(config)
+    assert caught.value.key == "models[2].reply_failures[1]"
+    assert "empty, content_filter, length" in caught.value.message
+
+
+def test_when_every_model_answers_empty_all_attempts_say_so(
+    make_router: Callable[..., Router], fake_provider: FakeProvider
+) -> None:
+    fake_provider.set_default(Behavior(reply="   "))
+    with pytest.raises(AllModelsFailedError) as caught:
+        _call(make_router(), "sync")
+    assert [a.error_type for a in caught.value.attempts] == ["empty_reply"] * 3
+    assert caught.value.status_code == 502
+
+
+@pytest.mark.parametrize("mode", MODES)
+def test_an_empty_stream_falls_back_before_the_first_chunk(
+    mode: str, make_router: Callable[..., Router], fake_provider: FakeProvider
+) -> None:
+    fake_provider.set("fake-premium", Behavior(reply=""))
+    fake_provider.set("fake-balanced", Behavior(reply="streamed fine"))
+    router = make_router(breaker=ONE_STRIKE)
+    text, routing = _stream(router, mode)
+    assert text == "streamed fine"
+    assert routing.model == "balanced"
+    assert routing.attempts[0].error_type == "empty_reply"
+    assert {s.model: s.breaker for s in router.models_status()}["premium"] == "open"
+
+
+@pytest.mark.parametrize("mode", MODES)
+def test_a_stream_filtered_before_any_content_falls_back(
+    mode: str, make_router: Callable[..., Router], fake_provider: FakeProvider
+) -> None:
+    fake_provider.set("fake-premium", Behavior(reply="", finish_reason="content_filter"))
+    text, routing = _stream(make_router(), mode)
+    assert routing.model == "balanced"
+    assert routing.attempts[0].error_type == "content_filtered"
+    assert text
+
+
+def test_tool_calls_and_text_are_usable_replies() -> None:
+    failures = frozenset({"empty", "content_filter"})
+    call = {"id": "c1", "type": "function", "function": {"name": "f", "arguments": "{}"}}
+    tool_reply = Reply(
+        {
+            "choices": [
+                {"message": {"content": None, "tool_calls": [call]}, "finish_reason": "tool_calls"}
+            ]
+        }
+    )
+    check_reply(tool_reply, failures)  # no error
+    check_reply(
+        Reply({"choices": [{"message": {"content": "ok"}, "finish_reason": "stop"}]}), failures
+    )
+    with pytest.raises(UnusableReplyError) as caught:
+        check_reply(Reply({"choices": []}), failures)
+    assert caught.value.error_kind is ErrorKind.EMPTY_REPLY
