@@ -14,7 +14,6 @@ finishes with a content-filter reason, before that is a failure and the call fal
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Iterator
-from itertools import chain
 from typing import Any
 
 from ..config.schema import DEFAULT_REPLY_FAILURES, ModelSpec
@@ -158,7 +157,7 @@ def screen_stream(
     while chunk is not None:
         held.append(chunk)
         if _verdict(chunk, failures) or len(held) >= _HOLD_LIMIT:
-            return held[0], (chain(held[1:], chunks) if len(held) > 1 else chunks)
+            return held[0], (_chain(held[1:], chunks) if len(held) > 1 else chunks)
         chunk = next(chunks, None)
     _ended(failures)
     return (held[0], iter(())) if held else (None, iter(()))
@@ -184,11 +183,28 @@ async def ascreen_stream(
     return (held[0], _achain([], _nothing())) if held else (None, _nothing())
 
 
+def _chain(held: list[Any], rest: Iterator[Any]) -> Iterator[Any]:
+    """The held chunks, then the rest; closing it closes the upstream stream too (a caller
+    that stops reading must stop the provider generating)."""
+    try:
+        yield from held
+        yield from rest
+    finally:
+        close = getattr(rest, "close", None)
+        if close is not None:
+            close()
+
+
 async def _achain(held: list[Any], rest: AsyncIterator[Any]) -> AsyncIterator[Any]:
-    for chunk in held:
-        yield chunk
-    async for chunk in rest:
-        yield chunk
+    try:
+        for chunk in held:
+            yield chunk
+        async for chunk in rest:
+            yield chunk
+    finally:
+        aclose = getattr(rest, "aclose", None)
+        if aclose is not None:
+            await aclose()
 
 
 async def _nothing() -> AsyncIterator[Any]:
