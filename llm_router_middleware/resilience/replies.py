@@ -13,6 +13,7 @@ finishes with a content-filter reason, before that is a failure and the call fal
 
 from __future__ import annotations
 
+from collections import deque
 from collections.abc import AsyncIterator, Iterator
 from typing import Any
 
@@ -157,7 +158,7 @@ def screen_stream(
     while chunk is not None:
         held.append(chunk)
         if _verdict(chunk, failures) or len(held) >= _HOLD_LIMIT:
-            return held[0], (_chain(held[1:], chunks) if len(held) > 1 else chunks)
+            return held[0], (_Held(held[1:], chunks) if len(held) > 1 else chunks)
         chunk = next(chunks, None)
     _ended(failures)
     return (held[0], iter(())) if held else (None, iter(()))
@@ -174,35 +175,61 @@ async def ascreen_stream(
     while chunk is not None:
         held.append(chunk)
         if _verdict(chunk, failures) or len(held) >= _HOLD_LIMIT:
-            return held[0], (_achain(held[1:], chunks) if len(held) > 1 else chunks)
+            return held[0], (_AHeld(held[1:], chunks) if len(held) > 1 else chunks)
         try:
             chunk = await chunks.__anext__()
         except StopAsyncIteration:
             chunk = None
     _ended(failures)
-    return (held[0], _achain([], _nothing())) if held else (None, _nothing())
+    return (held[0], _nothing()) if held else (None, _nothing())
 
 
-def _chain(held: list[Any], rest: Iterator[Any]) -> Iterator[Any]:
-    """The held chunks, then the rest; closing it closes the upstream stream too (a caller
-    that stops reading must stop the provider generating)."""
-    try:
-        yield from held
-        yield from rest
-    finally:
-        close = getattr(rest, "close", None)
+class _Held:
+    """The held chunks, then the rest. ``close()`` closes the upstream stream even when no
+    chunk was read through it yet (a generator's ``finally`` would not run then): a caller
+    that stops reading must stop the provider generating."""
+
+    __slots__ = ("_held", "_rest")
+
+    def __init__(self, held: list[Any], rest: Iterator[Any]) -> None:
+        self._held = deque(held)
+        self._rest = rest
+
+    def __iter__(self) -> _Held:
+        return self
+
+    def __next__(self) -> Any:
+        if self._held:
+            return self._held.popleft()
+        return next(self._rest)
+
+    def close(self) -> None:
+        self._held.clear()
+        close = getattr(self._rest, "close", None)
         if close is not None:
             close()
 
 
-async def _achain(held: list[Any], rest: AsyncIterator[Any]) -> AsyncIterator[Any]:
-    try:
-        for chunk in held:
-            yield chunk
-        async for chunk in rest:
-            yield chunk
-    finally:
-        aclose = getattr(rest, "aclose", None)
+class _AHeld:
+    """The async twin of ``_Held``: ``aclose()`` closes the upstream stream."""
+
+    __slots__ = ("_held", "_rest")
+
+    def __init__(self, held: list[Any], rest: AsyncIterator[Any]) -> None:
+        self._held = deque(held)
+        self._rest = rest
+
+    def __aiter__(self) -> _AHeld:
+        return self
+
+    async def __anext__(self) -> Any:
+        if self._held:
+            return self._held.popleft()
+        return await self._rest.__anext__()
+
+    async def aclose(self) -> None:
+        self._held.clear()
+        aclose = getattr(self._rest, "aclose", None)
         if aclose is not None:
             await aclose()
 
