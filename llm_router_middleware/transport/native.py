@@ -8,12 +8,14 @@ The router's kwargs become the request (``request.py``); the answer becomes a ``
 
 from __future__ import annotations
 
+import contextlib
 import json
 from collections.abc import AsyncIterator, Iterator
 from typing import Any
 
 import aiohttp
 import httpx
+from yarl import URL
 
 from . import request
 from .base import TransportName
@@ -28,10 +30,13 @@ class NativeTransport:
     """Calls one OpenAI-compatible endpoint (``api_base`` + ``/chat/completions``)."""
 
     name: TransportName = "native"
-    __slots__ = ("endpoint",)
+    __slots__ = ("_target", "endpoint")
 
     def __init__(self, endpoint: Endpoint) -> None:
         self.endpoint = endpoint
+        self._target: URL | str = endpoint.url
+        with contextlib.suppress(ValueError):  # else aiohttp refuses it per call, as before
+            self._target = URL(endpoint.url)  # parsed once: aiohttp takes it as it is
 
     def _request(self, kwargs: dict[str, Any]) -> tuple[bytes, dict[str, str], float]:
         return (
@@ -58,7 +63,7 @@ class NativeTransport:
         session = await POOLS.session()
         try:
             async with session.post(
-                self.endpoint.url, data=content, headers=sent, timeout=timeouts(timeout, False)
+                self._target, data=content, headers=sent, timeout=timeouts(timeout, False)
             ) as answer:
                 raw = await answer.read()
         except TimeoutError:
@@ -95,7 +100,7 @@ class NativeTransport:
         session = await POOLS.session()
         try:
             answer = await session.post(
-                self.endpoint.url, data=content, headers=sent, timeout=timeouts(timeout, True)
+                self._target, data=content, headers=sent, timeout=timeouts(timeout, True)
             )
             if answer.status >= 400:
                 try:

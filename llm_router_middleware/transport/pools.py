@@ -2,9 +2,10 @@
 
 Async calls go through one ``aiohttp.ClientSession`` per running event loop; sync calls through
 one ``httpx.Client`` per process (re-made in a forked worker). Both keep connections alive
-across calls. aiohttp was chosen for the async side by measurement (``benchmarks/transport.py``;
-on these machines an ``httpx.AsyncClient`` served 8x fewer requests/s at 64 concurrent calls
-and took longer per sequential call); aiohttp has no sync client, httpx's is fast enough there.
+across calls, and neither keeps cookies: what a provider sets is never sent back. aiohttp was
+chosen for the async side by measurement (``benchmarks/transport.py``: on these machines an
+``httpx.AsyncClient`` or ``httpcore`` pool used 2-3x the CPU per call and served several times
+fewer requests/s at 64 concurrent calls); aiohttp has no sync client, httpx's serves there.
 
 A session is closed when its loop shuts down (``asyncio.run`` and uvicorn finalise async
 generators on the way out, and a parked generator per loop closes its session then), so tests
@@ -17,6 +18,7 @@ import asyncio
 import os
 import threading
 from collections.abc import AsyncGenerator
+from http.cookiejar import CookieJar, DefaultCookiePolicy
 
 import aiohttp
 import httpx
@@ -48,7 +50,7 @@ class Pools:
                     limits = httpx.Limits(
                         max_connections=MAX_CONNECTIONS, max_keepalive_connections=128
                     )
-                    self._sync = httpx.Client(limits=limits, trust_env=False)
+                    self._sync = httpx.Client(limits=limits, trust_env=False, cookies=_no_cookies())
                     self._pid = os.getpid()
                 client = self._sync
         return client
@@ -66,7 +68,12 @@ class Pools:
 
     async def _open(self, loop: asyncio.AbstractEventLoop) -> _Session:
         connector = aiohttp.TCPConnector(limit=MAX_CONNECTIONS, ttl_dns_cache=300)
-        session = aiohttp.ClientSession(connector=connector, trust_env=False)
+        # No cookie jar: a provider's cookies are not sent back (as a fresh OpenAI SDK client
+        # would not), and each call skips filtering a jar on the way out and filling it on the
+        # way back.
+        session = aiohttp.ClientSession(
+            connector=connector, trust_env=False, cookie_jar=aiohttp.DummyCookieJar()
+        )
         keeper = self._keep(loop, session)
         await keeper.__anext__()  # parked: the loop closes it (and the session) at shutdown
         found = self._sessions[loop] = _Session(session, keeper)
@@ -85,6 +92,11 @@ class Pools:
 
     def open_sessions(self) -> int:
         return sum(1 for s in self._sessions.values() if not s.session.closed)
+
+
+def _no_cookies() -> CookieJar:
+    """A jar that keeps nothing (aiohttp's ``DummyCookieJar`` for the sync client)."""
+    return CookieJar(policy=DefaultCookiePolicy(allowed_domains=[]))
 
 
 POOLS = Pools()
