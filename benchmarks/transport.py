@@ -23,6 +23,7 @@ import argparse
 import asyncio
 import json
 import os
+import random
 import socket
 import subprocess
 import sys
@@ -230,9 +231,10 @@ async def settle(step_s: float = 0.002, limit_s: float = 0.5) -> None:
 async def interleaved(
     variants: dict[str, AsyncFn], rounds: int, per_round: int, warmup: int
 ) -> tuple[dict[str, list[float]], dict[str, float]]:
-    """Each call's wall time in µs, variants taking turns (A B C A B C ...), and each variant's
-    process CPU time per call in µs (median over rounds): its calls plus what they left running
-    in the background, settled after each turn so no variant pays for another's leftovers."""
+    """Each call's wall time in µs, variants taking turns (each round in a new shuffled order, so
+    none always runs on the caches litellm's heavy calls left cold), and each variant's process
+    CPU time per call in µs (median over rounds): its calls plus what they left running in the
+    background, settled after each turn so no variant pays for another's leftovers."""
     for fn in variants.values():
         for _ in range(warmup):
             await fn()
@@ -241,8 +243,11 @@ async def interleaved(
     samples: dict[str, list[float]] = {name: [] for name in variants}
     cpu: dict[str, list[float]] = {name: [] for name in variants}
     clock, used = time.perf_counter_ns, time.process_time_ns
+    order = list(variants.items())
+    shuffle = random.Random(12).shuffle
     for _ in range(rounds):
-        for name, fn in variants.items():
+        shuffle(order)
+        for name, fn in order:
             out = samples[name]
             c0 = used()
             for _ in range(per_round):
