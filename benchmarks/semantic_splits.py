@@ -2,16 +2,21 @@
 
     python benchmarks/semantic_splits.py [--seeds N] [--cache DIR]
 
-Each split draws routes of 5 example utterances (train.csv) and leaves other intents out as
-out-of-scope prompts; test lines are 60 per route (as many as there are) plus 60 out of scope
-(test.csv). Setups: Banking77 with 7 routes (10 intents out) and 20 routes (20 out), SNIPS with
-5 routes (2 out) and 4 routes (3 out). Reported: mean ± standard deviation over the seeds of
-overall accuracy, in-scope accuracy and out-of-scope recall, for the old fixed threshold 0.6, for
-the one threshold chosen on each split's own test lines (a ceiling for any single threshold on
-these scores, not allowed as a method), and for `threshold = "auto"` with a grid of its two
-weights; then the cross-dataset choice: the weights that score best on one dataset, reported on
-the other. Score for choosing: overall accuracy - max(0, 0.75 - out-of-scope recall) (the
-issue's targets as one number).
+Each split draws routes of 5 example utterances (train.csv); test lines are 60 per route (as
+many as there are) plus 60 out of scope (test.csv). Near setups leave other intents of the same
+dataset out as the out-of-scope prompts: Banking77 with 7 routes (10 intents out) and 20 routes
+(20 out), SNIPS with 5 routes (2 out) and 4 routes (3 out). Far setups take them from the other
+dataset (prompts from another domain, as a general-purpose router meets them): SNIPS with all 7
+intents as routes and Banking77 out of scope (the held-out set's shape: 7 broad routes, 420 in
+scope, 60 out), Banking77 with 10 routes and SNIPS out of scope; and a mixed one, SNIPS 5 routes
+with 30 left-out SNIPS prompts and 30 Banking77 ones. Reported: mean ± standard deviation
+over the seeds of overall accuracy, in-scope accuracy and out-of-scope recall, for the old fixed
+threshold 0.6, for the one threshold chosen on each split's own test lines (a ceiling for any
+single threshold on these scores, not allowed as a method), and for `threshold = "auto"` with a
+grid of its two weights; then the cross-dataset choice: the weights that score best on one
+dataset, reported on the other (each dataset's group: the setups whose routes come from it).
+Score for choosing: overall accuracy - max(0, 0.75 - out-of-scope recall) (the issue's targets
+as one number).
 Embeddings are cached per encoder in --cache (default: the semantic disk cache).
 """
 
@@ -41,12 +46,18 @@ from llm_router_middleware.semantic import (
 from llm_router_middleware.semantic.auto_threshold import route_scores
 
 DATA = Path(__file__).resolve().parent.parent.parent / "shared" / "data"
-SETUPS = {  # name: (dataset, routes, out-of-scope intents)
-    "banking77 7 routes": ("banking77", 7, 10),
-    "banking77 20 routes": ("banking77", 20, 20),
-    "snips 5 routes": ("snips", 5, 2),
-    "snips 4 routes": ("snips", 4, 3),
+#: name: (dataset, routes, left-out intents, where the out-of-scope prompts come from: "near"
+#: = the left-out intents, another dataset's name = its test lines, "mixed" = half and half)
+SETUPS = {
+    "banking77 7 routes": ("banking77", 7, 10, "near"),
+    "banking77 20 routes": ("banking77", 20, 20, "near"),
+    "snips 5 routes": ("snips", 5, 2, "near"),
+    "snips 4 routes": ("snips", 4, 3, "near"),
+    "snips 7, banking77 out": ("snips", 7, 0, "banking77"),
+    "banking77 10, snips out": ("banking77", 10, 0, "snips"),
+    "snips 5, mixed out": ("snips", 5, 2, "mixed"),
 }
+OTHER = {"banking77": "snips", "snips": "banking77"}
 TRAIN_PER_INTENT = 40  # the pool routes draw their 5 examples from
 PER_ROUTE, TEST_PER_ROUTE, OOS_TEST = 5, 60, 60
 WEIGHTS = [(w, s) for w in (0.5, 1.0, 2.0) for s in (0.25, 0.5, 0.75, 1.0)]
@@ -99,34 +110,53 @@ def test_tuned(scores_in: Matrix, scores_out: Matrix, truth: Matrix) -> float:
     return float(CEILING_GRID[int(correct.argmax())])
 
 
-def evaluate(
-    data: Dataset, routes: int, oos: int, seeds: int, rule: Rule, ceiling: Ceiling | None = None
-) -> Matrix:
-    xtr, ytr, xte, yte = data
+Split = tuple[Matrix, list[int], Matrix, npt.NDArray[np.int_], Matrix]
+
+
+def draw(data: dict[str, Dataset], setup: str, seed: int) -> Split:
+    """(route matrix, counts, in-scope test vectors, their route indices, out-of-scope vectors)."""
+    dataset, routes, oos, source = SETUPS[setup]
+    xtr, ytr, xte, yte = data[dataset]
     intents = sorted(set(ytr.tolist()))
+    rng = np.random.default_rng(seed)
+    order = [intents[i] for i in rng.permutation(len(intents))]
+    chosen, left_out = order[:routes], order[routes : routes + oos]
+    examples = [rng.choice(np.flatnonzero(ytr == r), PER_ROUTE, replace=False) for r in chosen]
+    matrix = np.concatenate([xtr[e] for e in examples])
+    inside = np.concatenate(
+        [
+            rng.choice(idx, min(TEST_PER_ROUTE, idx.size), replace=False)
+            for idx in (np.flatnonzero(yte == r) for r in chosen)
+        ]
+    )
+    truth = np.array([chosen.index(y) for y in yte[inside]])
+    parts = []
+    n_far = {"near": 0, "mixed": OOS_TEST // 2}.get(source, OOS_TEST)
+    if n_far < OOS_TEST:
+        pool = np.flatnonzero(np.isin(yte, left_out))
+        parts.append(xte[rng.choice(pool, min(OOS_TEST - n_far, pool.size), replace=False)])
+    if n_far:
+        far = data[OTHER[dataset]][2]
+        parts.append(far[rng.choice(len(far), n_far, replace=False)])
+    return matrix, [PER_ROUTE] * routes, xte[inside], truth, np.concatenate(parts)
+
+
+def evaluate(
+    data: dict[str, Dataset],
+    setup: str,
+    seeds: int,
+    rule: Rule,
+    ceiling: Ceiling | None = None,
+) -> Matrix:
     out = []
     for seed in range(seeds):
-        rng = np.random.default_rng(seed)
-        order = [intents[i] for i in rng.permutation(len(intents))]
-        chosen, left_out = order[:routes], order[routes : routes + oos]
-        examples = [rng.choice(np.flatnonzero(ytr == r), PER_ROUTE, replace=False) for r in chosen]
-        matrix = np.concatenate([xtr[e] for e in examples])
-        counts = [PER_ROUTE] * routes
-        inside = np.concatenate(
-            [
-                rng.choice(idx, min(TEST_PER_ROUTE, idx.size), replace=False)
-                for idx in (np.flatnonzero(yte == r) for r in chosen)
-            ]
-        )
-        pool = np.flatnonzero(np.isin(yte, left_out))
-        outside = rng.choice(pool, min(OOS_TEST, pool.size), replace=False)
-        truth = np.array([chosen.index(y) for y in yte[inside]])
+        matrix, counts, inside, truth, outside = draw(data, setup, seed)
         if ceiling is None:
             threshold = rule(matrix, counts)
         else:
             threshold = ceiling(
-                route_scores(xte[inside], matrix, counts, "max"),
-                route_scores(xte[outside], matrix, counts, "max"),
+                route_scores(inside, matrix, counts, "max"),
+                route_scores(outside, matrix, counts, "max"),
                 truth,
             )
 
@@ -136,8 +166,8 @@ def evaluate(
             scores = route_scores(queries, m, c, "max")
             return np.where(scores.max(axis=1) >= t, scores.argmax(axis=1), -1)
 
-        right_in = predict(xte[inside]) == truth
-        right_out = predict(xte[outside]) == -1
+        right_in = predict(inside) == truth
+        right_out = predict(outside) == -1
         overall = (right_in.sum() + right_out.sum()) / (right_in.size + right_out.size)
         out.append((overall, right_in.mean(), right_out.mean()))
     return np.array(out, dtype=np.float32)
@@ -152,7 +182,7 @@ def line(label: str, results: dict[str, Matrix]) -> str:
 
 
 def choice_score(results: dict[str, Matrix], dataset: str) -> float:
-    rows = [r.mean(axis=0) for name, r in results.items() if name.startswith(dataset)]
+    rows = [r.mean(axis=0) for name, r in results.items() if SETUPS[name][0] == dataset]
     return float(np.mean([o - max(0.0, 0.75 - oos) for o, _, oos in rows]))
 
 
@@ -166,10 +196,7 @@ def main() -> None:
     data = {name: load(encoder, name, args.cache) for name in ("banking77", "snips")}
 
     def run(rule: Rule, ceiling: Ceiling | None = None) -> dict[str, Matrix]:
-        return {
-            name: evaluate(data[ds], routes, oos, args.seeds, rule, ceiling)
-            for name, (ds, routes, oos) in SETUPS.items()
-        }
+        return {name: evaluate(data, name, args.seeds, rule, ceiling) for name in SETUPS}
 
     def auto(w: float, s: float) -> Rule:
         return lambda m, c: auto_threshold(m, c, background, oos_weight=w, near_share=s).threshold
