@@ -114,6 +114,36 @@ class MemoryStore:
                 out.append(entry[0] if entry is not None else None)
             return out
 
+    def read_both(
+        self, keys: Sequence[str], numeric: Sequence[str]
+    ) -> tuple[list[str | None], list[float]]:
+        """``get_many(keys)`` and ``get_numbers(numeric)`` under one lock and one clock read
+        (planning's two reads of every call)."""
+        now = self._clock()
+        data = self._data
+        with self._lock:
+            out: list[str | None] = []
+            for key in keys:
+                entry = data.get(key)
+                if entry is None:
+                    out.append(None)
+                elif entry[1] <= now:
+                    del data[key]
+                    out.append(None)
+                else:
+                    out.append(entry[0])
+            values: list[float] = []
+            for key in numeric:
+                entry = data.get(key)
+                if entry is None:
+                    values.append(0.0)
+                elif entry[1] <= now:
+                    del data[key]
+                    values.append(0.0)
+                else:
+                    values.append(float(entry[0]))
+            return out, values
+
     def set(self, key: str, value: str, ttl_s: float | None = None) -> None:
         now = self._clock()
         with self._lock:
