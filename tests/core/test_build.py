@@ -27,7 +27,8 @@ def test_builds_equal_instances_with_defaults_and_factories() -> None:
     assert build(name="b", table={"z": 2}) == Sample(name="b", table={"z": 2})
     first, second = build("a"), build("a")
     assert first.table is not second.table  # a fresh default per instance, as the factory gives
-    assert type(first) is Sample and repr(first) == repr(Sample("a"))
+    assert type(first) is Sample
+    assert repr(first) == repr(Sample("a"))
     with pytest.raises(dataclasses.FrozenInstanceError):
         first.count = 4  # type: ignore[misc]
     with pytest.raises(TypeError):
