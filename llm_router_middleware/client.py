@@ -165,7 +165,12 @@ class RequestLLM:
 
     def complete(self, messages: Any, **params: Any) -> ModelResponse:
         prepared = self._prepare(messages, self.context(), params)
-        probe = self.router.cache.probe(prepared, params, self._policy)
+        cache = self.router.cache
+        probe = (
+            cache.probe(prepared, params, self._policy)
+            if self._policy is not None or cache.tiers
+            else None
+        )
         if probe is not None and probe.reply is not None:
             hit: ModelResponse = probe.reply
             return hit
@@ -191,7 +196,12 @@ class RequestLLM:
     async def acomplete(self, messages: Any, **params: Any) -> ModelResponse:
         context = await self.acontext()
         prepared = await self._aprepare(messages, context, params)
-        probe = await self.router.cache.aprobe(prepared, params, self._policy)
+        cache = self.router.cache  # off unless a tier or this view opts in: skip the await
+        probe = (
+            await cache.aprobe(prepared, params, self._policy)
+            if self._policy is not None or cache.tiers
+            else None
+        )
         if probe is not None and probe.reply is not None:
             hit: ModelResponse = probe.reply
             return hit

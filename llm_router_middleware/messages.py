@@ -16,7 +16,9 @@ _MESSAGE_OVERHEAD = 3
 def validate_messages(messages: Any) -> list[Mapping[str, Any]]:
     """The messages, or InvalidRequestError naming the first field that is wrong
     (``messages[2].content[0].image_url``), before any model is tried."""
-    if isinstance(messages, str | bytes) or not isinstance(messages, Sequence):
+    if messages.__class__ is not list and (
+        isinstance(messages, str | bytes) or not isinstance(messages, Sequence)
+    ):
         raise InvalidRequestError(
             f"messages must be a list of {{'role': ..., 'content': ...}} objects, "
             f"got {type(messages).__name__}",
@@ -26,7 +28,7 @@ def validate_messages(messages: Any) -> list[Mapping[str, Any]]:
         raise InvalidRequestError("messages must not be empty", "messages")
     for i, message in enumerate(messages):
         where = f"messages[{i}]"
-        if not isinstance(message, Mapping):
+        if message.__class__ is not dict and not isinstance(message, Mapping):
             raise InvalidRequestError(
                 f"{where} must be an object, got {type(message).__name__}", where
             )

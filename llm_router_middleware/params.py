@@ -78,8 +78,13 @@ def check_value(value: Any, where: str, depth: int = 0) -> None:
         for key, item in value.items():
             if not isinstance(key, str):
                 raise InvalidRequestError(f"{where} has a key that is not a string", where)
-            check_value(key, where, depth + 1)
-            check_value(item, f"{where}.{key}", depth + 1)
+            if not key.isascii():
+                _unicode(key, where)
+            if item.__class__ is str:  # the common case, without building the path string
+                if not item.isascii():
+                    _unicode(item, f"{where}.{key}")
+            elif item is not None and item.__class__ is not int and item.__class__ is not bool:
+                check_value(item, f"{where}.{key}", depth + 1)
     elif isinstance(value, list | tuple):
         if depth >= _MAX_DEPTH:
             raise InvalidRequestError(f"{where} is nested more than {_MAX_DEPTH} levels", where)

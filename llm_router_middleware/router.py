@@ -5,33 +5,33 @@ from __future__ import annotations
 import asyncio
 import os
 import threading
-import time
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any
 
 from . import status as reads
+from ._build import builder
 from .cache import ResponseCache
 from .config import RouterConfig, TierSpec, load_config
 from .context import ANONYMOUS, RequestContext
 from .errors import ContextError
 from .messages import count_tokens, routable_text, validate_messages
 from .policy import Policy
-from .resilience import BreakerBoard, BreakerState, Cooldowns
+from .resilience import BreakerBoard, Cooldowns
 from .routing import (
     BudgetLedger,
-    BudgetSnapshot,
     ExperimentLog,
     ExperimentReport,
     LatencyTracker,
     PlanInput,
     Preselection,
-    StateView,
     make_plan,
 )
 from .routing.plan import Plan
-from .state import MemoryStore, StateStore
+from .state import StateStore
 from .state.base import AsyncStateStore
+from .state_reads import State, StateReads
+from .state_setup import default_store
 from .status import HealthReport, ModelStatus, SpendReport
 from .traffic import DeploymentBoard, TokenLimiter
 
@@ -39,9 +39,6 @@ if TYPE_CHECKING:
     from litellm import ModelResponse
 
     from .client import RequestLLM
-
-_RPM_WINDOW_S = 60
-_State = tuple[StateView, frozenset[str]]
 
 
 @dataclass(frozen=True, slots=True)
@@ -67,10 +64,16 @@ class Prepared:
     text: str = ""
 
 
+_default_store = default_store  # where learned/cli.py imports it from
+_new_request = builder(_Request)
+_new_input = builder(PlanInput)
+_new_prepared = builder(Prepared)
+
+
 class Router:
     def __init__(self, config: RouterConfig, *, store: StateStore | None = None) -> None:
         self.config = config
-        self.store: StateStore = store if store is not None else _default_store(config)
+        self.store: StateStore = store if store is not None else default_store(config)
         # the async paths use the store's asyncio twins when it has them (Redis); the memory
         # store does no I/O and is called directly
         self.astore: AsyncStateStore | None = (
@@ -103,9 +106,17 @@ class Router:
         self._fallthrough = (semantic.fallthrough if semantic else None) or "complexity"
         self._models = tuple(config.models)
         self.hedging = any(t.hedge for t in config.tiers.values())  # a tier hedges acomplete
-        self._limited = tuple(m for m in self._models if config.models[m].rpm is not None)
-        self._tpm_limited = tuple(m for m in self._models if config.models[m].tpm is not None)
-        self._state_keys = self.breakers.keys(self._models) + self.cooldowns.keys(self._models)
+        self.reader = StateReads(
+            config,
+            self.store,
+            self.breakers,
+            self.cooldowns,
+            self.ledger,
+            self.tokens,
+            self.latency,
+            prefix,
+        )
+        self._state_keys = self.reader.keys  # breaker records, then cooldowns, of every model
         if config.routing.semantic is not None:
             self.semantic_router()  # load the encoder and embed the examples now, not per request
         if "learned" in (config.routing.strategy, *(t.strategy for t in config.tiers.values())):
@@ -182,9 +193,7 @@ class Router:
             preselection = self._preselect(request.text, request.tier)
         elif request.strategy == "learned":
             learned = self.learned_routing().measure(request.text, request.tier.name)
-        numeric, finish = self._state_reads(request.context, request.tier)
-        store = self.store
-        state = finish(store.get_many(self._state_keys), store.get_numbers(numeric))
+        state = self.reader.read(*self.reader.plan_reads(request.context, request.tier))
         return self._decide(
             request, policy, expected_output_tokens, preselection, state, learned, features
         )
@@ -207,14 +216,12 @@ class Router:
             learned = await asyncio.to_thread(
                 self.learned_routing().measure, request.text, request.tier.name
             )
-        numeric, finish = self._state_reads(request.context, request.tier)
-        astore = self.astore
-        if astore is None:
-            store = self.store
-            state = finish(store.get_many(self._state_keys), store.get_numbers(numeric))
+        reader = self.reader
+        numeric, finish = reader.plan_reads(request.context, request.tier)
+        if self.astore is None:
+            state = reader.read(numeric, finish)
         else:
-            raws = await astore.aget_many(self._state_keys)
-            state = finish(raws, await astore.aget_numbers(numeric))
+            state = await reader.aread(numeric, finish)
         return self._decide(
             request, policy, expected_output_tokens, preselection, state, learned, features
         )
@@ -224,7 +231,7 @@ class Router:
         if policy is not None and policy.deadline_s is not None:
             context = context.with_timeout(policy.deadline_s)
         tier = self.tier_of(context, policy)
-        return _Request(
+        return _new_request(
             checked, context, tier, self.strategy_for(tier, policy), routable_text(checked)
         )
 
@@ -234,112 +241,45 @@ class Router:
         policy: Policy | None,
         expected_output_tokens: int | None,
         preselection: Preselection | None,
-        state: _State,
+        state: State,
         learned: tuple[Any, Any] | None = None,
         features: frozenset[str] = frozenset(),
     ) -> Prepared:
-        inp = PlanInput(
-            text=request.text,
-            prompt_tokens=count_tokens(request.messages),
-            context=request.context,
-            tier=request.tier,
-            strategy=request.strategy,
-            allowed=policy.models if policy else None,
-            max_cost_usd=policy.max_cost_usd if policy else None,
-            preselection=preselection,
-            expected_output_tokens=expected_output_tokens,
-            fallthrough=self._fallthrough,
-            learned=learned[0] if learned else None,
-            features=features,
+        inp = _new_input(
+            request.text,
+            count_tokens(request.messages),
+            request.context,
+            request.tier,
+            request.strategy,
+            policy.models if policy else None,
+            policy.max_cost_usd if policy else None,
+            preselection,
+            expected_output_tokens,
+            self._fallthrough,
+            learned[0] if learned else None,
+            features,
         )
         view, closed = state
         if request.strategy == "latency" or request.tier.max_latency_s is not None:
             view = replace(view, latency=self.latency.figures(self._models))
         plan = make_plan(self.config, inp, view)
+        if learned is None:
+            return _new_prepared(request.messages, request.context, plan, request.strategy, closed)
         return Prepared(
             messages=request.messages,
             context=request.context,
             plan=plan,
             strategy=request.strategy,
             closed=closed,
-            features=learned[1] if learned else None,
-            text=request.text if learned else "",
+            features=learned[1],
+            text=request.text,
         )
-
-    def _state_reads(
-        self, context: RequestContext, tier: TierSpec
-    ) -> tuple[list[str], Callable[[list[str | None], list[float]], _State]]:
-        """What planning reads of the shared state, in two batched store reads: the breaker and
-        cooldown records (at ``self._state_keys``), and the numeric keys returned here (budget
-        ledgers, rate counts); and how to turn both into a StateView plus the models whose
-        breaker read closed and those with no failure on record."""
-        budget_keys, budget_of = self.ledger.snapshot_reader(context.budget_key, tier.name)
-        numeric = list(budget_keys)
-        if self._limited:
-            minute = int(time.time() // _RPM_WINDOW_S)
-            numeric += [self._rpm_key(m, minute) for m in self._limited]
-        count = len(budget_keys)
-        if self._tpm_limited:
-            minute = int(time.time() // _RPM_WINDOW_S)
-            numeric += [self.tokens.key(m, minute) for m in self._tpm_limited]
-        rpm_end = count + len(self._limited)
-
-        def finish(raws: list[str | None], values: list[float]) -> _State:
-            view = self._state_view(context, raws, values[:count], values[count:rpm_end], budget_of)
-            if self._tpm_limited:
-                tpm_used = dict(zip(self._tpm_limited, values[rpm_end:], strict=True))
-                return replace(view[0], tpm_used=tpm_used), view[1]
-            return view
-
-        return numeric, finish
-
-    def _state_view(
-        self,
-        context: RequestContext,
-        raws: list[str | None],
-        spent: list[float],
-        used: list[float],
-        budget_of: Callable[[Sequence[float]], BudgetSnapshot],
-    ) -> _State:
-        models = self._models
-        count = len(models)
-        statuses = self.breakers.parse_statuses(models, raws[:count])
-        blocked: dict[str, str] = {}
-        waits: dict[str, float] = {}
-        closed = []
-        for name, status in statuses.items():
-            if status.state is BreakerState.CLOSED:
-                closed.append(name)
-            elif not status.allows:
-                blocked[name] = status.reason
-                if status.retry_in_s is not None:
-                    waits[name] = status.retry_in_s
-        view = StateView(
-            blocked=blocked,
-            cooldowns=self.cooldowns.parse_remaining(models, raws[count:]),
-            rpm_used=dict(zip(self._limited, used, strict=True)),
-            budget=budget_of(spent),
-            latency_s=self.latency.snapshot(models) if context.deadline is not None else {},
-            now_monotonic=time.monotonic(),
-            blocked_retry_s=waits,
-        )
-        return view, frozenset(closed)
 
     def count_request(self, model: str) -> None:
-        if self.config.models[model].rpm is not None:
-            minute = int(time.time() // _RPM_WINDOW_S)
-            self.store.incr(self._rpm_key(model, minute), 1.0, ttl_s=2 * _RPM_WINDOW_S)
+        self.reader.count_request(model)
 
     async def acount_request(self, model: str) -> None:
-        if self.config.models[model].rpm is not None:
-            if self.astore is None:
-                self.count_request(model)
-                return
-            minute = int(time.time() // _RPM_WINDOW_S)
-            await self.astore.aincr(self._rpm_key(model, minute), 1.0, ttl_s=2 * _RPM_WINDOW_S)
-
-    def _rpm_key(self, model: str, minute: int) -> str:
-        return f"{self.prefix}:rpm:{model}:{minute}"
+        await self.reader.acount_request(model)
 
     def _preselect(self, text: str, tier: TierSpec) -> Preselection:
         semantic = self.semantic_router()
@@ -458,32 +398,3 @@ class Router:
                 raise ValueError("no [routing.experiment] is configured; pass the experiment name")
             name = self.config.routing.experiment.name
         return self.experiments.results(name)
-
-
-def _default_store(config: RouterConfig) -> StateStore:
-    if config.state.backend != "redis":
-        return MemoryStore()
-    from .errors import ConfigError
-    from .state import RedisStore, RedisUnavailableError
-    from .state.failover import FailoverStore
-
-    url = config.state.redis_url
-    if url is None:
-        raise ConfigError("state.redis_url", "is required when state.backend = 'redis'")
-    # Keys are prefixed with state.key_prefix by each component, not by the store.
-    try:
-        store = RedisStore.from_url(url)
-    except ValueError as exc:  # a malformed URL or query option; the message is redacted
-        raise ConfigError("state.redis_url", str(exc)) from None
-    try:
-        store.ping()  # fail at start-up, not on the first request
-    except RedisUnavailableError as exc:
-        store.close()
-        raise ConfigError(
-            "state.redis_url",
-            f"cannot reach Redis at {store.url} ({exc.detail}); start Redis or fix the "
-            "URL, or set state.backend = 'memory' to keep state in this process only",
-        ) from None
-    return FailoverStore(
-        store, on_unavailable=config.state.on_unavailable, key_prefix=config.state.key_prefix
-    )

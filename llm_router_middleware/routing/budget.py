@@ -10,6 +10,7 @@ from datetime import datetime, timedelta
 from typing import cast
 from zoneinfo import ZoneInfo
 
+from .._build import builder
 from ..config.schema import BudgetSpec
 from ..state.base import AsyncStateStore, StateStore
 
@@ -39,6 +40,21 @@ class _Scope:
     limit: float  # math.inf when the scope is tracked but unlimited
 
 
+class _Ledgers:
+    __slots__ = ("limited", "limited_keys", "limits", "scopes", "unlimited")
+
+    def __init__(self, scopes: list[_Scope]) -> None:
+        self.scopes = scopes
+        self.limits = tuple((s.key, s.limit) for s in scopes)  # what a reservation holds
+        self.unlimited = [(s.key, math.inf) for s in scopes]  # for settling, no limit applies
+        self.limited = [s for s in scopes if s.limit != math.inf]  # what a snapshot reads
+        self.limited_keys = [s.key for s in self.limited]
+
+
+_new_reservation = builder(Reservation)
+_new_snapshot = builder(BudgetSnapshot)
+
+
 class BudgetLedger:
     def __init__(
         self,
@@ -53,7 +69,8 @@ class BudgetLedger:
         self._clock = clock
         self._tz = ZoneInfo(spec.timezone)
         self._window_cache: tuple[float, float, str] = (math.inf, -math.inf, "")
-        self._scope_cache: dict[tuple[str | None, str, str], list[_Scope]] = {}
+        self._scope_cache: dict[tuple[str | None, str, str], _Ledgers] = {}
+        self._unlimited: dict[tuple[tuple[str, float], ...], list[tuple[str, float]]] = {}
 
     def _window(self) -> tuple[str, float]:
         """(local date, wall-clock end of that local day) for now."""
@@ -70,13 +87,21 @@ class BudgetLedger:
         return window, end
 
     def _scopes(self, budget_key: str | None, tier: str, window: str) -> list[_Scope]:
+        return self._ledgers(budget_key, tier, window).scopes
+
+    def _ledgers(self, budget_key: str | None, tier: str, window: str) -> _Ledgers:
+        """The scopes of a user and tier in a window, and what every call derives from them,
+        computed once per (user, tier, day)."""
         cache_key = (budget_key, tier, window)
-        scopes = self._scope_cache.get(cache_key)
-        if scopes is None:
+        ledgers = self._scope_cache.get(cache_key)
+        if ledgers is None:
             if len(self._scope_cache) >= _SCOPE_CACHE_SIZE:
                 self._scope_cache.clear()
-            scopes = self._scope_cache[cache_key] = self._build_scopes(budget_key, tier, window)
-        return scopes
+                self._unlimited.clear()
+            ledgers = _Ledgers(self._build_scopes(budget_key, tier, window))
+            self._scope_cache[cache_key] = ledgers
+            self._unlimited[ledgers.limits] = ledgers.unlimited
+        return ledgers
 
     def _build_scopes(self, budget_key: str | None, tier: str, window: str) -> list[_Scope]:
         base = f"{self._prefix}:budget:{window}"
@@ -107,7 +132,11 @@ class BudgetLedger:
         """The keys a snapshot reads and how to finish it from their values, for a caller that
         batches this read with others (one store round trip for all of planning's numbers)."""
         window, _ = self._window()
-        scopes = [s for s in self._scopes(budget_key, tier, window) if s.limit != math.inf]
+        ledgers = self._ledgers(budget_key, tier, window)
+        scopes = ledgers.limited
+        if not scopes:
+            unlimited = _new_snapshot(None, None, window)
+            return [], lambda spent: unlimited
 
         def finish(spent: Sequence[float]) -> BudgetSnapshot:
             best: tuple[float, str] | None = None
@@ -115,11 +144,10 @@ class BudgetLedger:
                 remaining = max(0.0, scope.limit - used)
                 if best is None or remaining < best[0]:
                     best = (remaining, scope.label)
-            if best is None:
-                return BudgetSnapshot(None, None, window)
-            return BudgetSnapshot(best[0], best[1], window)
+            assert best is not None  # scopes is not empty
+            return _new_snapshot(best[0], best[1], window)
 
-        return [s.key for s in scopes], finish
+        return ledgers.limited_keys, finish
 
     def reserve(
         self, budget_key: str | None, tier: str, amount: float
@@ -127,19 +155,19 @@ class BudgetLedger:
         """Add ``amount`` to every scope at once, or to none: on refusal, the snapshot names the
         scope that refused and what it has left."""
         window, end = self._window()
-        scopes = self._scopes(budget_key, tier, window)
+        ledgers = self._ledgers(budget_key, tier, window)
         expires_at = end + _GRACE_S
-        ttl = max(1.0, expires_at - self._clock())
-        keys = tuple((s.key, s.limit) for s in scopes)
+        keys = ledgers.limits
         if not (amount >= 0.0 and math.isfinite(amount)):  # also NaN
             raise ValueError(f"a budget reservation must be a finite amount >= 0, got {amount!r}")
         if amount == 0.0:
             # Free calls always pass, even when a scope is already over its limit.
-            return Reservation(keys, 0.0, window, expires_at)
+            return _new_reservation(keys, 0.0, window, expires_at)
+        ttl = max(1.0, expires_at - self._clock())
         refused = self._store.reserve(keys, amount, ttl)
         if refused is None:
-            return Reservation(keys, amount, window, expires_at)
-        scope = next(s for s in scopes if s.key == refused)
+            return _new_reservation(keys, amount, window, expires_at)
+        scope = next(s for s in ledgers.scopes if s.key == refused)
         used = self._store.get_numbers([scope.key])[0]
         return BudgetSnapshot(max(0.0, scope.limit - used), scope.label, window)
 
@@ -162,8 +190,13 @@ class BudgetLedger:
     def _add(self, reservation: Reservation, delta: float) -> None:
         """Add ``delta`` to every ledger of the reservation in one atomic store call (no limit
         applies: the actual cost is charged even when it exceeds the estimate)."""
-        unlimited = [(key, math.inf) for key, _limit in reservation.keys]
-        self._store.reserve(unlimited, delta, self._ttl(reservation))
+        self._store.reserve(self._unlimited_of(reservation), delta, self._ttl(reservation))
+
+    def _unlimited_of(self, reservation: Reservation) -> list[tuple[str, float]]:
+        unlimited = self._unlimited.get(reservation.keys)
+        if unlimited is None:
+            unlimited = [(key, math.inf) for key, _limit in reservation.keys]
+        return unlimited
 
     def spent(self, budget_key: str | None, tier: str) -> dict[str, float]:
         window, _ = self._window()
@@ -188,17 +221,17 @@ class BudgetLedger:
         """``reserve`` through the store's asyncio client."""
         store = cast(AsyncStateStore, self._store)
         window, end = self._window()
-        scopes = self._scopes(budget_key, tier, window)
+        ledgers = self._ledgers(budget_key, tier, window)
         expires_at = end + _GRACE_S
-        keys = tuple((s.key, s.limit) for s in scopes)
+        keys = ledgers.limits
         if not (amount >= 0.0 and math.isfinite(amount)):  # also NaN
             raise ValueError(f"a budget reservation must be a finite amount >= 0, got {amount!r}")
         if amount == 0.0:
-            return Reservation(keys, 0.0, window, expires_at)
+            return _new_reservation(keys, 0.0, window, expires_at)
         refused = await store.areserve(keys, amount, max(1.0, expires_at - self._clock()))
         if refused is None:
-            return Reservation(keys, amount, window, expires_at)
-        scope = next(s for s in scopes if s.key == refused)
+            return _new_reservation(keys, amount, window, expires_at)
+        scope = next(s for s in ledgers.scopes if s.key == refused)
         used = (await store.aget_numbers([scope.key]))[0]
         return BudgetSnapshot(max(0.0, scope.limit - used), scope.label, window)
 
@@ -213,5 +246,4 @@ class BudgetLedger:
 
     async def _aadd(self, reservation: Reservation, delta: float) -> None:
         store = cast(AsyncStateStore, self._store)
-        unlimited = [(key, math.inf) for key, _limit in reservation.keys]
-        await store.areserve(unlimited, delta, self._ttl(reservation))
+        await store.areserve(self._unlimited_of(reservation), delta, self._ttl(reservation))

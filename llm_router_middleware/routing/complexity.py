@@ -7,6 +7,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from itertools import compress
 
+from .._build import builder
 from ..config.schema import ComplexitySpec
 
 LEVELS = ("simple", "medium", "complex")
@@ -17,6 +18,9 @@ class ComplexityResult:
     level: str  # simple | medium | complex
     reason: str
     signals: Mapping[str, int | str]
+
+
+_new_result = builder(ComplexityResult)
 
 
 def _is_word(ch: str) -> bool:
@@ -119,7 +123,7 @@ def classify_complexity(text: str, spec: ComplexitySpec) -> ComplexityResult:
             reason = f"simple keyword ({', '.join(simple_hits)}), {n} chars"
         else:
             reason = f"{n} chars < medium_chars {spec.medium_chars}, no complex keywords"
-        return ComplexityResult(
+        return _new_result(
             level,
             f"complexity={level}: {reason}",
             {
@@ -129,7 +133,7 @@ def classify_complexity(text: str, spec: ComplexitySpec) -> ComplexityResult:
                 "keywords": ",".join(simple_hits),
             },
         )
-    return ComplexityResult(
+    return _new_result(
         level,
         f"complexity={level}: {reason}",
         {"chars": n, "complex_hits": k, "simple_hits": 0, "keywords": ",".join(complex_hits)},

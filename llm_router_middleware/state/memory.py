@@ -76,17 +76,25 @@ class MemoryStore:
         self, limits: Sequence[tuple[str, float]], amount: float, ttl_s: float | None = None
     ) -> str | None:
         now = self._clock()
+        data = self._data
+        new_expiry = _FOREVER if ttl_s is None else now + ttl_s
         with self._lock:
             current = []
             for key, limit in limits:
-                entry = self._live(key, now)
-                value = float(entry[0]) if entry is not None else 0.0
+                entry = data.get(key)
+                if entry is not None and entry[1] > now:
+                    value, expires = float(entry[0]), entry[1]
+                else:
+                    if entry is not None:  # expired
+                        del data[key]
+                    value, expires = 0.0, new_expiry
                 if value + amount > limit + 1e-12:
                     return key
-                expires = entry[1] if entry is not None else self._expiry(now, ttl_s)
-                current.append((key, value, expires))
+                current.append((key, value + amount, expires))
             for key, value, expires in current:
-                self._put(key, value + amount, expires, now)
+                if key not in data and len(data) >= self._maxsize:
+                    self._evict(now)
+                data[key] = (value, expires)
             return None
 
     def hincr(self, key: str, fields: Mapping[str, float], ttl_s: float | None = None) -> None:
@@ -113,6 +121,36 @@ class MemoryStore:
                 entry = self._live(key, now)
                 out.append(entry[0] if entry is not None else None)
             return out
+
+    def read_both(
+        self, keys: Sequence[str], numeric: Sequence[str]
+    ) -> tuple[list[str | None], list[float]]:
+        """``get_many(keys)`` and ``get_numbers(numeric)`` under one lock and one clock read
+        (planning's two reads of every call)."""
+        now = self._clock()
+        data = self._data
+        with self._lock:
+            out: list[str | None] = []
+            for key in keys:
+                entry = data.get(key)
+                if entry is None:
+                    out.append(None)
+                elif entry[1] <= now:
+                    del data[key]
+                    out.append(None)
+                else:
+                    out.append(entry[0])
+            values: list[float] = []
+            for key in numeric:
+                entry = data.get(key)
+                if entry is None:
+                    values.append(0.0)
+                elif entry[1] <= now:
+                    del data[key]
+                    values.append(0.0)
+                else:
+                    values.append(float(entry[0]))
+            return out, values
 
     def set(self, key: str, value: str, ttl_s: float | None = None) -> None:
         now = self._clock()

@@ -1,0 +1,159 @@
+"""Selection: one plan's strategy picks the first model from the eligible pool and says why."""
+
+from __future__ import annotations
+
+from ..config.schema import RouterConfig
+from ..errors import InvalidRequestError
+from .complexity import ComplexityResult, classify_complexity
+from .experiments import assign
+from .inputs import PlanInput, StateView
+from .learned import select_learned
+from .plan import AttributeValue, Rejection
+from .reasons import usd
+from .speed import fastest
+
+_LEVEL_PREFERENCE = {
+    "complex": ("complex", "medium", "simple"),
+    "medium": ("medium", "simple", "complex"),
+    "simple": ("simple", "medium", "complex"),
+}
+
+
+class Selector:
+    """One plan's strategy: picks the first model from a pool and explains why."""
+
+    __slots__ = ("attrs", "cands", "complexity", "config", "est", "inp", "rejected", "view")
+
+    def __init__(
+        self,
+        config: RouterConfig,
+        inp: PlanInput,
+        cands: tuple[str, ...],
+        est: dict[str, float],
+        rejected: list[Rejection],
+        attrs: dict[str, AttributeValue],
+        view: StateView,
+    ) -> None:
+        self.view = view
+        self.config = config
+        self.inp = inp
+        self.cands = cands
+        self.est = est
+        self.rejected = rejected
+        self.attrs = attrs
+        self.complexity: ComplexityResult | None = None
+
+    def why_not(self, model: str) -> str:
+        for r in self.rejected:
+            if r.model == model:
+                return f"{model} unavailable ({r.code})"
+        if model not in self.cands:
+            where = " and this view" if self.inp.allowed is not None else ""
+            return f"{model} not allowed for tier {self.inp.tier.name}{where}"
+        return f"{model} unaffordable"
+
+    def select(self, strategy: str, pool: list[str]) -> tuple[str, str, list[str]]:
+        """(selected, reason, order of the whole pool with the selected first)."""
+        if strategy == "fixed":
+            first = pool[0]
+            if first == self.cands[0]:
+                return first, f"fixed: first in order -> {first}", pool
+            return first, f"fixed: {self.why_not(self.cands[0])} -> {first}", pool
+        if strategy == "cost":
+            est, models = self.est, self.config.models
+            ranked = sorted(pool, key=lambda m: (est[m], -models[m].quality))
+            first = ranked[0]
+            floor = self.attrs.get("cost.quality_floor", 0.0)
+            self.attrs["cost.estimate_usd"] = est[first]
+            return (
+                first,
+                f"cost: cheapest meeting quality floor {floor} -> {first} "
+                f"(~{usd(est[first])}, quality {models[first].quality})",
+                ranked,
+            )
+        if strategy == "complexity":
+            return self._complexity(pool, "")
+        if strategy == "latency":
+            floor = self.attrs.get("latency.quality_floor", 0.0)
+            return fastest(pool, self.view.latency, self.config.models, float(floor))
+        if strategy == "experiment":
+            return self._experiment(pool)
+        if strategy == "learned":
+            return select_learned(
+                self.inp.learned,
+                pool,
+                self.cands,
+                self.config.models,
+                self.est,
+                self.attrs,
+                self.why_not,
+            )
+        if strategy == "semantic":
+            pre = self.inp.preselection
+            if pre is not None:
+                self.attrs.update(pre.attributes)
+                if pre.model is not None and pre.model in pool:
+                    return (
+                        pre.model,
+                        f"semantic: {pre.reason} -> {pre.model}",
+                        _first(pool, pre.model),
+                    )
+                if pre.model is not None:
+                    lead = f"semantic: {pre.reason}, but {self.why_not(pre.model)}; "
+                else:
+                    lead = f"semantic: no match ({pre.reason}); "
+            else:
+                lead = "semantic: no preselection; "
+            fallthrough = self.inp.fallthrough
+            if fallthrough == "complexity" or fallthrough == "semantic":
+                return self._complexity(pool, lead)
+            first, reason, order = self.select(fallthrough, pool)
+            return first, lead + reason, order
+        raise InvalidRequestError(
+            f"unknown routing strategy {strategy!r}; use fixed, complexity, cost, experiment, "
+            "semantic, learned or latency"
+        )
+
+    def _complexity(self, pool: list[str], lead: str) -> tuple[str, str, list[str]]:
+        spec = self.config.routing.complexity
+        result = self.complexity
+        if result is None:
+            result = self.complexity = classify_complexity(self.inp.text, spec)
+            self.attrs["complexity.level"] = result.level
+        wanted = spec.levels[result.level]
+        for level in _LEVEL_PREFERENCE[result.level]:
+            model = spec.levels.get(level)
+            if model is not None and model in pool:
+                if model == wanted:
+                    return model, f"{lead}{result.reason} -> {model}", _first(pool, model)
+                return (
+                    model,
+                    f"{lead}{result.reason}; {self.why_not(wanted)} -> {level} model {model}",
+                    _first(pool, model),
+                )
+        return (
+            pool[0],
+            f"{lead}{result.reason}; no level model available -> {pool[0]}",
+            pool,
+        )
+
+    def _experiment(self, pool: list[str]) -> tuple[str, str, list[str]]:
+        spec = self.config.routing.experiment
+        if spec is None:
+            return pool[0], f"experiment: none configured, fixed order -> {pool[0]}", pool
+        a = assign(spec, self.inp.context)
+        self.attrs["experiment.arm"] = a.arm
+        self.attrs["experiment.enrolled"] = a.enrolled
+        if a.bucket is not None:
+            self.attrs["experiment.bucket"] = a.bucket
+        if a.model in pool:
+            self.attrs["experiment.arm_available"] = True
+            return a.model, f"{a.reason} -> {a.model}", _first(pool, a.model)
+        self.attrs["experiment.arm_available"] = False
+        return pool[0], f"{a.reason}; arm {self.why_not(a.model)} -> {pool[0]}", pool
+
+
+def _first(pool: list[str], model: str) -> list[str]:
+    if pool[0] == model:
+        return pool
+    return [model, *(m for m in pool if m != model)]
