@@ -149,11 +149,13 @@ def attempt_attributes(
 def route_attributes(
     plan: Plan, *, user_id: str | None, endpoint: str | None, request_id: str
 ) -> dict[str, Any]:
-    """The route span's attributes from the plan (sequences stay tuples: the SDK stores tuples)."""
+    """The route span's attributes from the plan. Sequences go as lists: the SDK checks every
+    value against ``collections.abc.Sequence``, and CPython never caches that answer for a
+    registered virtual subclass like ``tuple``, so a tuple costs a full ABC check per value."""
     attrs: dict[str, Any] = {
         STRATEGY: plan.strategy,
-        CANDIDATES: plan.candidates,
-        ORDER: plan.order,
+        CANDIDATES: list(plan.candidates),
+        ORDER: list(plan.order),
         SELECTED: plan.order[0],
         REASON: plan.reason,
         TIER: plan.tier,
