@@ -80,18 +80,14 @@ class Execution(Failures):
         self.choices: dict[str, Choice] = {}  # deployments chosen ahead (the async path)
         self.retry: tuple[int, ModelSpec, int, float] | None = None  # index, target, n, wait
         self.retries = 0
-        self.span = telemetry.start_route_span(self.plan.strategy)
-        telemetry.record_plan(
-            self.span,
+        self.span = telemetry.start_route(
             self.plan,
             user_id=self.context.user_id,
             endpoint=self.context.endpoint,
             request_id=self.request_id,
+            waited_s=prepared.waited_s,
+            degraded=router.degraded,
         )
-        if prepared.waited_s:
-            self.span.set_attribute(telemetry.RECOVERY_WAIT_S, prepared.waited_s)
-        if router.degraded:  # the shared state store is lost: serving from local state
-            self.span.set_attribute(telemetry.STATE_DEGRADED, True)
 
     # --- before an attempt -------------------------------------------------------------------
     def next_call(self) -> Call | None:
@@ -138,15 +134,16 @@ class Execution(Failures):
         tokens: TokenReservation | None = None,
     ) -> Call:
         kwargs = self._kwargs(spec, timeout)
-        span = telemetry.start_attempt_span(spec, self.span, index, self.params)
         retry, self.retries = self.retries, 0
-        if span.is_recording():
-            span.set_attribute(telemetry.TIMEOUT_S, timeout)
-            if spec.deployment is not None:
-                span.set_attribute(telemetry.DEPLOYMENT, spec.deployment)
-            if retry:
-                span.set_attribute(telemetry.RETRY, retry)
-            telemetry.record_input(span, self.prepared.messages)
+        span = telemetry.start_attempt_span(
+            spec,
+            self.span,
+            index,
+            self.params,
+            timeout_s=timeout,
+            retry=retry,
+            messages=self.prepared.messages,
+        )
         if spec.deployment is not None:
             self.router.deployments.started(spec.target)
         call = Call(index, spec, kwargs, span, time.perf_counter(), reservation, probe)
@@ -263,15 +260,7 @@ class Execution(Failures):
                 spec.quality >= top,
             )
         info = self.routing_info(spec, cost)
-        self.span.set_attributes(
-            {
-                telemetry.MODEL_USED: spec.name,
-                telemetry.FALLBACK_COUNT: fallback_count,
-                telemetry.COST_USD: cost,
-            }
-        )
-        if spec.deployment is not None:
-            self.span.set_attribute(telemetry.DEPLOYMENT, spec.deployment)
+        telemetry.record_outcome(self.span, spec.name, fallback_count, cost, spec.deployment)
         self.span.end()
         self._log("success", spec.name, fallback_count, cost, deployment=spec.deployment)
         return info
