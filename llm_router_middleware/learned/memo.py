@@ -16,9 +16,7 @@ V = TypeVar("V")
 
 
 class PromptMemo(Generic[V]):
-    def __init__(
-        self, size: int, ttl: float, clock: Callable[[], float] = time.monotonic
-    ) -> None:
+    def __init__(self, size: int, ttl: float, clock: Callable[[], float] = time.monotonic) -> None:
         if size < 1 or ttl <= 0:
             raise ValueError("a memo needs size >= 1 and ttl > 0")
         self.size = size
