@@ -86,12 +86,15 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     outcomes = read_outcomes(args.file)
     names = common_models(outcomes)
-    pairs = [tuple(p.split(":", 1)) for p in (args.pair or PAIRS)]
-    for pair in pairs:
-        if len(pair) != 2 or not set(pair) <= set(names):
-            raise SystemExit(f"--pair {':'.join(pair)}: both must be models scored on every row")
     scores = score_matrix(outcomes, names)
-    if args.all_pairs:
+    pairs = [tuple(p.split(":", 1)) for p in (args.pair or PAIRS)]
+    if not args.all_pairs:
+        for pair in pairs:
+            if len(pair) != 2 or not set(pair) <= set(names):
+                raise SystemExit(
+                    f"--pair {':'.join(pair)}: both must be models scored on every row"
+                )
+    else:
         means = scores.mean(axis=0)
         pairs = [
             (names[w], names[s])
