@@ -1,15 +1,18 @@
 """Cross-validation of the learned-routing recipe on unseen task types and unseen model pairs.
 
 python benchmarks/router_cv.py OUTCOMES.jsonl [--embeddings-cache FILE.npz] [--max-tokens N]
-    [--target disagreement|gain] [--alpha A] [--length-weight W] [--pair WEAK:STRONG ...]
+    [--target disagreement|gain|irt_gain] [--alpha A] [--length-weight W]
+    [--pair WEAK:STRONG ... | --all-pairs]
 
-For each evaluation pair (default: five pairs of the LLMRouter data), the pair's two models are
-removed from the training target, so the pair is never seen. Then:
+For each evaluation pair (default: five pairs of the LLMRouter data; --all-pairs: every pair
+whose mean scores differ by at least 0.1), the pair's two models are removed from the training
+target, so the pair is never seen. Then:
 
 1. Leave one task type out: fit on the other task types, score the held-out type. Per fold,
    APGR of learned, prompt length, keyword complexity and random, averaged over the pairs that
    differ by at least 0.05 on that type; and pooled over all folds (mixed traffic of task types
-   each scored by a model that never saw its type).
+   each scored by a model that never saw its type). Each cell is the mean over pairs, with the
+   spread over pairs (sd) in brackets; the last rows give the spread over task types.
 2. Task types seen, prompts held out (5 folds): the same figures per task type and pooled.
 
 This is how the defaults in learned/train.py were chosen; nothing here reads test data.
@@ -55,6 +58,8 @@ PAIRS = (
 )
 MIN_FOLD = 100  # task types with fewer prompts are trained on, not reported
 MIN_GAP = 0.05
+ALL_PAIRS_GAP = 0.1
+PAIR_LINES = 8  # pooled figures printed pair by pair for the first pairs
 ROUTERS = ("learned", "length", "complexity", "random", "ceiling")
 Array = npt.NDArray[np.float64]
 Predict = Callable[[Array, Array, Array], Array]  # (train mask, test mask, target) -> scores
@@ -70,16 +75,33 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--target", choices=TARGETS, default=DEFAULT_TARGET)
     parser.add_argument("--alpha", type=float, default=DEFAULT_ALPHA)
     parser.add_argument("--length-weight", type=float, default=DEFAULT_LENGTH_WEIGHT)
-    parser.add_argument("--pair", action="append", help="WEAK:STRONG (repeat)")
+    group = parser.add_mutually_exclusive_group()
+    group.add_argument("--pair", action="append", help="WEAK:STRONG (repeat)")
+    group.add_argument(
+        "--all-pairs",
+        action="store_true",
+        help=f"every pair whose mean scores differ by at least {ALL_PAIRS_GAP}",
+    )
     args = parser.parse_args(argv)
 
     outcomes = read_outcomes(args.file)
     names = common_models(outcomes)
-    pairs = [tuple(p.split(":", 1)) for p in (args.pair or PAIRS)]
-    for pair in pairs:
-        if len(pair) != 2 or not set(pair) <= set(names):
-            raise SystemExit(f"--pair {':'.join(pair)}: both must be models scored on every row")
     scores = score_matrix(outcomes, names)
+    pairs = [tuple(p.split(":", 1)) for p in (args.pair or PAIRS)]
+    if not args.all_pairs:
+        for pair in pairs:
+            if len(pair) != 2 or not set(pair) <= set(names):
+                raise SystemExit(
+                    f"--pair {':'.join(pair)}: both must be models scored on every row"
+                )
+    else:
+        means = scores.mean(axis=0)
+        pairs = [
+            (names[w], names[s])
+            for w in range(len(names))
+            for s in range(len(names))
+            if means[s] - means[w] >= ALL_PAIRS_GAP
+        ]
     tasks = np.asarray([o.task for o in outcomes])
     prompts = [o.prompt for o in outcomes]
     encoder = default_encoder(max_tokens=args.max_tokens)
@@ -148,20 +170,30 @@ def main(argv: Sequence[str] | None = None) -> int:
             for r in ROUTERS:
                 v = float(np.mean(got[r]))
                 means[r].append(v)
-                cells.append(f"{v:.3f}")
+                cells.append(f"{v:.3f} ({np.std(got[r]):.2f})")
             count = int((tasks == t).sum())
             print(f"| {t} | {count} | {len(got['learned'])} | " + " | ".join(cells) + " |")
         print(
-            "| **mean over task types** | | | "
-            + " | ".join(f"**{np.mean(means[r]):.3f}**" for r in ROUTERS)
+            "| **mean over task types** (sd over types) | | | "
+            + " | ".join(f"**{np.mean(means[r]):.3f}** ({np.std(means[r]):.2f})" for r in ROUTERS)
+            + " |"
+        )
+        wins = [
+            sum(a > b for a, b in zip(means["learned"], means[r], strict=True)) for r in ROUTERS[1:]
+        ]
+        print(
+            f"| learned above it, task types of {len(means['learned'])} | | | - | "
+            + " | ".join(str(w) for w in wins)
             + " |"
         )
         print(
             f"| **pooled (all {n} prompts, out of fold)** | | {len(pairs)} | "
-            + " | ".join(f"**{np.mean(pooled[r]):.3f}**" for r in ROUTERS)
+            + " | ".join(f"**{np.mean(pooled[r]):.3f}** ({np.std(pooled[r]):.2f})" for r in ROUTERS)
             + " |"
         )
-        for (weak, strong), *values in zip(pairs, *(pooled[r] for r in ROUTERS), strict=True):
+        for (weak, strong), *values in zip(
+            pairs[:PAIR_LINES], *(pooled[r] for r in ROUTERS), strict=False
+        ):
             cells = " / ".join(f"{v:.2f}" for v in values)
             print(f"  pooled, {weak} -> {strong}: {cells}")
     return 0

@@ -8,7 +8,9 @@ is swept so that 0..100 % of prompts go to the strong model. Printed: APGR (area
 vs strong share, 0 = always weak, 1 = always strong), CPT(50 %) and CPT(80 %) (strong share
 needed to win back half / 80 % of the weak-to-strong gap), quality at 20/50/80 % strong calls,
 and the decision latency p50/p99 through Router.plan, with the prompt embedded (cold query
-cache) and with a cached embedding. Nothing is asserted; figures on a loaded machine are noisy.
+cache) and with a cached embedding; then the learned decision alone (LearnedRouting.measure:
+features, difficulty, the tier's knob; Router.plan's other steps excluded) the same two ways.
+Nothing is asserted; figures on a loaded machine are noisy.
 """
 
 from __future__ import annotations
@@ -73,6 +75,21 @@ def timings(router: Router, prompts: Sequence[str], warm: bool) -> list[float]:
         messages = [{"role": "user", "content": p}]
         start = time.perf_counter_ns()
         router.plan(messages)
+        out.append((time.perf_counter_ns() - start) / 1e3)
+    return out
+
+
+def step_timings(router: Router, prompts: Sequence[str], warm: bool) -> list[float]:
+    """The learned decision alone: what Router.plan asks the learned strategy for."""
+    learned = router.learned_routing()
+    tier = router.config.routing.default_tier
+    if warm:
+        for p in prompts:
+            learned.measure(p, tier)
+    out = []
+    for p in prompts:
+        start = time.perf_counter_ns()
+        learned.measure(p, tier)
         out.append((time.perf_counter_ns() - start) / 1e3)
     return out
 
@@ -163,6 +180,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     settle_heap()
     cached_router = Router.from_config(config("learned", args.model, 4096))
     complexity_router = Router.from_config(config("complexity", None, 0))
+    step_router = Router.from_config(config("learned", args.model, 4096))
+    step = (step_timings(step_router, sample, False), step_timings(step_router, sample, True))
     latency = {
         "learned": (timings(learned_router, sample, False), timings(cached_router, sample, True)),
         "complexity": (None, timings(complexity_router, sample, True)),
@@ -183,6 +202,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     for name, c in curves.items():
         cold, warm = latency.get(name, (None, None))
         print(row(name, c, cold, warm))
+    print(
+        f"\nlearned decision alone (LearnedRouting.measure, {len(sample)} prompts) p50/p99: "
+        f"embedding {fmt_us(step[0])}, cached {fmt_us(step[1])}"
+    )
     if args.plot:
         plot(args.plot, curves, f"{Path(args.file).name}: {args.weak} -> {args.strong}")
     return 0

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from ..errors import ConfigError
 from ..routing.learned import LearnedInput
-from ..semantic.cache import MemoryBytesCache
 from ..state.base import StateStore
 from .feedback import FeedbackStore
 from .model import DEFAULT_MODEL_PATH, F32, DifficultyModel
@@ -43,13 +42,13 @@ class LearnedRouting:
                 model = model.for_pair(*settings.pair)
             except KeyError as exc:
                 raise ConfigError(f"{KEY}.pair", f"{exc.args[0]} ({source})") from None
-        cache = (
-            MemoryBytesCache(settings.query_cache_size, settings.query_cache_ttl)
-            if settings.query_cache_size
-            else None
-        )
         return DifficultyScorer(
-            model, encoder_for(model), cache=cache, source=str(source), key=f"{KEY}.model"
+            model,
+            encoder_for(model),
+            cache_size=settings.query_cache_size,
+            cache_ttl=settings.query_cache_ttl,
+            source=str(source),
+            key=f"{KEY}.model",
         )
 
     def measure(self, text: str, tier: str) -> tuple[LearnedInput, F32 | None]:

@@ -1,8 +1,7 @@
-"""DifficultyScorer: encoder + cheap features + model, with the prompt's features cached.
+"""DifficultyScorer: encoder + cheap features + model, with scored prompts memoised.
 
-The feature row (embedding then cheap features) is cached per prompt text in the same bytes
-store shape as semantic routing's query cache, under its own namespace, so a repeated prompt
-costs one dictionary read and one dot product.
+A scored prompt's difficulty and feature row (embedding then cheap features; the row is kept
+for feedback) are memoised per exact prompt text, so a repeated prompt costs one dict lookup.
 """
 
 from __future__ import annotations
@@ -13,9 +12,9 @@ from pathlib import Path
 
 import numpy as np
 
-from ..semantic.cache import BytesCache, MemoryBytesCache, QueryEmbeddingCache
 from ..semantic.encoders import Encoder, LocalMiniLMEncoder, normalize_rows
 from .features import FEATURE_COUNT, cheap_features
+from .memo import PromptMemo
 from .model import DEFAULT_MODEL_PATH, F32, DifficultyModel
 
 
@@ -58,7 +57,8 @@ class DifficultyScorer:
         model: DifficultyModel,
         encoder: Encoder,
         *,
-        cache: BytesCache | None = None,
+        cache_size: int = 4096,
+        cache_ttl: float = 3600.0,
         source: str = "",
         key: str = "routing.learned.model",
     ) -> None:
@@ -66,8 +66,8 @@ class DifficultyScorer:
         self.model = model
         self.encoder = encoder
         self.source = source
-        self._cache = (
-            QueryEmbeddingCache(cache, encoder.name, "llmr:learnq:") if cache is not None else None
+        self._memo: PromptMemo[tuple[float, F32, bool]] | None = (
+            PromptMemo(cache_size, cache_ttl) if cache_size > 0 else None
         )
 
     @classmethod
@@ -82,26 +82,32 @@ class DifficultyScorer:
     ) -> DifficultyScorer:
         source = Path(path) if path is not None else DEFAULT_MODEL_PATH
         model = DifficultyModel.load(source, key=key)
-        cache = MemoryBytesCache(cache_size, cache_ttl) if cache_size > 0 else None
-        return cls(model, encoder or encoder_for(model), cache=cache, source=str(source), key=key)
+        return cls(
+            model,
+            encoder or encoder_for(model),
+            cache_size=cache_size,
+            cache_ttl=cache_ttl,
+            source=str(source),
+            key=key,
+        )
 
-    def features(self, text: str) -> tuple[F32, bool, bool]:
-        """(feature row, truncated, came from the cache)."""
-        cache = self._cache
-        if cache is not None:
-            hit = cache.get(text)
-            if hit is not None:
-                return hit[0], hit[1], True
+    def features(self, text: str) -> tuple[F32, bool]:
+        """(feature row, truncated): the encoder and the cheap features, never memoised."""
         encoded = self.encoder.encode([text])
         vector = normalize_rows(encoded.vectors)[0]
         row = np.concatenate([vector, cheap_features(text)]).astype(np.float32)
-        truncated = encoded.truncated[0]
-        if cache is not None:
-            cache.set(text, row, truncated)
-        return row, truncated, False
+        row.flags.writeable = False  # shared by the memo and feedback records
+        return row, encoded.truncated[0]
 
     def score(self, text: str) -> Difficulty:
         start = time.perf_counter()
-        row, truncated, cached = self.features(text)
+        memo = self._memo
+        if memo is not None:
+            hit = memo.get(text)
+            if hit is not None:
+                return Difficulty(hit[0], hit[1], True, hit[2], time.perf_counter() - start)
+        row, truncated = self.features(text)
         value = self.model.difficulty(row)
-        return Difficulty(value, row, cached, truncated, time.perf_counter() - start)
+        if memo is not None:
+            memo.set(text, (value, row, truncated))
+        return Difficulty(value, row, False, truncated, time.perf_counter() - start)

@@ -12,7 +12,7 @@ strong_share = 0.3          # target share of calls to the strongest candidate .
 # feedback = true           # keep outcomes (record_score, fallbacks) for `train --from-store`
 # feedback_limit = 20000    # outcomes kept (oldest dropped first)
 # store_prompts = false     # keep the prompt text with an outcome (off: the embedding only)
-# query_cache_size = 4096   # prompt features kept in memory (0 disables)
+# query_cache_size = 4096   # scored prompts memoised in memory (0 disables)
 # query_cache_ttl = 3600    # seconds
 
 [routing.learned.tiers.free]  # a tier's own knob (strong_share or threshold)

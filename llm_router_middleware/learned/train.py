@@ -20,6 +20,7 @@ import numpy.typing as npt
 
 from ..semantic.encoders import Encoder
 from .features import FEATURE_NAMES
+from .irt import fit_items
 from .metrics import Curve, routing_curve
 from .model import F32, DifficultyModel
 from .outcomes import Outcome
@@ -28,7 +29,7 @@ from .scorer import feature_rows
 #: chosen by cross-validation across task types and model pairs (benchmarks/router_cv.py,
 #: docs/learned.md): the target, the ridge strength and the weight of prompt length
 DEFAULT_TARGET = "disagreement"
-TARGETS = ("disagreement", "gain")
+TARGETS = ("disagreement", "gain", "irt_gain")
 DEFAULT_ALPHA = 0.3
 DEFAULT_LENGTH_WEIGHT = 4.0
 #: tokens of a prompt the encoder reads: the embedding's cost grows with them, the held-out
@@ -59,7 +60,8 @@ def difficulty_targets(
 
     ``disagreement``: the variance of the models' scores on the prompt; no pair in particular,
     so it transfers to pairs never seen. ``gain``: the mean gain of the stronger model over the
-    model pairs of the data (see ``gain_targets``)."""
+    model pairs of the data (see ``gain_targets``). ``irt_gain``: the expected gain of the
+    ablest model over the least able one under an item-response fit of every model (irt.py)."""
     s = np.asarray(scores, dtype=np.float64)
     if target == "disagreement":
         return s.var(axis=1), f"variance of the scores of {s.shape[1]} models"
@@ -67,6 +69,8 @@ def difficulty_targets(
         y, pairs = gain_targets(s)
         what = f"mean gain of the stronger model over {pairs} model pairs"
         return y, what if pairs else "share of the models that failed the prompt"
+    if target == "irt_gain":
+        return fit_items(s).gain(), f"2PL item-response gain over {s.shape[1]} models"
     raise ValueError(f"unknown target {target!r} (known: {', '.join(TARGETS)})")
 
 

@@ -11,7 +11,6 @@ import pytest
 from llm_router_middleware import ConfigError
 from llm_router_middleware.learned.model import DEFAULT_MODEL_PATH, DifficultyModel
 from llm_router_middleware.learned.scorer import DifficultyScorer
-from llm_router_middleware.semantic.cache import MemoryBytesCache
 from llm_router_middleware.semantic.encoders import Encoder, LocalMiniLMEncoder
 
 
@@ -20,8 +19,7 @@ def test_the_shipped_model_is_small_attributed_and_ranks_hard_over_easy(encoder:
     notice = (DEFAULT_MODEL_PATH.parent / "NOTICE").read_text()
     assert "MIT" in notice
     assert "LLMRouter" in notice
-    cache = MemoryBytesCache(16, 60.0)
-    scorer = DifficultyScorer(DifficultyModel.load(DEFAULT_MODEL_PATH), encoder, cache=cache)
+    scorer = DifficultyScorer(DifficultyModel.load(DEFAULT_MODEL_PATH), encoder, cache_size=16)
     hard = scorer.score(
         "Let n be the number of ordered triples (a, b, c) of positive integers with "
         "a*b*c = 2^10 * 3^7. Find n mod 1000, showing every step."
