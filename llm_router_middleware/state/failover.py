@@ -20,12 +20,12 @@ server log, never to a client.
 from __future__ import annotations
 
 import logging
-import os
 import threading
 import time
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from typing import Literal, TypeVar
 
+from .heartbeat import Heartbeat
 from .memory import MemoryStore
 from .outage import OutageLedger
 from .redis import RedisStore, RedisUnavailableError
@@ -34,8 +34,6 @@ logger = logging.getLogger("llm_router_middleware.state")
 
 T = TypeVar("T")
 OnUnavailable = Literal["local", "refuse"]
-
-_NODES_WINDOW_S = 10.0  # a worker that beat in this window or the one before counts as live
 
 
 class FailoverStore:
@@ -55,7 +53,6 @@ class FailoverStore:
         self.on_unavailable = on_unavailable
         self._refuse = on_unavailable == "refuse"
         self._probe_interval_s = probe_interval_s
-        self._heartbeat_s = heartbeat_s
         self._clock = clock
         self._lock = threading.Lock()
         self._down: RedisUnavailableError | None = None
@@ -64,9 +61,9 @@ class FailoverStore:
         self._probing = False
         self._local = MemoryStore()
         self._ledger = OutageLedger()
-        self._node = os.urandom(6).hex()
-        self._nodes_key = f"{key_prefix}:nodes:"
-        self._next_beat = 0.0
+        self._heartbeat = Heartbeat(
+            primary, self._ledger, key_prefix=key_prefix, every_s=heartbeat_s, clock=clock
+        )
         self.outages = 0  # times the store was lost
         self.probes = 0  # reconnect probes made
         self.written_back = 0  # keys whose outage deltas went back to the store
@@ -105,222 +102,125 @@ class FailoverStore:
         await self.primary.aclose()
 
     # --- StateStore --------------------------------------------------------------------------
+    # Each operation names what it does on the store, what it does locally while the store is
+    # away, and (numeric state) what it remembers of the store's answer for a local allowance.
 
     def get_numbers(self, keys: Sequence[str]) -> list[float]:
-        if self._down is None:
-            try:
-                self._beat()
-                values = self.primary.get_numbers(keys)
-            except RedisUnavailableError as exc:
-                self._lose(exc)
-            else:
-                self._ledger.remember(keys, values)
-                return values
-        return self._degraded(lambda: self._ledger.numbers(keys), lambda: self.get_numbers(keys))
+        return self._run(
+            lambda: self.primary.get_numbers(keys),
+            lambda: self._ledger.numbers(keys),
+            seen=lambda values: self._ledger.remember(keys, values),
+            beat=True,
+        )
 
     async def aget_numbers(self, keys: Sequence[str]) -> list[float]:
-        if self._down is None:
-            try:
-                await self._abeat()
-                values = await self.primary.aget_numbers(keys)
-            except RedisUnavailableError as exc:
-                self._lose(exc)
-            else:
-                self._ledger.remember(keys, values)
-                return values
-        return await self._adegraded(
-            lambda: self._ledger.numbers(keys), lambda: self.aget_numbers(keys)
+        return await self._arun(
+            lambda: self.primary.aget_numbers(keys),
+            lambda: self._ledger.numbers(keys),
+            seen=lambda values: self._ledger.remember(keys, values),
+            beat=True,
         )
 
     def incr(self, key: str, amount: float, ttl_s: float | None = None) -> float:
-        if self._down is None:
-            try:
-                value = self.primary.incr(key, amount, ttl_s)
-            except RedisUnavailableError as exc:
-                self._lose(exc)
-            else:
-                self._ledger.known[key] = value
-                return value
-        return self._degraded(
-            lambda: self._ledger.incr(key, amount, ttl_s), lambda: self.incr(key, amount, ttl_s)
+        return self._run(
+            lambda: self.primary.incr(key, amount, ttl_s),
+            lambda: self._ledger.incr(key, amount, ttl_s),
+            seen=lambda value: self._ledger.remember_one(key, value),
         )
 
     async def aincr(self, key: str, amount: float, ttl_s: float | None = None) -> float:
-        if self._down is None:
-            try:
-                value = await self.primary.aincr(key, amount, ttl_s)
-            except RedisUnavailableError as exc:
-                self._lose(exc)
-            else:
-                self._ledger.known[key] = value
-                return value
-        return await self._adegraded(
-            lambda: self._ledger.incr(key, amount, ttl_s), lambda: self.aincr(key, amount, ttl_s)
+        return await self._arun(
+            lambda: self.primary.aincr(key, amount, ttl_s),
+            lambda: self._ledger.incr(key, amount, ttl_s),
+            seen=lambda value: self._ledger.remember_one(key, value),
         )
 
     def reserve(
         self, limits: Sequence[tuple[str, float]], amount: float, ttl_s: float | None = None
     ) -> str | None:
-        if self._down is None:
-            try:
-                refused = self.primary.reserve(limits, amount, ttl_s)
-            except RedisUnavailableError as exc:
-                self._lose(exc)
-            else:
-                if refused is None:
-                    self._ledger.advance(limits, amount)
-                return refused
-        return self._degraded(
+        return self._run(
+            lambda: self.primary.reserve(limits, amount, ttl_s),
             lambda: self._ledger.reserve(limits, amount, ttl_s),
-            lambda: self.reserve(limits, amount, ttl_s),
+            seen=lambda refused: self._ledger.granted(refused, limits, amount),
         )
 
     async def areserve(
         self, limits: Sequence[tuple[str, float]], amount: float, ttl_s: float | None = None
     ) -> str | None:
-        if self._down is None:
-            try:
-                refused = await self.primary.areserve(limits, amount, ttl_s)
-            except RedisUnavailableError as exc:
-                self._lose(exc)
-            else:
-                if refused is None:
-                    self._ledger.advance(limits, amount)
-                return refused
-        return await self._adegraded(
+        return await self._arun(
+            lambda: self.primary.areserve(limits, amount, ttl_s),
             lambda: self._ledger.reserve(limits, amount, ttl_s),
-            lambda: self.areserve(limits, amount, ttl_s),
+            seen=lambda refused: self._ledger.granted(refused, limits, amount),
         )
 
     def hincr(self, key: str, fields: Mapping[str, float], ttl_s: float | None = None) -> None:
-        if self._down is None:
-            try:
-                self.primary.hincr(key, fields, ttl_s)
-                return
-            except RedisUnavailableError as exc:
-                self._lose(exc)
-        self._degraded(
-            lambda: self._ledger.hincr(key, fields, ttl_s), lambda: self.hincr(key, fields, ttl_s)
+        self._run(
+            lambda: self.primary.hincr(key, fields, ttl_s),
+            lambda: self._ledger.hincr(key, fields, ttl_s),
         )
 
     async def ahincr(
         self, key: str, fields: Mapping[str, float], ttl_s: float | None = None
     ) -> None:
-        if self._down is None:
-            try:
-                await self.primary.ahincr(key, fields, ttl_s)
-                return
-            except RedisUnavailableError as exc:
-                self._lose(exc)
-        await self._adegraded(
-            lambda: self._ledger.hincr(key, fields, ttl_s), lambda: self.ahincr(key, fields, ttl_s)
+        await self._arun(
+            lambda: self.primary.ahincr(key, fields, ttl_s),
+            lambda: self._ledger.hincr(key, fields, ttl_s),
         )
 
     def hgetall(self, key: str) -> dict[str, float]:
-        if self._down is None:
-            try:
-                table = self.primary.hgetall(key)
-            except RedisUnavailableError as exc:
-                self._lose(exc)
-            else:
-                self._ledger.known_hash[key] = table
-                return table
-        return self._degraded(lambda: self._ledger.hash(key), lambda: self.hgetall(key))
+        return self._run(
+            lambda: self.primary.hgetall(key),
+            lambda: self._ledger.hash(key),
+            seen=lambda table: self._ledger.remember_hash(key, table),
+        )
 
     async def ahgetall(self, key: str) -> dict[str, float]:
-        if self._down is None:
-            try:
-                table = await self.primary.ahgetall(key)
-            except RedisUnavailableError as exc:
-                self._lose(exc)
-            else:
-                self._ledger.known_hash[key] = table
-                return table
-        return await self._adegraded(lambda: self._ledger.hash(key), lambda: self.ahgetall(key))
+        return await self._arun(
+            lambda: self.primary.ahgetall(key),
+            lambda: self._ledger.hash(key),
+            seen=lambda table: self._ledger.remember_hash(key, table),
+        )
 
     def get_many(self, keys: Sequence[str]) -> list[str | None]:
-        if self._down is None:
-            try:
-                return self.primary.get_many(keys)
-            except RedisUnavailableError as exc:
-                self._lose(exc)
-        return self._degraded(lambda: self._local.get_many(keys), lambda: self.get_many(keys))
+        return self._run(lambda: self.primary.get_many(keys), lambda: self._local.get_many(keys))
 
     async def aget_many(self, keys: Sequence[str]) -> list[str | None]:
-        if self._down is None:
-            try:
-                return await self.primary.aget_many(keys)
-            except RedisUnavailableError as exc:
-                self._lose(exc)
-        return await self._adegraded(
-            lambda: self._local.get_many(keys), lambda: self.aget_many(keys)
+        return await self._arun(
+            lambda: self.primary.aget_many(keys), lambda: self._local.get_many(keys)
         )
 
     def set(self, key: str, value: str, ttl_s: float | None = None) -> None:
-        if self._down is None:
-            try:
-                self.primary.set(key, value, ttl_s)
-                return
-            except RedisUnavailableError as exc:
-                self._lose(exc)
-        self._degraded(
-            lambda: self._local.set(key, value, ttl_s), lambda: self.set(key, value, ttl_s)
+        self._run(
+            lambda: self.primary.set(key, value, ttl_s), lambda: self._local.set(key, value, ttl_s)
         )
 
     async def aset(self, key: str, value: str, ttl_s: float | None = None) -> None:
-        if self._down is None:
-            try:
-                await self.primary.aset(key, value, ttl_s)
-                return
-            except RedisUnavailableError as exc:
-                self._lose(exc)
-        await self._adegraded(
-            lambda: self._local.set(key, value, ttl_s), lambda: self.aset(key, value, ttl_s)
+        await self._arun(
+            lambda: self.primary.aset(key, value, ttl_s),
+            lambda: self._local.set(key, value, ttl_s),
         )
 
     def compare_and_set(
         self, key: str, expected: str | None, new: str, ttl_s: float | None = None
     ) -> bool:
-        if self._down is None:
-            try:
-                return self.primary.compare_and_set(key, expected, new, ttl_s)
-            except RedisUnavailableError as exc:
-                self._lose(exc)
-        return self._degraded(
+        return self._run(
+            lambda: self.primary.compare_and_set(key, expected, new, ttl_s),
             lambda: self._local.compare_and_set(key, expected, new, ttl_s),
-            lambda: self.compare_and_set(key, expected, new, ttl_s),
         )
 
     async def acompare_and_set(
         self, key: str, expected: str | None, new: str, ttl_s: float | None = None
     ) -> bool:
-        if self._down is None:
-            try:
-                return await self.primary.acompare_and_set(key, expected, new, ttl_s)
-            except RedisUnavailableError as exc:
-                self._lose(exc)
-        return await self._adegraded(
+        return await self._arun(
+            lambda: self.primary.acompare_and_set(key, expected, new, ttl_s),
             lambda: self._local.compare_and_set(key, expected, new, ttl_s),
-            lambda: self.acompare_and_set(key, expected, new, ttl_s),
         )
 
     def delete(self, key: str) -> None:
-        if self._down is None:
-            try:
-                self.primary.delete(key)
-                return
-            except RedisUnavailableError as exc:
-                self._lose(exc)
-        self._degraded(lambda: self._local.delete(key), lambda: self.delete(key))
+        self._run(lambda: self.primary.delete(key), lambda: self._local.delete(key))
 
     async def adelete(self, key: str) -> None:
-        if self._down is None:
-            try:
-                await self.primary.adelete(key)
-                return
-            except RedisUnavailableError as exc:
-                self._lose(exc)
-        await self._adegraded(lambda: self._local.delete(key), lambda: self.adelete(key))
+        await self._arun(lambda: self.primary.adelete(key), lambda: self._local.delete(key))
 
     def tally(
         self,
@@ -332,12 +232,7 @@ class FailoverStore:
         peek: str | None = None,
     ) -> tuple[int, int, int, str | None]:
         args = (key, bucket, keep_from, failed, ttl_s, peek)
-        if self._down is None:
-            try:
-                return self.primary.tally(*args)
-            except RedisUnavailableError as exc:
-                self._lose(exc)
-        return self._degraded(lambda: self._local.tally(*args), lambda: self.tally(*args))
+        return self._run(lambda: self.primary.tally(*args), lambda: self._local.tally(*args))
 
     async def atally(
         self,
@@ -349,36 +244,72 @@ class FailoverStore:
         peek: str | None = None,
     ) -> tuple[int, int, int, str | None]:
         args = (key, bucket, keep_from, failed, ttl_s, peek)
-        if self._down is None:
-            try:
-                return await self.primary.atally(*args)
-            except RedisUnavailableError as exc:
-                self._lose(exc)
-        return await self._adegraded(lambda: self._local.tally(*args), lambda: self.atally(*args))
+        return await self._arun(
+            lambda: self.primary.atally(*args), lambda: self._local.tally(*args)
+        )
 
-    # --- degraded operation --------------------------------------------------------------
+    # --- one operation: the store while it answers, else the local state --------------------
 
-    def _degraded(self, local: Callable[[], T], retry: Callable[[], T]) -> T:
-        """Run ``local`` while the store is down; if it came back meanwhile (the probe wrote
-        the deltas back while we waited for the lock), run ``retry`` against it instead."""
-        with self._lock:
-            down = self._down
-            if down is not None:
-                self._maybe_probe()
-                if self._refuse:
-                    raise RedisUnavailableError(down.url, down.detail)
-                return local()
-        return retry()
+    def _run(
+        self,
+        primary: Callable[[], T],
+        local: Callable[[], T],
+        *,
+        seen: Callable[[T], object] | None = None,
+        beat: bool = False,
+    ) -> T:
+        """``primary`` while the store answers (``seen`` then keeps what it said); on its loss
+        mark it lost and run ``local`` (or refuse). If the probe brought the store back while
+        we waited for the lock, run against the store again."""
+        while True:
+            if self._down is None:
+                try:
+                    if beat:
+                        self._heartbeat.beat()
+                    value = primary()
+                except RedisUnavailableError as exc:
+                    self._lose(exc)
+                else:
+                    if seen is not None:
+                        seen(value)
+                    return value
+            with self._lock:
+                if self._down is not None:
+                    return self._local_or_refuse(local)
 
-    async def _adegraded(self, local: Callable[[], T], retry: Callable[[], Awaitable[T]]) -> T:
-        with self._lock:
-            down = self._down
-            if down is not None:
-                self._maybe_probe()
-                if self._refuse:
-                    raise RedisUnavailableError(down.url, down.detail)
-                return local()
-        return await retry()
+    async def _arun(
+        self,
+        primary: Callable[[], Awaitable[T]],
+        local: Callable[[], T],
+        *,
+        seen: Callable[[T], object] | None = None,
+        beat: bool = False,
+    ) -> T:
+        while True:
+            if self._down is None:
+                try:
+                    if beat:
+                        await self._heartbeat.abeat()
+                    value = await primary()
+                except RedisUnavailableError as exc:
+                    self._lose(exc)
+                else:
+                    if seen is not None:
+                        seen(value)
+                    return value
+            with self._lock:
+                if self._down is not None:
+                    return self._local_or_refuse(local)
+
+    def _local_or_refuse(self, local: Callable[[], T]) -> T:
+        """Under the lock, while the store is down: start the probe if due, then refuse
+        (``"refuse"``) or run ``local``."""
+        down = self._down
+        assert down is not None
+        self._maybe_probe()
+        if self._refuse:
+            raise RedisUnavailableError(down.url, down.detail)
+        return local()
 
     # --- the heartbeat, while the store answers --------------------------------------------
 
@@ -387,41 +318,12 @@ class FailoverStore:
         counted before traffic starts; the first call then counts the live workers again."""
         if self._down is not None:
             return
-        self._next_beat = 0.0
+        self._heartbeat.reset()
         try:
-            self._beat()
+            self._heartbeat.beat()
         except RedisUnavailableError as exc:
             self._lose(exc)
-        self._next_beat = 0.0
-
-    def _beat(self) -> None:
-        """Every ``heartbeat_s``: mark this worker live and count the live workers (two round
-        trips), for the share of a budget each may spend while the store is away."""
-        now = self._clock()
-        if now < self._next_beat:
-            return
-        self._next_beat = now + self._heartbeat_s
-        current, previous = self._beat_keys()
-        ttl = 3 * _NODES_WINDOW_S
-        self.primary.hincr(current, {self._node: 1.0}, ttl)
-        seen = set(self.primary.hgetall(current)) | set(self.primary.hgetall(previous))
-        self._ledger.workers = max(1, len(seen))
-
-    async def _abeat(self) -> None:
-        now = self._clock()
-        if now < self._next_beat:
-            return
-        self._next_beat = now + self._heartbeat_s
-        current, previous = self._beat_keys()
-        ttl = 3 * _NODES_WINDOW_S
-        await self.primary.ahincr(current, {self._node: 1.0}, ttl)
-        seen = set(await self.primary.ahgetall(current))
-        seen |= set(await self.primary.ahgetall(previous))
-        self._ledger.workers = max(1, len(seen))
-
-    def _beat_keys(self) -> tuple[str, str]:
-        bucket = int(time.time() // _NODES_WINDOW_S)
-        return f"{self._nodes_key}{bucket}", f"{self._nodes_key}{bucket - 1}"
+        self._heartbeat.reset()
 
     # --- losing and finding the store ----------------------------------------------------
 
@@ -477,22 +379,9 @@ class FailoverStore:
         """Under the lock: add the outage's deltas to the store, then serve from it again."""
         if self._down is None:
             return
-        ledger = self._ledger
-        now = time.time()
-        written = 0
-        # each key leaves the ledger once written: a write-back cut short resumes, never repeats
-        for key, amount in list(ledger.delta.items()):
-            if amount != 0.0:
-                self.primary.incr(key, amount, ledger.ttl_left(key, now))
-                written += 1
-            del ledger.delta[key]
-        for key, fields in list(ledger.delta_hash.items()):
-            self.primary.hincr(key, fields, ledger.ttl_left(key, now))
-            written += 1
-            del ledger.delta_hash[key]
-        ledger.forget()
+        written = self._ledger.write_back(self.primary)
         self._local = MemoryStore()
-        self._next_beat = 0.0
+        self._heartbeat.reset()
         outage = self._clock() - self._down_since
         self._down = None
         self.written_back += written

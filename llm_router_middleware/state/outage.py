@@ -4,7 +4,7 @@
 rate count), kept while the store answers. ``delta``: every numeric change made since the store
 went away, written back when it returns. A reservation against a limited key may use only this
 worker's share of what was left at its last read: ``(limit - known) / workers``; a key never
-read has no known base and refuses.
+read has no known base and refuses. When the store is back, the deltas are written to it.
 """
 
 from __future__ import annotations
@@ -12,6 +12,10 @@ from __future__ import annotations
 import math
 import time
 from collections.abc import Mapping, Sequence
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from .redis import RedisStore
 
 _KNOWN_MAX = 100_000  # numeric keys remembered for a local allowance
 _EPS = 1e-12
@@ -34,8 +38,19 @@ class OutageLedger:
             known.clear()
         known.update(zip(keys, values, strict=True))
 
-    def advance(self, limits: Sequence[tuple[str, float]], amount: float) -> None:
-        """A reservation the store granted: the keys we know moved by ``amount``."""
+    def remember_one(self, key: str, value: float) -> None:
+        self.known[key] = value
+
+    def remember_hash(self, key: str, table: dict[str, float]) -> None:
+        self.known_hash[key] = table
+
+    def granted(
+        self, refused: str | None, limits: Sequence[tuple[str, float]], amount: float
+    ) -> None:
+        """The store's answer to a reservation: if granted, the keys we know moved by
+        ``amount``."""
+        if refused is not None:
+            return
         known = self.known
         for key, _limit in limits:
             value = known.get(key)
@@ -89,6 +104,24 @@ class OutageLedger:
         if expires is None or expires == math.inf:
             return None
         return max(1.0, expires - now)
+
+    def write_back(self, store: RedisStore) -> int:
+        """Add the deltas to the store, then start again from its values. Each key leaves the
+        ledger once written: a write-back cut short (the store lost again) resumes, never
+        repeats. Returns the keys written."""
+        now = time.time()
+        written = 0
+        for key, amount in list(self.delta.items()):
+            if amount != 0.0:
+                store.incr(key, amount, self.ttl_left(key, now))
+                written += 1
+            del self.delta[key]
+        for key, fields in list(self.delta_hash.items()):
+            store.hincr(key, fields, self.ttl_left(key, now))
+            written += 1
+            del self.delta_hash[key]
+        self.forget()
+        return written
 
     def forget(self) -> None:
         """The deltas were written back: start again from the store's values."""
