@@ -185,11 +185,13 @@ class ProviderHandler(BaseHandler):
             choice = {"index": 0, "delta": delta, "logprobs": None, "finish_reason": finish}
             return {**base, "object": "chat.completion.chunk", "choices": [choice]}
 
-        pieces = _WORDS.findall(text)
+        pieces = [] if behavior.empty_stream else _WORDS.findall(text)
         events = [chunk({"role": "assistant", "content": ""}, None)]
         events.extend(chunk({"content": piece}, None) for piece in pieces)
         events.append(chunk({}, behavior.finish_reason))
-        if usage is not None:
+        if behavior.empty_stream:
+            events = []
+        elif usage is not None:
             events.append(
                 {**base, "object": "chat.completion.chunk", "choices": [], "usage": usage}
             )
