@@ -10,11 +10,12 @@ out of scope). Deterministic for a given seed. SNIPS: Coucke et al. 2018, CC0.
 
 from __future__ import annotations
 
-import argparse
-import csv
-import json
 import random
+import sys
 from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from _convert import Line, main, read_csv
 
 ROOT = Path(__file__).resolve().parent
 DEFAULT_DATA = ROOT.parent.parent / "shared" / "data" / "snips"
@@ -27,18 +28,13 @@ TEST_PER_ROUTE = 60
 OOS_TEST = 60
 
 
-def _read(path: Path) -> list[tuple[str, str]]:
-    with path.open(newline="", encoding="utf-8") as f:
-        return [(row["text"].strip(), row["category"]) for row in csv.DictReader(f)]
-
-
-def convert(data: Path, seed: int) -> list[dict[str, object]]:
+def convert(data: Path, seed: int) -> list[Line]:
     rng = random.Random(seed)
-    train, test = _read(data / "train.csv"), _read(data / "test.csv")
+    train, test = read_csv(data / "train.csv"), read_csv(data / "test.csv")
     missing = sorted(set(ROUTES + OUT_OF_SCOPE) - {c for _, c in train})
     if missing:
         raise SystemExit(f"intents not in SNIPS: {missing}")
-    lines: list[dict[str, object]] = []
+    lines: list[Line] = []
     for route in ROUTES:
         pool = [t for t, c in train if c == route]
         lines += [
@@ -55,19 +51,5 @@ def convert(data: Path, seed: int) -> list[dict[str, object]]:
     return lines
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--data", type=Path, default=DEFAULT_DATA)
-    parser.add_argument("--out", type=Path, default=DEFAULT_OUT)
-    parser.add_argument("--seed", type=int, default=7)
-    args = parser.parse_args()
-    lines = convert(args.data, args.seed)
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    with args.out.open("w", encoding="utf-8") as f:
-        for line in lines:
-            f.write(json.dumps(line, ensure_ascii=False) + "\n")
-    print(f"wrote {len(lines)} lines to {args.out}")
-
-
 if __name__ == "__main__":
-    main()
+    main(__doc__, convert, data=DEFAULT_DATA, out=DEFAULT_OUT, seed=7)

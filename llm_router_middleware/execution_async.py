@@ -120,7 +120,7 @@ class AsyncExecution(Execution):
             return
         if call.reservation is not None:
             reservation, call.reservation = call.reservation, None
-            billed = billed_usd(exc, call.spec)  # an unusable 200 reply was billed: charge it
+            billed = billed_usd(exc, call.spec, self.plan.prompt_tokens)  # unusable 200: billed
             if billed is None:
                 await self.router.ledger.arelease(reservation)
             else:

@@ -49,7 +49,7 @@ class Failures(AttemptQueue):
         spec = call.spec
         verdict = classify(exc, self.secrets)
         if call.reservation is not None:
-            billed = billed_usd(exc, spec)  # an unusable 200 reply was billed: charge it
+            billed = billed_usd(exc, spec, self.plan.prompt_tokens)  # unusable 200: billed
             if billed is None:
                 self.router.ledger.release(call.reservation)
             else:

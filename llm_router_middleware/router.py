@@ -350,12 +350,10 @@ class Router:
 
     def models_status(self) -> tuple[ModelStatus, ...]:
         """Each model's breaker state and cooldown, in config order."""
-        return reads.models_status(self, self.store.get_many(self._state_keys))
+        return reads.models_status(self)
 
     async def amodels_status(self) -> tuple[ModelStatus, ...]:
-        if self.astore is None:
-            return self.models_status()
-        return reads.models_status(self, await self.astore.aget_many(self._state_keys))
+        return await reads.amodels_status(self)
 
     def health(self) -> HealthReport:
         """A readiness summary; ``report.status_code`` is 200 when ready, else 503."""

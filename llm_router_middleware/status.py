@@ -1,5 +1,7 @@
 """What an app can read of the router's state: a user's spend and what is left today, each
-model's breaker and cooldown, whether the router is degraded, and a readiness summary.
+model's breaker and cooldown (and each of its deployments': weight, breaker, cooldown, calls in
+flight in this process, requests and tokens this minute against its limits), whether the
+router is degraded, and a readiness summary.
 
 The reads are the same batched store reads planning does; each has an async twin that uses the
 store's asyncio client. ``Router.spend``, ``Router.models_status`` and ``Router.health`` (and
@@ -9,16 +11,19 @@ store's asyncio client. ``Router.spend``, ``Router.models_status`` and ``Router.
 from __future__ import annotations
 
 import math
+import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any
 
 from .context import RequestContext
 from .errors import ContextError, RouterError
 from .resilience import BreakerState
 from .state import MemoryStore
+from .traffic.tokens import WINDOW_S
 
 if TYPE_CHECKING:
+    from .config.schema import ModelSpec
     from .router import Router
 
 
@@ -51,6 +56,40 @@ class SpendReport:
 
 
 @dataclass(frozen=True, slots=True)
+class DeploymentStatus:
+    """One deployment of a model. Names no key and no address: safe to show an admin."""
+
+    name: str
+    weight: float
+    breaker: str  # "closed" | "open" | "half_open"
+    available: bool  # the breaker lets calls through and no Retry-After cooldown is running
+    reason: str
+    retry_in_s: float | None  # an open breaker's time until its probe
+    cooldown_s: float | None  # a provider's Retry-After still running
+    in_flight: int  # calls to it in flight in this process
+    rpm: int | None  # its own request limit per minute
+    rpm_used: float | None  # requests this minute (None: no limit, not counted)
+    tpm: int | None  # its own token limit per minute
+    tpm_used: float | None  # tokens this minute (None: no limit, not counted)
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "name": self.name,
+            "weight": self.weight,
+            "breaker": self.breaker,
+            "available": self.available,
+            "reason": self.reason,
+            "retry_in_s": _round(self.retry_in_s),
+            "cooldown_s": _round(self.cooldown_s),
+            "in_flight": self.in_flight,
+            "rpm": self.rpm,
+            "rpm_used": self.rpm_used,
+            "tpm": self.tpm,
+            "tpm_used": self.tpm_used,
+        }
+
+
+@dataclass(frozen=True, slots=True)
 class ModelStatus:
     model: str
     breaker: str  # "closed" | "open" | "half_open"
@@ -58,6 +97,7 @@ class ModelStatus:
     reason: str
     retry_in_s: float | None  # an open breaker's time until its probe
     cooldown_s: float | None  # a provider's Retry-After still running
+    deployments: tuple[DeploymentStatus, ...] = ()  # in config order; () when it has none
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -67,6 +107,7 @@ class ModelStatus:
             "reason": self.reason,
             "retry_in_s": _round(self.retry_in_s),
             "cooldown_s": _round(self.cooldown_s),
+            "deployments": [d.to_json() for d in self.deployments],
         }
 
 
@@ -140,22 +181,83 @@ def _spend_reads(
     return [key for _label, key, _limit in scopes], finish
 
 
-def models_status(router: Router, raws: Sequence[str | None]) -> tuple[ModelStatus, ...]:
-    """From the values at ``router._state_keys`` (breaker records, then cooldowns)."""
+def models_status(router: Router) -> tuple[ModelStatus, ...]:
+    keys, numeric, finish = _status_reads(router)
+    store = router.store
+    return finish(store.get_many(keys), store.get_numbers(numeric) if numeric else [])
+
+
+async def amodels_status(router: Router) -> tuple[ModelStatus, ...]:
+    astore = router.astore
+    if astore is None:
+        return models_status(router)
+    keys, numeric, finish = _status_reads(router)
+    raws = await astore.aget_many(keys)
+    return finish(raws, await astore.aget_numbers(numeric) if numeric else [])
+
+
+_Finish = Callable[[Sequence[str | None], Sequence[float]], tuple[ModelStatus, ...]]
+
+
+def _status_reads(router: Router) -> tuple[list[str], list[str], _Finish]:
+    """The keys a status report reads: every model's and deployment's breaker and cooldown
+    records (one batch), the deployments' request and token counts this minute (another); and
+    how to finish the report from their values."""
     models = router._models
-    count = len(models)
-    statuses = router.breakers.parse_statuses(models, raws[:count])
-    cooling = router.cooldowns.parse_remaining(models, raws[count:])
+    specs = router.config.models
+    targets = [d.target for m in models for d in specs[m].deployments]
+    keys = list(router._state_keys)
+    if targets:
+        keys += router.breakers.keys(targets) + router.cooldowns.keys(targets)
+    minute = int(time.time() // WINDOW_S)
+    counted = [d for m in models for d in specs[m].deployments if d.rpm or d.tpm]
+    numeric: list[str] = []
+    for d in counted:
+        if d.rpm:
+            numeric.append(f"{router.tokens.stem('rpm', d.target)}{minute}")
+        if d.tpm:
+            numeric.append(router.tokens.key(d.target, minute))
+
+    def finish(raws: Sequence[str | None], values: Sequence[float]) -> tuple[ModelStatus, ...]:
+        count, n = len(models), len(targets)
+        own = _statuses(router, models, raws[:count], raws[count : 2 * count])
+        rest = raws[2 * count :]
+        of_target = dict(zip(targets, _statuses(router, targets, rest[:n], rest[n:]), strict=True))
+        used = iter(values)
+        counts = {
+            d.target: (next(used) if d.rpm else None, next(used) if d.tpm else None)
+            for d in counted
+        }
+        out = []
+        for name, status in zip(models, own, strict=True):
+            deployments = tuple(
+                _deployment(router, d, of_target[d.target], counts.get(d.target, (None, None)))
+                for d in specs[name].deployments
+            )
+            out.append(replace(status, deployments=deployments))
+        return tuple(out)
+
+    return keys, numeric, finish
+
+
+def _statuses(
+    router: Router,
+    targets: Sequence[str],
+    breaker_raws: Sequence[str | None],
+    cooldown_raws: Sequence[str | None],
+) -> list[ModelStatus]:
+    statuses = router.breakers.parse_statuses(targets, breaker_raws)
+    cooling = router.cooldowns.parse_remaining(targets, cooldown_raws)
     out = []
-    for name in models:
-        status = statuses[name]
-        cooldown = cooling.get(name)
+    for target in targets:
+        status = statuses[target]
+        cooldown = cooling.get(target)
         reason = status.reason
         if cooldown is not None and status.allows:
             reason = f"cooldown: provider asked to retry in {cooldown:.1f}s"
         out.append(
             ModelStatus(
-                model=name,
+                model=target,
                 breaker=str(status.state),
                 available=status.allows and cooldown is None,
                 reason=reason,
@@ -163,7 +265,29 @@ def models_status(router: Router, raws: Sequence[str | None]) -> tuple[ModelStat
                 cooldown_s=cooldown,
             )
         )
-    return tuple(out)
+    return out
+
+
+def _deployment(
+    router: Router,
+    spec: ModelSpec,
+    status: ModelStatus,
+    used: tuple[float | None, float | None],
+) -> DeploymentStatus:
+    return DeploymentStatus(
+        name=spec.deployment or spec.target,
+        weight=spec.weight,
+        breaker=status.breaker,
+        available=status.available,
+        reason=status.reason,
+        retry_in_s=status.retry_in_s,
+        cooldown_s=status.cooldown_s,
+        in_flight=router.deployments.inflight(spec.target),
+        rpm=spec.rpm,
+        rpm_used=used[0],
+        tpm=spec.tpm,
+        tpm_used=used[1],
+    )
 
 
 def health(router: Router) -> HealthReport:
@@ -210,11 +334,13 @@ def _round(value: float | None) -> float | None:
 
 
 __all__ = [
+    "DeploymentStatus",
     "HealthReport",
     "ModelStatus",
     "ScopeSpend",
     "SpendReport",
     "ahealth",
+    "amodels_status",
     "aspend",
     "health",
     "models_status",

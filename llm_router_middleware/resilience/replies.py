@@ -8,7 +8,11 @@ section's list (``["empty", "content_filter"]``).
 
 For a stream the check runs before the first chunk reaches the caller: chunks that carry no
 text and no tool call (the role chunk) are held back until one does; a stream that ends, or
-finishes with a content-filter reason, before that is a failure and the call falls back.
+finishes with a content-filter reason, before that is a failure and the call falls back. A
+stream that ends with no output and no usage (no chunk at all, or only the closing chunk a
+client library makes up) is always a failure of the provider, whatever ``reply_failures``
+says. A stream screened out reports no usage, so it is charged the prompt tokens planning
+estimated.
 """
 
 from __future__ import annotations
@@ -36,12 +40,17 @@ _HOLD_LIMIT = 64  # chunks held back at most while waiting for content; then pas
 
 
 class UnusableReplyError(Exception):
-    """A 200 reply that counts as the model's failure. Tokens are what the provider billed."""
+    """A 200 reply that counts as the model's failure. Tokens are what the provider billed;
+    ``prompt_tokens`` None when it did not say (a stream): the planned estimate is charged."""
 
     status_code = 200
 
     def __init__(
-        self, kind: ErrorKind, message: str, prompt_tokens: int = 0, completion_tokens: int = 0
+        self,
+        kind: ErrorKind,
+        message: str,
+        prompt_tokens: int | None = 0,
+        completion_tokens: int = 0,
     ) -> None:
         super().__init__(message)
         self.error_kind = kind  # read by classify()
@@ -119,8 +128,9 @@ def _has_output(part: Any) -> bool:
 
 
 def _verdict(chunk: Any, failures: frozenset[str]) -> bool | None:
-    """True: the chunk carries output (release the stream); False: keep holding;
-    raises when the stream finished before any output."""
+    """True: the chunk carries output (release the stream); False: keep holding (a finish
+    without output: to the end, to see its usage); raises when the stream finished before any
+    output and ``failures`` says that is a failure."""
     for choice in getattr(chunk, "choices", None) or ():
         if _has_output(getattr(choice, "delta", None)):
             return True
@@ -130,29 +140,41 @@ def _verdict(chunk: Any, failures: frozenset[str]) -> bool | None:
                 raise UnusableReplyError(
                     ErrorKind.CONTENT_FILTERED,
                     "the stream finished with finish_reason content_filter before any content",
+                    None,
                 )
             if "empty" in failures:
                 raise UnusableReplyError(
                     ErrorKind.EMPTY_REPLY,
                     f"the stream finished ({reason}) before any content or tool call",
+                    None,
                 )
-            return True
     return False
 
 
-def _ended(failures: frozenset[str]) -> None:
+def _ended(held: list[Any], failures: frozenset[str]) -> None:
+    """The stream ended before any output: a failure when ``failures`` says so, and always
+    when it carried no usage either (nothing but what a client library makes up at the end)."""
     if "empty" in failures:
         raise UnusableReplyError(
-            ErrorKind.EMPTY_REPLY, "the stream ended before any content or tool call"
+            ErrorKind.EMPTY_REPLY, "the stream ended before any content or tool call", None
         )
+    if not any(getattr(chunk, "usage", None) for chunk in held):
+        raise _no_chunk()
+
+
+def _no_chunk() -> UnusableReplyError:
+    return UnusableReplyError(
+        ErrorKind.EMPTY_REPLY, "the stream ended with no content, no tool call and no usage", None
+    )
 
 
 def screen_stream(
     first: Any, chunks: Iterator[Any], failures: frozenset[str]
 ) -> tuple[Any, Iterator[Any]]:
-    """(first chunk, the rest) once the stream is known not to be empty; raises otherwise."""
-    if not failures:
-        return first, chunks
+    """(first chunk, the rest) once the stream is known not to be empty; raises otherwise.
+    ``first`` None: the stream ended before its first chunk."""
+    if first is None:
+        raise _no_chunk()
     held: list[Any] = []
     chunk = first
     while chunk is not None:
@@ -160,16 +182,16 @@ def screen_stream(
         if _verdict(chunk, failures) or len(held) >= _HOLD_LIMIT:
             return held[0], (_Held(held[1:], chunks) if len(held) > 1 else chunks)
         chunk = next(chunks, None)
-    _ended(failures)
-    return (held[0], iter(())) if held else (None, iter(()))
+    _ended(held, failures)
+    return held[0], iter(())
 
 
 async def ascreen_stream(
     first: Any, chunks: AsyncIterator[Any], failures: frozenset[str]
 ) -> tuple[Any, AsyncIterator[Any]]:
     """The async twin of ``screen_stream``."""
-    if not failures:
-        return first, chunks
+    if first is None:
+        raise _no_chunk()
     held: list[Any] = []
     chunk = first
     while chunk is not None:
@@ -180,8 +202,8 @@ async def ascreen_stream(
             chunk = await chunks.__anext__()
         except StopAsyncIteration:
             chunk = None
-    _ended(failures)
-    return (held[0], _nothing()) if held else (None, _nothing())
+    _ended(held, failures)
+    return held[0], _nothing()
 
 
 class _Held:
@@ -239,8 +261,10 @@ async def _nothing() -> AsyncIterator[Any]:
     yield
 
 
-def billed_usd(exc: BaseException, spec: ModelSpec) -> float | None:
-    """What an unusable reply cost (the provider bills it), or None for any other error."""
+def billed_usd(exc: BaseException, spec: ModelSpec, prompt_estimate: int = 0) -> float | None:
+    """What an unusable reply cost (the provider bills it), or None for any other error.
+    A reply that reported no usage (a stream) is charged ``prompt_estimate`` prompt tokens."""
     if not isinstance(exc, UnusableReplyError):
         return None
-    return spec.estimate_cost(exc.prompt_tokens, exc.completion_tokens)
+    prompt = exc.prompt_tokens if exc.prompt_tokens is not None else prompt_estimate
+    return spec.estimate_cost(prompt, exc.completion_tokens)

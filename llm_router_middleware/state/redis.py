@@ -12,6 +12,9 @@ redis-py if the server lost its script cache):
 - ``tally``: one outcome into a breaker's bucketed window (a hash), old buckets pruned, the
   failure streak extended or reset, the sums and the breaker record returned.
 
+``incr``, ``reserve`` and ``hincr`` take an optional write token (``op``, state/oplog.py): the
+script applies a write once per token and records it in the worker's ring in the same step.
+
 A script gives "TTL only when the key is new" exactly, as MemoryStore does, on any Redis >= 2.6
 (EXPIRE NX needs Redis 7 and sets a TTL on an existing key that has none).
 
@@ -41,6 +44,8 @@ from redis.retry import Retry
 
 from ..errors import RedisUnavailableError as RedisUnavailableError
 from ..resilience.redact import redact
+from .oplog import TTL_S as RING_TTL_S
+from .oplog import OpToken
 from .redis_connection import async_kwargs, client_secrets, describe, redact_url, url_secrets
 from .redis_scripts import COMPARE_AND_SET, HINCR, INCR, RESERVE, TALLY
 
@@ -127,30 +132,40 @@ class RedisStore:
             values = self._client.mget(keys)
         return [0.0 if v is None else float(v) for v in values]
 
-    def incr(self, key: str, amount: float, ttl_s: float | None = None) -> float:
+    def incr(
+        self, key: str, amount: float, ttl_s: float | None = None, op: OpToken | None = None
+    ) -> float:
+        keys, args = _with_token([key], [repr(float(amount)), _ms(ttl_s)], op)
         with self._guard():
-            value = self._incr(keys=[key], args=[repr(float(amount)), _ms(ttl_s)])
+            value = self._incr(keys=keys, args=args)
         return float(value)
 
     def reserve(
-        self, limits: Sequence[tuple[str, float]], amount: float, ttl_s: float | None = None
+        self,
+        limits: Sequence[tuple[str, float]],
+        amount: float,
+        ttl_s: float | None = None,
+        op: OpToken | None = None,
     ) -> str | None:
         if not limits:
             return None
-        keys = [key for key, _ in limits]
-        args = [repr(float(amount)), _ms(ttl_s), *(_limit(limit) for _, limit in limits)]
+        keys, args = _reserve_args(limits, amount, ttl_s, op)
         with self._guard():
             refused = self._reserve(keys=keys, args=args)
         return None if refused is None else _text(refused)
 
-    def hincr(self, key: str, fields: Mapping[str, float], ttl_s: float | None = None) -> None:
+    def hincr(
+        self,
+        key: str,
+        fields: Mapping[str, float],
+        ttl_s: float | None = None,
+        op: OpToken | None = None,
+    ) -> None:
         if not fields:
             return
-        args = [_ms(ttl_s)]
-        for name, amount in fields.items():
-            args += (name, repr(float(amount)))
+        keys, args = _hincr_args(key, fields, ttl_s, op)
         with self._guard():
-            self._hincr(keys=[key], args=args)
+            self._hincr(keys=keys, args=args)
 
     def hgetall(self, key: str) -> dict[str, float]:
         with self._guard():
@@ -207,32 +222,40 @@ class RedisStore:
             values = await self._side().client.mget(keys)
         return [0.0 if v is None else float(v) for v in values]
 
-    async def aincr(self, key: str, amount: float, ttl_s: float | None = None) -> float:
+    async def aincr(
+        self, key: str, amount: float, ttl_s: float | None = None, op: OpToken | None = None
+    ) -> float:
+        keys, args = _with_token([key], [repr(float(amount)), _ms(ttl_s)], op)
         async with self._aguard():
-            value = await self._side().incr(keys=[key], args=[repr(float(amount)), _ms(ttl_s)])
+            value = await self._side().incr(keys=keys, args=args)
         return float(value)
 
     async def areserve(
-        self, limits: Sequence[tuple[str, float]], amount: float, ttl_s: float | None = None
+        self,
+        limits: Sequence[tuple[str, float]],
+        amount: float,
+        ttl_s: float | None = None,
+        op: OpToken | None = None,
     ) -> str | None:
         if not limits:
             return None
-        keys = [key for key, _ in limits]
-        args = [repr(float(amount)), _ms(ttl_s), *(_limit(limit) for _, limit in limits)]
+        keys, args = _reserve_args(limits, amount, ttl_s, op)
         async with self._aguard():
             refused = await self._side().reserve(keys=keys, args=args)
         return None if refused is None else _text(refused)
 
     async def ahincr(
-        self, key: str, fields: Mapping[str, float], ttl_s: float | None = None
+        self,
+        key: str,
+        fields: Mapping[str, float],
+        ttl_s: float | None = None,
+        op: OpToken | None = None,
     ) -> None:
         if not fields:
             return
-        args = [_ms(ttl_s)]
-        for name, amount in fields.items():
-            args += (name, repr(float(amount)))
+        keys, args = _hincr_args(key, fields, ttl_s, op)
         async with self._aguard():
-            await self._side().hincr(keys=[key], args=args)
+            await self._side().hincr(keys=keys, args=args)
 
     async def ahgetall(self, key: str) -> dict[str, float]:
         async with self._aguard():
@@ -338,6 +361,36 @@ def _ms(ttl_s: float | None) -> str:
     if ttl_s is None:
         return "0"
     return str(max(1, round(ttl_s * 1000)))
+
+
+_NO_TOKEN = ("", "0", "0")
+_RING_TTL_MS = _ms(RING_TTL_S)
+
+
+def _with_token(
+    keys: list[str], args: list[str], op: OpToken | None
+) -> tuple[list[str], list[str]]:
+    """The keys and arguments of a numeric write's script, with its write token (oplog.py)."""
+    if op is None:
+        return keys, [*_NO_TOKEN, *args]
+    return [*keys, op.ring], [op.slot, str(op.seq), _RING_TTL_MS, *args]
+
+
+def _reserve_args(
+    limits: Sequence[tuple[str, float]], amount: float, ttl_s: float | None, op: OpToken | None
+) -> tuple[list[str], list[str]]:
+    keys = [key for key, _ in limits]
+    args = [repr(float(amount)), _ms(ttl_s), *(_limit(limit) for _, limit in limits)]
+    return _with_token(keys, args, op)
+
+
+def _hincr_args(
+    key: str, fields: Mapping[str, float], ttl_s: float | None, op: OpToken | None
+) -> tuple[list[str], list[str]]:
+    args = [_ms(ttl_s)]
+    for name, amount in fields.items():
+        args += (name, repr(float(amount)))
+    return _with_token([key], args, op)
 
 
 def _limit(limit: float) -> str:

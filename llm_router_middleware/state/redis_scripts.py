@@ -3,49 +3,90 @@
 Each gives "TTL only when the key is new" exactly, as MemoryStore does, on any Redis >= 2.6.
 """
 
-INCR = """
-local existed = redis.call('EXISTS', KEYS[1])
-local value = redis.call('INCRBYFLOAT', KEYS[1], ARGV[1])
-if existed == 0 and ARGV[2] ~= '0' then
-  redis.call('PEXPIRE', KEYS[1], ARGV[2])
+# The numeric writes carry a write token (state/oplog.py): ARGV[1] the slot in the worker's
+# ring ('' = no token), ARGV[2] the write's seq, ARGV[3] the ring's TTL in ms; the ring is the
+# last of KEYS. A write whose seq is already in its slot was applied: it is not applied again.
+_RING = """
+local ring = nil
+local n = #KEYS
+if ARGV[1] ~= '' then
+  ring = KEYS[n]
+  n = n - 1
 end
-return value
+"""
+_APPLIED = "ring and redis.call('HGET', ring, ARGV[1]) == ARGV[2]"
+_RECORD = """
+if ring then
+  redis.call('HSET', ring, ARGV[1], ARGV[2])
+  redis.call('PEXPIRE', ring, ARGV[3])
+end
 """
 
-# KEYS: the keys; ARGV[1]: amount; ARGV[2]: TTL in ms ('0' = none); ARGV[2 + i]: limit of
-# KEYS[i] ('inf' = unlimited). Returns the first refusing key, or nil after adding to all.
-RESERVE = """
-local amount = tonumber(ARGV[1])
-for i, key in ipairs(KEYS) do
-  local limit = ARGV[i + 2]
+# KEYS[1]: the key; ARGV[4]: amount; ARGV[5]: TTL in ms ('0' = none). Returns the new value.
+INCR = (
+    _RING
+    + f"""
+if {_APPLIED} then
+  return redis.call('GET', KEYS[1]) or '0'
+end
+local existed = redis.call('EXISTS', KEYS[1])
+local value = redis.call('INCRBYFLOAT', KEYS[1], ARGV[4])
+if existed == 0 and ARGV[5] ~= '0' then
+  redis.call('PEXPIRE', KEYS[1], ARGV[5])
+end
+"""
+    + _RECORD
+    + "return value\n"
+)
+
+# KEYS[1..n]: the keys; ARGV[4]: amount; ARGV[5]: TTL in ms ('0' = none); ARGV[5 + i]: limit
+# of KEYS[i] ('inf' = unlimited). Returns the first refusing key, or nil after adding to all.
+RESERVE = (
+    _RING
+    + f"""
+if {_APPLIED} then
+  return false
+end
+local amount = tonumber(ARGV[4])
+for i = 1, n do
+  local limit = ARGV[i + 5]
   if limit ~= 'inf' then
-    local current = tonumber(redis.call('GET', key) or '0')
+    local current = tonumber(redis.call('GET', KEYS[i]) or '0')
     if current + amount > tonumber(limit) + 1e-12 then
-      return key
+      return KEYS[i]
     end
   end
 end
-for _, key in ipairs(KEYS) do
-  local existed = redis.call('EXISTS', key)
-  redis.call('INCRBYFLOAT', key, ARGV[1])
-  if existed == 0 and ARGV[2] ~= '0' then
-    redis.call('PEXPIRE', key, ARGV[2])
+for i = 1, n do
+  local existed = redis.call('EXISTS', KEYS[i])
+  redis.call('INCRBYFLOAT', KEYS[i], ARGV[4])
+  if existed == 0 and ARGV[5] ~= '0' then
+    redis.call('PEXPIRE', KEYS[i], ARGV[5])
   end
 end
-return false
 """
+    + _RECORD
+    + "return false\n"
+)
 
-# ARGV[1]: TTL in ms ('0' = none); ARGV[2], ARGV[3], ...: field, amount pairs.
-HINCR = """
+# KEYS[1]: the hash; ARGV[4]: TTL in ms ('0' = none); ARGV[5], ARGV[6], ...: field, amount.
+HINCR = (
+    _RING
+    + f"""
+if {_APPLIED} then
+  return 0
+end
 local existed = redis.call('EXISTS', KEYS[1])
-for i = 2, #ARGV, 2 do
+for i = 5, #ARGV, 2 do
   redis.call('HINCRBYFLOAT', KEYS[1], ARGV[i], ARGV[i + 1])
 end
-if existed == 0 and ARGV[1] ~= '0' then
-  redis.call('PEXPIRE', KEYS[1], ARGV[1])
+if existed == 0 and ARGV[4] ~= '0' then
+  redis.call('PEXPIRE', KEYS[1], ARGV[4])
 end
-return 1
 """
+    + _RECORD
+    + "return 1\n"
+)
 
 # ARGV[1]: '1' if a value is expected, '0' if the key must be absent; ARGV[2]: expected value;
 # ARGV[3]: new value; ARGV[4]: TTL in ms ('0' = none). Returns 1 when set, 0 otherwise.

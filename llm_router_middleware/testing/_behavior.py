@@ -49,7 +49,8 @@ class Behavior:
     context_length_exceeded), `status` (every request fails with it when >= 400),
     `fail_times` then `failure_rate` (those answer `fail_status`), `malformed`.
     `stream_break_after=N` drops the connection of a streamed reply after its N-th text chunk
-    (no final chunk, no ``[DONE]``): a provider failing mid-stream.
+    (no final chunk, no ``[DONE]``): a provider failing mid-stream. `empty_stream` answers a
+    streamed request with ``data: [DONE]`` alone (no chunk, no usage).
     `reply` may be a callable of the request messages. `failure_rate` draws are
     a pure function of (`seed`, model, request index), so runs are reproducible.
     """
@@ -63,6 +64,7 @@ class Behavior:
     latency_s: float = 0.0
     stream_chunk_delay_s: float = 0.0
     stream_break_after: int | None = None
+    empty_stream: bool = False
     hang: bool = False
     malformed: bool = False
     failure_rate: float = 0.0

@@ -14,6 +14,7 @@ import socket
 import sys
 import threading
 import time
+import weakref
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from types import TracebackType
 from typing import Any, ClassVar, Self
@@ -34,6 +35,8 @@ class _Server(ThreadingHTTPServer):
         self.name = f"{type(self).__name__}:{self.server_address[1]}"
         self._conn_lock = threading.Lock()
         self._connections: set[socket.socket] = set()
+        # daemon threads, which server_close() does not join: stop() joins them itself
+        self._conn_threads: weakref.WeakSet[threading.Thread] = weakref.WeakSet()
 
     def process_request(self, request: Any, client_address: Any) -> None:
         with self._conn_lock:
@@ -41,8 +44,17 @@ class _Server(ThreadingHTTPServer):
         super().process_request(request, client_address)
 
     def process_request_thread(self, request: Any, client_address: Any) -> None:
-        threading.current_thread().name = f"{self.name}:conn"
+        current = threading.current_thread()
+        current.name = f"{self.name}:conn"
+        with self._conn_lock:
+            self._conn_threads.add(current)
         super().process_request_thread(request, client_address)
+
+    def join_connections(self, timeout_s: float = 10.0) -> None:
+        with self._conn_lock:
+            threads = list(self._conn_threads)
+        for thread in threads:
+            thread.join(timeout_s)
 
     def shutdown_request(self, request: Any) -> None:
         with self._conn_lock:
@@ -192,6 +204,7 @@ class BackgroundServer:
         thread.join()
         server.close_connections()
         server.server_close()
+        server.join_connections()
 
     def __enter__(self) -> Self:
         return self.start()

@@ -163,3 +163,50 @@ def test_tool_calls_and_text_are_usable_replies() -> None:
     with pytest.raises(UnusableReplyError) as caught:
         check_reply(Reply({"choices": []}), failures)
     assert caught.value.error_kind is ErrorKind.EMPTY_REPLY
+
+
+@pytest.mark.parametrize("mode", MODES)
+@pytest.mark.parametrize("failures", [["empty", "content_filter"], []])
+def test_a_stream_without_a_single_chunk_falls_back_and_is_charged_its_prompt(
+    mode: str, failures: list[str], fake_provider: FakeProvider, transport: str
+) -> None:
+    from llm_router_middleware.messages import count_tokens
+
+    fake_provider.set("fake-premium", Behavior(empty_stream=True))
+    fake_provider.set(
+        "fake-balanced", Behavior(reply="streamed fine", prompt_tokens=10, completion_tokens=5)
+    )
+    routing_section = {
+        "strategy": "fixed",
+        "fallbacks": ["premium", "balanced", "cheap"],
+        "reply_failures": failures,
+    }
+    router = Router.from_config(
+        base_config(fake_provider, transport, routing=routing_section, breaker=ONE_STRIKE)
+    )
+    text, routing = _stream(router, mode)
+    assert text == "streamed fine"
+    assert routing.model == "balanced"
+    first = routing.attempts[0]
+    assert (first.model, first.error_type) == ("premium", "empty_reply")
+    assert {s.model: s.breaker for s in router.models_status()}["premium"] == "open"
+    # no usage came back: premium is charged the prompt as planned, balanced its usage
+    spent = router.spend(RequestContext(user_id="u1")).scopes[0].spent_usd
+    assert spent == pytest.approx(count_tokens(HI) * 10e-6 + 10 * 3e-6 + 5 * 6e-6)
+
+
+@pytest.mark.parametrize("mode", MODES)
+def test_a_stream_screened_out_is_charged_its_prompt(
+    mode: str, make_router: Callable[..., Router], fake_provider: FakeProvider
+) -> None:
+    from llm_router_middleware.messages import count_tokens
+
+    fake_provider.set("fake-premium", Behavior(reply=""))
+    fake_provider.set(
+        "fake-balanced", Behavior(reply="streamed fine", prompt_tokens=10, completion_tokens=5)
+    )
+    router = make_router()
+    text, routing = _stream(router, mode)
+    assert (text, routing.model) == ("streamed fine", "balanced")
+    spent = router.spend(RequestContext(user_id="u1")).scopes[0].spent_usd
+    assert spent == pytest.approx(count_tokens(HI) * 10e-6 + 10 * 3e-6 + 5 * 6e-6)
