@@ -30,7 +30,7 @@ from .response import RoutingInfo
 from .router import Router
 from .routing.plan import Plan, Rejection
 from .state import MemoryStore, StateStore
-from .status import HealthReport, ModelStatus, ScopeSpend, SpendReport
+from .status import DeploymentStatus, HealthReport, ModelStatus, ScopeSpend, SpendReport
 
 __version__ = "0.1.0"
 
@@ -44,6 +44,7 @@ __all__ = [
     "ContextRejected",
     "ContextResolver",
     "DeadlineExceededError",
+    "DeploymentStatus",
     "EncoderError",
     "HeaderContextResolver",
     "HealthReport",

@@ -10,6 +10,7 @@ PUBLIC = [
     "ContextRejected",
     "ContextResolver",
     "DeadlineExceededError",
+    "DeploymentStatus",
     "EncoderError",
     "HeaderContextResolver",
     "HealthReport",
