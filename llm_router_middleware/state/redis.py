@@ -30,7 +30,6 @@ The scripts touch several keys, so on Redis Cluster they need the keys in one ha
 from __future__ import annotations
 
 import asyncio
-import math
 import weakref
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
@@ -44,8 +43,8 @@ from redis.retry import Retry
 
 from ..errors import RedisUnavailableError as RedisUnavailableError
 from ..resilience.redact import redact
-from .oplog import TTL_S as RING_TTL_S
 from .oplog import OpToken
+from .redis_args import hincr_args, ms, reserve_args, tally_args, tally_reply, text, with_token
 from .redis_connection import async_kwargs, client_secrets, describe, redact_url, url_secrets
 from .redis_scripts import COMPARE_AND_SET, HINCR, INCR, RESERVE, TALLY
 
@@ -135,7 +134,7 @@ class RedisStore:
     def incr(
         self, key: str, amount: float, ttl_s: float | None = None, op: OpToken | None = None
     ) -> float:
-        keys, args = _with_token([key], [repr(float(amount)), _ms(ttl_s)], op)
+        keys, args = with_token([key], [repr(float(amount)), ms(ttl_s)], op)
         with self._guard():
             value = self._incr(keys=keys, args=args)
         return float(value)
@@ -149,10 +148,10 @@ class RedisStore:
     ) -> str | None:
         if not limits:
             return None
-        keys, args = _reserve_args(limits, amount, ttl_s, op)
+        keys, args = reserve_args(limits, amount, ttl_s, op)
         with self._guard():
             refused = self._reserve(keys=keys, args=args)
-        return None if refused is None else _text(refused)
+        return None if refused is None else text(refused)
 
     def hincr(
         self,
@@ -163,35 +162,35 @@ class RedisStore:
     ) -> None:
         if not fields:
             return
-        keys, args = _hincr_args(key, fields, ttl_s, op)
+        keys, args = hincr_args(key, fields, ttl_s, op)
         with self._guard():
             self._hincr(keys=keys, args=args)
 
     def hgetall(self, key: str) -> dict[str, float]:
         with self._guard():
             table = self._client.hgetall(key)
-        return {_text(name): float(value) for name, value in table.items()}
+        return {text(name): float(value) for name, value in table.items()}
 
     def get_many(self, keys: Sequence[str]) -> list[str | None]:
         if not keys:
             return []
         with self._guard():
             values = self._client.mget(keys)
-        return [None if v is None else _text(v) for v in values]
+        return [None if v is None else text(v) for v in values]
 
     def set(self, key: str, value: str, ttl_s: float | None = None) -> None:
         with self._guard():
             if ttl_s is None:
                 self._client.set(key, value)
             else:
-                self._client.set(key, value, px=int(_ms(ttl_s)))
+                self._client.set(key, value, px=int(ms(ttl_s)))
 
     def compare_and_set(
         self, key: str, expected: str | None, new: str, ttl_s: float | None = None
     ) -> bool:
         args = ["0", ""] if expected is None else ["1", expected]
         with self._guard():
-            done = self._cas(keys=[key], args=[*args, new, _ms(ttl_s)])
+            done = self._cas(keys=[key], args=[*args, new, ms(ttl_s)])
         return bool(int(done))
 
     def delete(self, key: str) -> None:
@@ -207,11 +206,9 @@ class RedisStore:
         ttl_s: float,
         peek: str | None = None,
     ) -> tuple[int, int, int, str | None]:
-        keys = [key] if peek is None else [key, peek]
-        args = [str(bucket), str(keep_from), "1" if failed else "0", _ms(ttl_s)]
+        keys, args = tally_args(key, bucket, keep_from, failed, ttl_s, peek)
         with self._guard():
-            streak, requests, failures, peeked = self._tally(keys=keys, args=args)
-        return int(streak), int(requests), int(failures), None if peeked is None else _text(peeked)
+            return tally_reply(self._tally(keys=keys, args=args))
 
     # --- the asyncio twins ----------------------------------------------------------------
 
@@ -225,7 +222,7 @@ class RedisStore:
     async def aincr(
         self, key: str, amount: float, ttl_s: float | None = None, op: OpToken | None = None
     ) -> float:
-        keys, args = _with_token([key], [repr(float(amount)), _ms(ttl_s)], op)
+        keys, args = with_token([key], [repr(float(amount)), ms(ttl_s)], op)
         async with self._aguard():
             value = await self._side().incr(keys=keys, args=args)
         return float(value)
@@ -239,10 +236,10 @@ class RedisStore:
     ) -> str | None:
         if not limits:
             return None
-        keys, args = _reserve_args(limits, amount, ttl_s, op)
+        keys, args = reserve_args(limits, amount, ttl_s, op)
         async with self._aguard():
             refused = await self._side().reserve(keys=keys, args=args)
-        return None if refused is None else _text(refused)
+        return None if refused is None else text(refused)
 
     async def ahincr(
         self,
@@ -253,21 +250,21 @@ class RedisStore:
     ) -> None:
         if not fields:
             return
-        keys, args = _hincr_args(key, fields, ttl_s, op)
+        keys, args = hincr_args(key, fields, ttl_s, op)
         async with self._aguard():
             await self._side().hincr(keys=keys, args=args)
 
     async def ahgetall(self, key: str) -> dict[str, float]:
         async with self._aguard():
             table = await self._side().client.hgetall(key)
-        return {_text(name): float(value) for name, value in table.items()}
+        return {text(name): float(value) for name, value in table.items()}
 
     async def aget_many(self, keys: Sequence[str]) -> list[str | None]:
         if not keys:
             return []
         async with self._aguard():
             values = await self._side().client.mget(keys)
-        return [None if v is None else _text(v) for v in values]
+        return [None if v is None else text(v) for v in values]
 
     async def aset(self, key: str, value: str, ttl_s: float | None = None) -> None:
         async with self._aguard():
@@ -275,14 +272,14 @@ class RedisStore:
             if ttl_s is None:
                 await client.set(key, value)
             else:
-                await client.set(key, value, px=int(_ms(ttl_s)))
+                await client.set(key, value, px=int(ms(ttl_s)))
 
     async def acompare_and_set(
         self, key: str, expected: str | None, new: str, ttl_s: float | None = None
     ) -> bool:
         args = ["0", ""] if expected is None else ["1", expected]
         async with self._aguard():
-            done = await self._side().cas(keys=[key], args=[*args, new, _ms(ttl_s)])
+            done = await self._side().cas(keys=[key], args=[*args, new, ms(ttl_s)])
         return bool(int(done))
 
     async def adelete(self, key: str) -> None:
@@ -298,11 +295,9 @@ class RedisStore:
         ttl_s: float,
         peek: str | None = None,
     ) -> tuple[int, int, int, str | None]:
-        keys = [key] if peek is None else [key, peek]
-        args = [str(bucket), str(keep_from), "1" if failed else "0", _ms(ttl_s)]
+        keys, args = tally_args(key, bucket, keep_from, failed, ttl_s, peek)
         async with self._aguard():
-            streak, requests, failures, peeked = await self._side().tally(keys=keys, args=args)
-        return int(streak), int(requests), int(failures), None if peeked is None else _text(peeked)
+            return tally_reply(await self._side().tally(keys=keys, args=args))
 
     # --- internals -----------------------------------------------------------------------
 
@@ -354,48 +349,3 @@ class _AsyncSide:
         self.hincr: AsyncScript = client.register_script(HINCR)
         self.cas: AsyncScript = client.register_script(COMPARE_AND_SET)
         self.tally: AsyncScript = client.register_script(TALLY)
-
-
-def _ms(ttl_s: float | None) -> str:
-    """A TTL in whole milliseconds for PX/PEXPIRE; '0' means no TTL, so at least 1 ms."""
-    if ttl_s is None:
-        return "0"
-    return str(max(1, round(ttl_s * 1000)))
-
-
-_NO_TOKEN = ("", "0", "0")
-_RING_TTL_MS = _ms(RING_TTL_S)
-
-
-def _with_token(
-    keys: list[str], args: list[str], op: OpToken | None
-) -> tuple[list[str], list[str]]:
-    """The keys and arguments of a numeric write's script, with its write token (oplog.py)."""
-    if op is None:
-        return keys, [*_NO_TOKEN, *args]
-    return [*keys, op.ring], [op.slot, str(op.seq), _RING_TTL_MS, *args]
-
-
-def _reserve_args(
-    limits: Sequence[tuple[str, float]], amount: float, ttl_s: float | None, op: OpToken | None
-) -> tuple[list[str], list[str]]:
-    keys = [key for key, _ in limits]
-    args = [repr(float(amount)), _ms(ttl_s), *(_limit(limit) for _, limit in limits)]
-    return _with_token(keys, args, op)
-
-
-def _hincr_args(
-    key: str, fields: Mapping[str, float], ttl_s: float | None, op: OpToken | None
-) -> tuple[list[str], list[str]]:
-    args = [_ms(ttl_s)]
-    for name, amount in fields.items():
-        args += (name, repr(float(amount)))
-    return _with_token([key], args, op)
-
-
-def _limit(limit: float) -> str:
-    return "inf" if limit == math.inf else repr(float(limit))
-
-
-def _text(value: bytes | str | int | float) -> str:
-    return value.decode() if isinstance(value, bytes) else str(value)
