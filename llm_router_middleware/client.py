@@ -10,8 +10,6 @@ from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from dataclasses import replace
 from typing import TYPE_CHECKING, Any, TypeVar
 
-from opentelemetry.trace import Status, StatusCode
-
 from . import telemetry
 from .config import TrafficSpec
 from .context import RequestContext
@@ -334,31 +332,14 @@ class RequestLLM:
 
     def _refused(self, context: RequestContext, error: RouterError) -> None:
         """Planning refused the call: still one routing span and one log line for it."""
-        tier = context.tier or self.router.config.routing.default_tier
-        span = telemetry.start_route_span(self.router.config.routing.strategy)
-        if span.is_recording():
-            span.set_attributes(
-                {
-                    telemetry.TIER: tier,
-                    telemetry.ERROR_TYPE: error.code,
-                    telemetry.REASON: error.message,
-                }
-            )
-            if context.endpoint:
-                span.set_attribute(telemetry.ENDPOINT, context.endpoint)
-            if context.user_id:
-                span.set_attribute(telemetry.USER_ID, context.user_id)
-            span.set_status(Status(StatusCode.ERROR, error.message[:300]))
-        span.end()
-        telemetry.log_decision(
-            {
-                "outcome": error.code,
-                "tier": tier,
-                "user_id": context.user_id,
-                "endpoint": context.endpoint,
-                "reason": error.message,
-            },
-            logging.WARNING,
+        routing = self.router.config.routing
+        telemetry.record_refusal(
+            routing.strategy,
+            context.tier or routing.default_tier,
+            context.user_id,
+            context.endpoint,
+            error.code,
+            error.message,
         )
 
 
@@ -393,7 +374,7 @@ async def _first_chunk(
     transport: Transport, kwargs: dict[str, Any], failures: frozenset[str]
 ) -> tuple[Any, Any]:
     """Open a stream and wait for its first chunk: (first chunk or None, the chunk iterator);
-    an empty stream raises UnusableReplyError when ``failures`` says it is one."""
+    an empty stream raises UnusableReplyError."""
     chunks = await transport.astream(kwargs)
     try:
         first = await chunks.__anext__()

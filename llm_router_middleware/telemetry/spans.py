@@ -9,6 +9,7 @@ passed as it starts, in one dict; with no TracerProvider installed nothing is bu
 from __future__ import annotations
 
 import json
+import logging
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -25,9 +26,11 @@ from .attributes import (
     route_attributes,
     route_span_name,
 )
+from .log import log_decision
 from .names import (
     COST_USD,
     DEPLOYMENT,
+    ENDPOINT,
     ERROR_FLAGGED,
     ERROR_KIND,
     ERROR_TYPE,
@@ -36,9 +39,12 @@ from .names import (
     FALLBACK_COUNT,
     GEN_AI_INPUT_MESSAGES,
     MODEL_USED,
+    REASON,
     RECOVERY_WAIT_S,
     RETRY_AFTER_S,
     STATE_DEGRADED,
+    TIER,
+    USER_ID,
 )
 
 _meter = metrics.get_meter("llm_router_middleware")
@@ -80,6 +86,36 @@ def start_route_span(strategy: str) -> Span:
     if tracer is None:
         return trace.INVALID_SPAN
     return tracer.start_span(route_span_name(strategy), kind=SpanKind.INTERNAL)
+
+
+def record_refusal(
+    strategy: str,
+    tier: str,
+    user_id: str | None,
+    endpoint: str | None,
+    code: str,
+    message: str,
+) -> None:
+    """Planning refused the call: still one routing span and one log line for it."""
+    span = start_route_span(strategy)
+    if span.is_recording():
+        span.set_attributes({TIER: tier, ERROR_TYPE: code, REASON: message})
+        if endpoint:
+            span.set_attribute(ENDPOINT, endpoint)
+        if user_id:
+            span.set_attribute(USER_ID, user_id)
+        span.set_status(Status(StatusCode.ERROR, message[:300]))
+    span.end()
+    log_decision(
+        {
+            "outcome": code,
+            "tier": tier,
+            "user_id": user_id,
+            "endpoint": endpoint,
+            "reason": message,
+        },
+        logging.WARNING,
+    )
 
 
 def start_route(
