@@ -32,7 +32,6 @@ from pathlib import Path
 from typing import Any
 
 os.environ.setdefault("LITELLM_LOCAL_MODEL_COST_MAP", "True")
-os.environ["OMP_NUM_THREADS"] = "1"  # before any OpenMP runtime loads
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 import numpy as np
@@ -81,7 +80,6 @@ class StaticEncoder:
     """tokenlearn-static-model's vocabulary-quantised static embeddings, pooled in numpy."""
 
     name = "candidate:tokenlearn-static-model-0.1.1"
-    dimension = 64
     max_tokens = 512
 
     def __init__(self, model_dir: Path) -> None:
@@ -99,6 +97,7 @@ class StaticEncoder:
         self._mapping = tensor("mapping", np.int64)
         self._weights = tensor("weights", np.float32)
         self._vectors = tensor("embeddings", np.int8).astype(np.float32)
+        self.dimension = int(self._vectors.shape[1])  # 64 in the package
         self._tokenizer = Tokenizer.from_file(str(model_dir / "tokenizer.json"))
         self._tokenizer.no_padding()
         self._tokenizer.no_truncation()
