@@ -8,7 +8,6 @@ its metrics' attribute sets) is computed once per ``ModelSpec`` and reused by ev
 from __future__ import annotations
 
 import json
-import os
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -16,6 +15,7 @@ from urllib.parse import urlsplit
 
 from ..config import ModelSpec
 from ..routing.plan import Plan
+from .environ import env_reader
 from .names import (
     ARM,
     ATTEMPT,
@@ -55,9 +55,19 @@ from .names import (
     USER_ID,
 )
 
+_capture_env = env_reader(CAPTURE_CONTENT_ENV)
+_CAPTURE: dict[str | None, bool] = {}  # the variable's value -> on or off
+
 
 def capture_content() -> bool:
-    return os.environ.get(CAPTURE_CONTENT_ENV, "").strip().lower() in ("true", "1", "yes")
+    """Whether prompt and reply text are recorded: read on every call, as a dict lookup."""
+    value = _capture_env()
+    on = _CAPTURE.get(value)
+    if on is None:
+        if len(_CAPTURE) > 64:
+            _CAPTURE.clear()
+        on = _CAPTURE[value] = (value or "").strip().lower() in ("true", "1", "yes")
+    return on
 
 
 # --- attribute sets -------------------------------------------------------------------------
@@ -193,11 +203,17 @@ def response_attributes(
         GEN_AI_USAGE_OUTPUT_TOKENS: output_tokens,
         COST_USD: cost_usd,
     }
-    if getattr(response, "model", None):
-        attrs[GEN_AI_RESPONSE_MODEL] = str(response.model)
-    if getattr(response, "id", None):
-        attrs[GEN_AI_RESPONSE_ID] = str(response.id)
-    finish = [str(c.finish_reason) for c in choices if getattr(c, "finish_reason", None)]
+    model = getattr(response, "model", None)  # each read once: a reply's fields are lazy
+    if model:
+        attrs[GEN_AI_RESPONSE_MODEL] = model if type(model) is str else str(model)
+    response_id = getattr(response, "id", None)
+    if response_id:
+        attrs[GEN_AI_RESPONSE_ID] = response_id if type(response_id) is str else str(response_id)
+    finish = []
+    for choice in choices:
+        reason = getattr(choice, "finish_reason", None)
+        if reason:
+            finish.append(reason if type(reason) is str else str(reason))
     if finish:
         attrs[GEN_AI_RESPONSE_FINISH_REASONS] = finish
     if capture_content():

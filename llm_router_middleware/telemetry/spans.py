@@ -26,6 +26,7 @@ from .attributes import (
     route_attributes,
     route_span_name,
 )
+from .environ import metering, tracer_provider
 from .log import log_decision
 from .names import (
     COST_USD,
@@ -67,18 +68,11 @@ class _Tracer:
 def _active_tracer() -> trace.Tracer | None:
     """None while no TracerProvider has been installed: then spans are skipped outright (the
     API's no-op path still costs microseconds per span through its proxies)."""
-    provider = trace.get_tracer_provider()
+    provider = tracer_provider()
     if provider is not _Tracer.provider:
-        tracer = None
-        if not isinstance(provider, trace.ProxyTracerProvider):
-            tracer = provider.get_tracer("llm_router_middleware")
+        tracer = None if provider is None else provider.get_tracer("llm_router_middleware")
         _Tracer.provider, _Tracer.tracer = provider, tracer
     return _Tracer.tracer
-
-
-def _metering() -> bool:
-    """False while no MeterProvider has been installed (skip the no-op instruments' cost)."""
-    return type(metrics.get_meter_provider()).__name__ != "_ProxyMeterProvider"
 
 
 def start_route_span(strategy: str) -> Span:
@@ -221,7 +215,7 @@ def record_response(
     input_tokens: int,
     output_tokens: int,
 ) -> None:
-    if _metering():
+    if metering():
         static = model_attributes(spec)
         _duration.record(duration_s, static.metric)
         _tokens.record(input_tokens, static.metric_input)

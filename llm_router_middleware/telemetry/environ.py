@@ -1,0 +1,69 @@
+"""Environment reads and provider checks made on every call, at the cost of a dict lookup.
+
+``os.environ.get`` of an unset variable raises and catches a ``KeyError`` inside ``os`` (about a
+microsecond), and OpenTelemetry's ``get_tracer_provider`` / ``get_meter_provider`` do one such
+read per call for as long as no provider is installed. These helpers read the same values from
+``os.environ``'s own dict, so a variable changed at run time (``os.environ[...] = ...``,
+``monkeypatch.setenv``) is still seen by the next call; where ``os.environ`` is not the CPython
+``_Environ`` they fall back to ``os.environ.get``.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable
+
+from opentelemetry import metrics, trace
+from opentelemetry.environment_variables import (
+    OTEL_PYTHON_METER_PROVIDER,
+    OTEL_PYTHON_TRACER_PROVIDER,
+)
+
+try:
+    from opentelemetry.metrics import _internal as _metrics_internal
+except ImportError:  # pragma: no cover - a future API without the module
+    _metrics_internal = None  # type: ignore[assignment]
+
+
+def env_reader(name: str) -> Callable[[], str | None]:
+    """A function returning the variable ``name``'s current value (None when unset)."""
+    data = getattr(os.environ, "_data", None)
+    encode = getattr(os.environ, "encodekey", None)
+    decode = getattr(os.environ, "decodevalue", None)
+    if not isinstance(data, dict) or encode is None or decode is None:
+        return lambda: os.environ.get(name)
+    key = encode(name)
+    last: list[object] = [None, None]  # the raw value last seen and its decoding
+
+    def read() -> str | None:
+        raw = data.get(key)
+        if raw is None:
+            return None
+        if raw is not last[0]:
+            last[0], last[1] = raw, decode(raw)
+        value = last[1]
+        assert isinstance(value, str)
+        return value
+
+    return read
+
+
+_tracer_env = env_reader(OTEL_PYTHON_TRACER_PROVIDER)
+_meter_env = env_reader(OTEL_PYTHON_METER_PROVIDER)
+_PROXY_METER_PROVIDER = "_ProxyMeterProvider"
+_MISSING = object()  # a future API without the private global: always ask the API
+
+
+def tracer_provider() -> trace.TracerProvider | None:
+    """The installed TracerProvider, or None while the API would hand out its proxy."""
+    if getattr(trace, "_TRACER_PROVIDER", _MISSING) is None and _tracer_env() is None:
+        return None  # what get_tracer_provider() would find, without its os.environ read
+    provider = trace.get_tracer_provider()
+    return None if isinstance(provider, trace.ProxyTracerProvider) else provider
+
+
+def metering() -> bool:
+    """True once a MeterProvider is installed (else the instruments are the API's no-ops)."""
+    if getattr(_metrics_internal, "_METER_PROVIDER", _MISSING) is None and _meter_env() is None:
+        return False
+    return type(metrics.get_meter_provider()).__name__ != _PROXY_METER_PROVIDER
