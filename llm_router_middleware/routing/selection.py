@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from ..config.schema import RouterConfig
 from ..errors import InvalidRequestError
+from .candidates import Candidates
 from .complexity import ComplexityResult, classify_complexity
 from .experiments import assign
 from .inputs import PlanInput, StateView
@@ -22,13 +23,23 @@ _LEVEL_PREFERENCE = {
 class Selector:
     """One plan's strategy: picks the first model from a pool and explains why."""
 
-    __slots__ = ("attrs", "cands", "complexity", "config", "est", "inp", "rejected", "view")
+    __slots__ = (
+        "attrs",
+        "cands",
+        "complexity",
+        "config",
+        "est",
+        "found",
+        "inp",
+        "rejected",
+        "view",
+    )
 
     def __init__(
         self,
         config: RouterConfig,
         inp: PlanInput,
-        cands: tuple[str, ...],
+        found: Candidates,
         est: dict[str, float],
         rejected: list[Rejection],
         attrs: dict[str, AttributeValue],
@@ -37,7 +48,8 @@ class Selector:
         self.view = view
         self.config = config
         self.inp = inp
-        self.cands = cands
+        self.cands = found.names
+        self.found = found
         self.est = est
         self.rejected = rejected
         self.attrs = attrs
