@@ -8,11 +8,12 @@ from .candidates import Candidates
 from .complexity import ComplexityResult, classify_complexity
 from .experiments import assign
 from .inputs import PlanInput, StateView
-from .learned import select_learned
+from .learned import Judgement, judge, select_learned
 from .plan import AttributeValue, Rejection
 from .reasons import usd
 from .speed import fastest
 
+_UNJUDGED = Judgement(0.0, "")  # the learned strategy has not judged the prompt yet
 _LEVEL_PREFERENCE = {
     "complex": ("complex", "medium", "simple"),
     "medium": ("medium", "simple", "complex"),
@@ -31,6 +32,7 @@ class Selector:
         "est",
         "found",
         "inp",
+        "judged",
         "rejected",
         "view",
     )
@@ -54,6 +56,7 @@ class Selector:
         self.rejected = rejected
         self.attrs = attrs
         self.complexity: ComplexityResult | None = None
+        self.judged: Judgement | None = _UNJUDGED
 
     def why_not(self, model: str) -> str:
         for r in self.rejected:
@@ -91,14 +94,15 @@ class Selector:
         if strategy == "experiment":
             return self._experiment(pool)
         if strategy == "learned":
+            judged = self.judged
+            if judged is _UNJUDGED:
+                learned = self.inp.learned
+                judged = None
+                if learned is not None and learned.difficulty is not None:
+                    judged = judge(learned, self.found.levels, self.attrs)
+                self.judged = judged
             return select_learned(
-                self.inp.learned,
-                pool,
-                self.cands,
-                self.config.models,
-                self.est,
-                self.attrs,
-                self.why_not,
+                judged, pool, self.cands, self.found.quality, self.est, self.why_not
             )
         if strategy == "semantic":
             pre = self.inp.preselection
