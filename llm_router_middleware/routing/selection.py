@@ -90,7 +90,7 @@ class Selector:
             return self._complexity(pool, "")
         if strategy == "latency":
             floor = self.attrs.get("latency.quality_floor", 0.0)
-            return fastest(pool, self.view.latency, self.config.models, float(floor))
+            return fastest(pool, self.view.latency, self.found.quality, float(floor))
         if strategy == "experiment":
             return self._experiment(pool)
         if strategy == "learned":
