@@ -26,14 +26,12 @@ class Candidates:
     floor: float  # the quality floor of the cost and latency strategies for this tier
 
 
-_cache: dict[tuple[int, int, tuple[str, ...] | None], tuple[RouterConfig, TierSpec, Candidates]]
-_cache = {}
+_Key = tuple[int, int, tuple[str, ...] | None]  # ids of the config and tier, the allow-list
+_cache: dict[_Key, tuple[RouterConfig, TierSpec, Candidates]] = {}
 _quality: dict[int, tuple[RouterConfig, Mapping[str, float]]] = {}
 
 
-def candidates(
-    config: RouterConfig, tier: TierSpec, allowed: tuple[str, ...] | None
-) -> Candidates:
+def candidates(config: RouterConfig, tier: TierSpec, allowed: tuple[str, ...] | None) -> Candidates:
     """Raises ``NoModelAvailableError`` when the view allows none of the tier's models."""
     key = (id(config), id(tier), allowed)
     hit = _cache.get(key)
