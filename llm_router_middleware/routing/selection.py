@@ -75,15 +75,15 @@ class Selector:
                 return first, f"fixed: first in order -> {first}", pool
             return first, f"fixed: {self.why_not(self.cands[0])} -> {first}", pool
         if strategy == "cost":
-            est, models = self.est, self.config.models
-            ranked = sorted(pool, key=lambda m: (est[m], -models[m].quality))
+            est, quality = self.est, self.found.quality
+            ranked = sorted(pool, key=lambda m: (est[m], -quality[m]))
             first = ranked[0]
             floor = self.attrs.get("cost.quality_floor", 0.0)
             self.attrs["cost.estimate_usd"] = est[first]
             return (
                 first,
                 f"cost: cheapest meeting quality floor {floor} -> {first} "
-                f"(~{usd(est[first])}, quality {models[first].quality})",
+                f"(~{usd(est[first])}, quality {quality[first]})",
                 ranked,
             )
         if strategy == "complexity":
