@@ -22,7 +22,6 @@ class Candidates:
     names: tuple[str, ...]  # the tier's models (narrowed to the view's), in fallback order
     rows: tuple[Row, ...]  # one per name, same order
     quality: Mapping[str, float]  # model -> quality, every model of the config
-    less_good: Mapping[str, float]  # model -> -quality: ranks the better first
     levels: tuple[float, ...]  # the candidates' distinct qualities, ascending (learned)
     floor: float  # the quality floor of the cost and latency strategies for this tier
 
@@ -45,12 +44,10 @@ def candidates(config: RouterConfig, tier: TierSpec, allowed: tuple[str, ...] | 
     rows = tuple(_row(name, models[name]) for name in names)
     routing = config.routing
     floor = tier.quality_floor if tier.quality_floor is not None else routing.cost.quality_floor
-    quality = _qualities(config)
     found = Candidates(
         names,
         rows,
-        quality,
-        {name: -q for name, q in quality.items()},
+        _qualities(config),
         tuple(sorted({row[6] for row in rows})),
         floor,
     )
@@ -58,19 +55,6 @@ def candidates(config: RouterConfig, tier: TierSpec, allowed: tuple[str, ...] | 
         _cache.clear()
     _cache[key] = (config, tier, found)
     return found
-
-
-def rank(pool: list[str], first: Mapping[str, float], then: Mapping[str, float]) -> list[str]:
-    """``pool`` sorted by (first[m], then[m]), ties kept in pool order: ``sorted`` with that key,
-    decorated in C (zip, map) rather than through a Python key function per model."""
-    if len(pool) < 2:
-        return list(pool)
-    keyed = sorted(
-        zip(
-            map(first.__getitem__, pool), map(then.__getitem__, pool), range(len(pool)), strict=True
-        )
-    )
-    return [pool[i] for _, _, i in keyed]
 
 
 def _row(name: str, spec: ModelSpec) -> Row:

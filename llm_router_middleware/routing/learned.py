@@ -10,7 +10,6 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
-from .candidates import Candidates, rank
 from .plan import AttributeValue
 
 # plan attribute keys; the route span prefixes them with "llm_router." (the full names are the
@@ -82,14 +81,14 @@ def judge(
 def select_learned(
     judged: Judgement | None,
     pool: list[str],
-    found: Candidates,
+    cands: tuple[str, ...],
+    quality: Mapping[str, float],
     est: Mapping[str, float],
     why_not: Callable[[str], str],
 ) -> tuple[str, str, list[str]]:
     """(selected, reason, the whole pool ordered with the selected first); ``judged`` None: an
     empty prompt (or no learned input)."""
-    quality, less_good = found.quality, found.less_good
-    cheapest = rank(pool, est, less_good)
+    cheapest = sorted(pool, key=lambda m: (est[m], -quality[m]))
     if judged is None:
         return cheapest[0], f"learned: empty prompt -> cheapest {cheapest[0]}", cheapest
     needed, test = judged.needed, judged.test
@@ -99,8 +98,8 @@ def select_learned(
             fit += [m for m in cheapest if quality[m] < needed]
         return fit[0], f"learned: {test} -> {fit[0]}", fit
     # nothing good enough is available: the best there is, strongest first
-    order = rank(pool, less_good, est)
-    wanted = next(m for m in found.names if quality[m] >= needed)
+    order = sorted(pool, key=lambda m: (-quality[m], est[m]))
+    wanted = next(m for m in cands if quality[m] >= needed)
     return (
         order[0],
         f"learned: {test}; {why_not(wanted)} -> best available {order[0]}",

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from ..config.schema import RouterConfig
 from ..errors import InvalidRequestError
-from .candidates import Candidates, rank
+from .candidates import Candidates
 from .complexity import ComplexityResult, classify_complexity
 from .experiments import assign
 from .inputs import PlanInput, StateView
@@ -76,7 +76,7 @@ class Selector:
             return first, f"fixed: {self.why_not(self.cands[0])} -> {first}", pool
         if strategy == "cost":
             est, quality = self.est, self.found.quality
-            ranked = rank(pool, est, self.found.less_good)
+            ranked = sorted(pool, key=lambda m: (est[m], -quality[m]))
             first = ranked[0]
             floor = self.attrs.get("cost.quality_floor", 0.0)
             self.attrs["cost.estimate_usd"] = est[first]
@@ -101,7 +101,9 @@ class Selector:
                 if learned is not None and learned.difficulty is not None:
                     judged = judge(learned, self.found.levels, self.attrs)
                 self.judged = judged
-            return select_learned(judged, pool, self.found, self.est, self.why_not)
+            return select_learned(
+                judged, pool, self.cands, self.found.quality, self.est, self.why_not
+            )
         if strategy == "semantic":
             pre = self.inp.preselection
             if pre is not None:
