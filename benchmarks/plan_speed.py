@@ -1,5 +1,8 @@
-"""Planning time: our make_plan (10 models, every filter on) against litellm Router's deployment
-selection (10 deployments of one model name), measured in the same run.
+"""Planning time: our make_plan (10 models, every filter on) for every strategy against litellm
+Router's deployment selection (10 deployments of one model name), measured in the same run.
+
+The learned and semantic rows plan with what the router hands the planner once the query
+embedding is cached (the prompt's difficulty, the route decision), so they time make_plan alone.
 
     LITELLM_LOCAL_MODEL_COST_MAP=True python benchmarks/plan_speed.py [iterations]
 """
@@ -20,11 +23,14 @@ from llm_router_middleware.config import load_config
 from llm_router_middleware.context import RequestContext
 from llm_router_middleware.routing import (
     BudgetSnapshot,
+    LatencyFigures,
     PlanInput,
+    Preselection,
     StateView,
     classify_complexity,
     make_plan,
 )
+from llm_router_middleware.routing.learned import LearnedInput
 
 PROMPT = (
     "Please analyze the trade-offs between a write-ahead log and shadow paging for an "
@@ -54,6 +60,7 @@ def config_dict(strategy: str) -> dict[str, Any]:
             "max_attempts": 4,
             "cost": {"quality_floor": 0.6},
             "complexity": {"levels": {"simple": "m1", "medium": "m5", "complex": "m9"}},
+            "experiment": {"name": "exp", "control": "m4", "treatment": "m5"},
         },
         "tiers": {"pro": {"models": [m["name"] for m in models]}},
         "budgets": {"per_user_usd": 1.0, "global_usd": 100.0, "on_exhausted": "downgrade"},
@@ -88,11 +95,52 @@ def measure(
     return {name: percentiles(values) for name, values in samples.items()}
 
 
-def ours(strategy: str) -> Callable[[], object]:
+# what the router hands the planner for the strategies that judge the prompt first, once the
+# query embedding is cached (learned/runtime.py, Router._preselect)
+LEARNED = LearnedInput(0.62, 0.5, cached=True)
+SEMANTIC = Preselection(
+    "m4",
+    "route analysis (score 0.8731)",
+    {
+        "semantic.score": 0.8731,
+        "semantic.threshold": 0.6,
+        "semantic.margin": 0.2114,
+        "semantic.cached": True,
+        "semantic.truncated": False,
+        "semantic.route": "analysis",
+        "semantic.runner_up": "chat",
+    },
+)
+SEMANTIC_MISS = Preselection(
+    None,
+    "best route chat (0.4120) below threshold 0.6",
+    {"semantic.score": 0.412, "semantic.threshold": 0.6, "semantic.cached": True},
+)
+# what LatencyTracker.figures hands the latency strategy; m6 not measured yet
+FIGURES = {
+    f"m{i}": LatencyFigures(0.2 + i / 20, 0.4 + i / 10, 64, None) for i in range(10) if i != 6
+}
+
+# row label -> (strategy, PlanInput fields beyond the common ones)
+STRATEGIES: dict[str, tuple[str, dict[str, Any]]] = {
+    "fixed": ("fixed", {}),
+    "cost": ("cost", {}),
+    "complexity": ("complexity", {}),
+    "latency": ("latency", {}),
+    "experiment": ("experiment", {}),
+    "learned": ("learned", {"learned": LEARNED}),
+    "semantic": ("semantic", {"preselection": SEMANTIC}),
+    "semantic miss": ("semantic", {"preselection": SEMANTIC_MISS}),
+}
+
+
+def ours(label: str) -> Callable[[], object]:
     """10 models, every filter on and most of them rejecting something: allow-list, context
     window (m0), breaker (m2), cooldown (m3), rate limit (m1), deadline (m8), quality floor
-    (cost), per-call cost cap (m9) and the budget (m7; a downgrade for complexity)."""
-    config = load_config(config_dict(strategy))
+    (cost, latency), per-call cost cap (m9) and the budget (m7; a downgrade for complexity)."""
+    strategy, extra = STRATEGIES[label]
+    # a semantic config needs the semantic extra's routes; the planner reads only the decision
+    config = load_config(config_dict("fixed" if strategy == "semantic" else strategy))
     context = RequestContext(user_id="u1", tier="pro", deadline=1_000_000.0)
     inp = PlanInput(
         text=PROMPT,
@@ -102,6 +150,7 @@ def ours(strategy: str) -> Callable[[], object]:
         strategy=strategy,
         allowed=tuple(f"m{i}" for i in range(10)),
         max_cost_usd=0.075,
+        **extra,
     )
     view = StateView(
         blocked={"m2": "circuit open after 5 consecutive failures"},
@@ -110,9 +159,10 @@ def ours(strategy: str) -> Callable[[], object]:
         budget=BudgetSnapshot(0.05, "user:u1", "2026-11-26"),
         latency_s={**{f"m{i}": 0.2 + i / 20 for i in range(10)}, "m8": 1.5},
         now_monotonic=999_999.0,
+        latency=FIGURES if strategy == "latency" else {},
     )
     plan = make_plan(config, inp, view)
-    print(f"  [{strategy}] order={plan.order} downgraded={plan.downgraded}")
+    print(f"  [{label}] order={plan.order} downgraded={plan.downgraded}")
     print(f"      reason: {plan.reason}")
     print(f"      rejected: {', '.join(f'{r.model}:{r.code}' for r in plan.rejected)}")
     return lambda: make_plan(config, inp, view)
@@ -154,8 +204,8 @@ def main() -> None:
     fns: dict[str, Callable[[], object]] = {
         "classify_complexity (200 chars)": lambda: classify_complexity(PROMPT[:200], spec)
     }
-    for strategy in ("fixed", "cost", "complexity"):
-        fns[f"make_plan [{strategy}]"] = ours(strategy)
+    for label in STRATEGIES:
+        fns[f"make_plan [{label}]"] = ours(label)
     pick, how = litellm_router()
     fns[f"litellm Router.{how}"] = pick
     results = measure(fns, iterations)

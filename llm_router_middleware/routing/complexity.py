@@ -23,10 +23,6 @@ class ComplexityResult:
 _new_result = builder(ComplexityResult)
 
 
-def _is_word(ch: str) -> bool:
-    return ch.isalnum() or ch == "_"
-
-
 @dataclass(frozen=True, slots=True)
 class _Keyword:
     word: str  # lower case, single spaces
@@ -44,9 +40,18 @@ def _whole_word(text: str, word: str, start: int) -> bool:
     """Does ``word`` occur at or after ``start`` with no word character on either side?"""
     i = text.find(word, start)
     n = len(word)
-    while i >= 0:
+    end = len(text)
+    while i >= 0:  # _is_word inlined: this runs for every keyword a prompt contains
         j = i + n
-        if (i == 0 or not _is_word(text[i - 1])) and (j == len(text) or not _is_word(text[j])):
+        if i:
+            before = text[i - 1]
+            if before.isalnum() or before == "_":
+                i = text.find(word, i + 1)
+                continue
+        if j == end:
+            return True
+        after = text[j]
+        if not (after.isalnum() or after == "_"):
             return True
         i = text.find(word, i + 1)
     return False

@@ -8,6 +8,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from .._build import builder
 from ..config.schema import ExperimentSpec
 from ..context import RequestContext
 from ..state.base import StateStore
@@ -35,11 +36,14 @@ class Assignment:
     pinned: bool = False
 
 
+_new_assignment = builder(Assignment)  # one per planned call: the fast constructor
+
+
 def assign(spec: ExperimentSpec, context: RequestContext) -> Assignment:
     pinned = context.arms.get(spec.name) if context.arms else None
     if pinned is not None:
         if pinned not in ARMS:
-            return Assignment(
+            return _new_assignment(
                 "control",
                 spec.control,
                 None,
@@ -48,7 +52,7 @@ def assign(spec: ExperimentSpec, context: RequestContext) -> Assignment:
                 enrolled=False,
             )
         model = spec.treatment if pinned == "treatment" else spec.control
-        return Assignment(
+        return _new_assignment(
             pinned,
             model,
             None,
@@ -57,7 +61,7 @@ def assign(spec: ExperimentSpec, context: RequestContext) -> Assignment:
             pinned=True,
         )
     if not spec.enabled:
-        return Assignment(
+        return _new_assignment(
             "control",
             spec.control,
             None,
@@ -65,7 +69,7 @@ def assign(spec: ExperimentSpec, context: RequestContext) -> Assignment:
             enrolled=False,
         )
     if context.user_id is None:
-        return Assignment(
+        return _new_assignment(
             "control",
             spec.control,
             None,
@@ -75,13 +79,13 @@ def assign(spec: ExperimentSpec, context: RequestContext) -> Assignment:
     bucket = bucket_of(spec.name, context.user_id)
     cut = round(spec.treatment_share * BUCKETS)
     if bucket < cut:
-        return Assignment(
+        return _new_assignment(
             "treatment",
             spec.treatment,
             bucket,
             f"experiment {spec.name}: bucket {bucket} < {cut} -> treatment",
         )
-    return Assignment(
+    return _new_assignment(
         "control",
         spec.control,
         bucket,

@@ -10,7 +10,6 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
-from ..config.schema import ModelSpec
 from .plan import AttributeValue
 
 # plan attribute keys; the route span prefixes them with "llm_router." (the full names are the
@@ -41,21 +40,21 @@ class LearnedInput:
         return "threshold"
 
 
-def select_learned(
-    inp: LearnedInput | None,
-    pool: list[str],
-    cands: tuple[str, ...],
-    models: Mapping[str, ModelSpec],
-    est: Mapping[str, float],
-    attrs: dict[str, AttributeValue],
-    why_not: Callable[[str], str],
-) -> tuple[str, str, list[str]]:
-    """(selected, reason, the whole pool ordered with the selected first)."""
-    levels = sorted({models[m].quality for m in cands})
-    cheapest = sorted(pool, key=lambda m: (est[m], -models[m].quality))
-    if inp is None or inp.difficulty is None:
-        return cheapest[0], f"learned: empty prompt -> cheapest {cheapest[0]}", cheapest
+@dataclass(frozen=True, slots=True)
+class Judgement:
+    """What the difficulty asks of the model, whatever the pool: judged once per plan (a budget
+    downgrade selects again from a smaller pool)."""
+
+    needed: float  # the quality level the difficulty needs
+    test: str  # the reason's account of the difficulty against the threshold
+
+
+def judge(
+    inp: LearnedInput, levels: tuple[float, ...], attrs: dict[str, AttributeValue]
+) -> Judgement:
+    """``levels``: the candidates' distinct qualities, ascending; ``inp.difficulty`` not None."""
     d, t = inp.difficulty, inp.threshold
+    assert d is not None
     attrs[_DIFFICULTY] = round(d, 4)
     attrs[_THRESHOLD] = round(t, 4)
     attrs[_CACHED] = inp.cached
@@ -69,8 +68,6 @@ def select_learned(
             level = j
     needed = levels[level]
     attrs[_REQUIRED] = needed
-    fit = [m for m in cheapest if models[m].quality >= needed]
-    rest = [m for m in cheapest if models[m].quality < needed]
     if k > 1 and level == k - 1:
         test = f"difficulty {d:.2f} >= {t:.2f} ({inp.knob})"
     elif level == 0:
@@ -78,12 +75,31 @@ def select_learned(
     else:
         step = t * level / (k - 1)
         test = f"difficulty {d:.2f} < {t:.2f} ({inp.knob}), >= {step:.2f} for quality {needed:g}"
+    return Judgement(needed, test)
+
+
+def select_learned(
+    judged: Judgement | None,
+    pool: list[str],
+    cands: tuple[str, ...],
+    quality: Mapping[str, float],
+    est: Mapping[str, float],
+    why_not: Callable[[str], str],
+) -> tuple[str, str, list[str]]:
+    """(selected, reason, the whole pool ordered with the selected first); ``judged`` None: an
+    empty prompt (or no learned input)."""
+    cheapest = sorted(pool, key=lambda m: (est[m], -quality[m]))
+    if judged is None:
+        return cheapest[0], f"learned: empty prompt -> cheapest {cheapest[0]}", cheapest
+    needed, test = judged.needed, judged.test
+    fit = [m for m in cheapest if quality[m] >= needed]
     if fit:
-        order = fit + rest
-        return fit[0], f"learned: {test} -> {fit[0]}", order
+        if len(fit) < len(cheapest):
+            fit += [m for m in cheapest if quality[m] < needed]
+        return fit[0], f"learned: {test} -> {fit[0]}", fit
     # nothing good enough is available: the best there is, strongest first
-    order = sorted(pool, key=lambda m: (-models[m].quality, est[m]))
-    wanted = next(m for m in cands if models[m].quality >= needed)
+    order = sorted(pool, key=lambda m: (-quality[m], est[m]))
+    wanted = next(m for m in cands if quality[m] >= needed)
     return (
         order[0],
         f"learned: {test}; {why_not(wanted)} -> best available {order[0]}",

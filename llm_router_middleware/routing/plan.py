@@ -14,35 +14,40 @@ class Rejection:
 
     The planner builds rejections on every request but their text is read only when someone
     looks (a recording span, an error, a test), so ``deferred`` keeps the formatting for then.
+    A deferred rejection's ``_reason`` slot stays unset until then (one store fewer per
+    rejection: a plan makes several).
     """
 
     __slots__ = ("_args", "_format", "_reason", "code", "model")
+    model: str
+    code: str  # tier, context_window, breaker_open, cooldown, rate_limit, budget, ...
+    _reason: str
+    _format: Callable[..., str]  # a deferred rejection's: _format(*_args) is its reason
+    _args: tuple[object, ...]
 
     def __init__(self, model: str, code: str, reason: str) -> None:
         self.model = model
-        self.code = code  # tier, context_window, breaker_open, cooldown, rate_limit, budget, ...
-        self._reason: str | None = reason
-        self._format: Callable[..., str] | None = None
-        self._args: tuple[object, ...] = ()
+        self.code = code
+        self._reason = reason
 
-    @classmethod
+    @staticmethod
     def deferred(
-        cls, model: str, code: str, format: Callable[..., str], args: tuple[object, ...]
+        model: str, code: str, format: Callable[..., str], args: tuple[object, ...]
     ) -> Rejection:
-        rejection = cls.__new__(cls)
+        rejection: Rejection = _new(Rejection)
         rejection.model = model
         rejection.code = code
-        rejection._reason = None
         rejection._format = format
         rejection._args = args
         return rejection
 
     @property
     def reason(self) -> str:
-        if self._reason is None:
-            assert self._format is not None
-            self._reason = self._format(*self._args)
-        return self._reason
+        try:
+            return self._reason
+        except AttributeError:  # deferred: formatted on first read
+            self._reason = reason = self._format(*self._args)
+            return reason
 
     def __eq__(self, other: object) -> bool:
         if not isinstance(other, Rejection):
@@ -54,6 +59,9 @@ class Rejection:
 
     def __repr__(self) -> str:
         return f"Rejection(model={self.model!r}, code={self.code!r}, reason={self.reason!r})"
+
+
+_new = object.__new__
 
 
 def _empty_attrs() -> Mapping[str, AttributeValue]:

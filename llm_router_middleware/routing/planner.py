@@ -8,11 +8,14 @@ when nothing may be tried in refusals.py.
 
 from __future__ import annotations
 
+import math
+from collections.abc import Mapping
 from types import MappingProxyType
 
 from .._build import builder
 from ..config.schema import RouterConfig
 from ..errors import BudgetExhaustedError, DeadlineExceededError, InvalidRequestError
+from .candidates import candidates
 from .capabilities import missing, model_lacks, no_capable_model, why_capability
 from .inputs import PlanInput, Preselection, StateView
 from .plan import AttributeValue, Plan, Rejection
@@ -28,13 +31,14 @@ from .reasons import (
     why_tpm,
     why_window,
 )
-from .refusals import narrowed, no_model, too_long
+from .refusals import no_model, too_long
 from .selection import Selector
 from .speed import meet_objective
 
 __all__ = ["Plan", "PlanInput", "Preselection", "StateView", "make_plan"]
 
 _EPS = 1e-12
+_NO_FLOATS: Mapping[str, float] = MappingProxyType({})
 _new_plan = builder(Plan)
 _deferred = Rejection.deferred
 
@@ -45,18 +49,14 @@ def make_plan(config: RouterConfig, inp: PlanInput, view: StateView) -> Plan:
     routing = config.routing
     tier = inp.tier
     strategy = inp.strategy
-    cands = tier.models or routing.fallbacks
-    allowed = inp.allowed
-    if allowed is not None:  # the view's models, in the view's order, that the tier allows
-        cands = narrowed(tier, cands, allowed)
-    models = config.models
+    found = candidates(config, tier, inp.allowed)
+    cands = found.names
     pt = inp.prompt_tokens
     expected = inp.expected_output_tokens or routing.cost.expected_output_tokens
     if expected < 1:  # a negative estimate would make any model look affordable
         raise InvalidRequestError(f"max_tokens must be at least 1, got {expected}", "max_tokens")
     blocked, cooldowns, rpm_used = view.blocked, view.cooldowns, view.rpm_used
     tpm_used = view.tpm_used
-    latency = view.latency_s
     cap = inp.max_cost_usd
     attrs: dict[str, AttributeValue] = {}
     needs = inp.features
@@ -69,50 +69,46 @@ def make_plan(config: RouterConfig, inp: PlanInput, view: StateView) -> Plan:
             raise DeadlineExceededError(
                 f"the request's deadline passed {-time_left:.3f} s ago, before any model was tried"
             )
+    # the deadline filter: a model whose typical latency exceeds the time left (never one with no
+    # latency observed: time_left > 0 here)
+    slow: Mapping[str, float] = view.latency_s if time_left is not None else _NO_FLOATS
+    left = time_left if time_left is not None else 0.0
+    limit = cap + _EPS if cap is not None else math.inf
     floor = 0.0
-    if strategy == "cost" or strategy == "latency":
-        floor = tier.quality_floor if tier.quality_floor is not None else routing.cost.quality_floor
-        attrs[f"{strategy}.quality_floor"] = floor
+    if strategy == "cost":
+        floor = attrs["cost.quality_floor"] = found.floor
+    elif strategy == "latency":
+        floor = attrs["latency.quality_floor"] = found.floor
 
     eligible: list[str] = []
     est: dict[str, float] = {}
     rejected: list[Rejection] = []
-    for name in cands:
-        spec = models[name]
-        out = spec.max_output_tokens if spec.max_output_tokens < expected else expected
+    for name, spec, max_out, window, rpm, tpm, quality, in_cost, out_cost in found.rows:
+        out = max_out if max_out < expected else expected
         if needs and not needs.isdisjoint(lacks := model_lacks(spec)):
             absent = missing(needs, lacks)
             rejected.append(_deferred(name, "capability", why_capability, (name, absent)))
-        elif pt + out > spec.context_window:
-            rejected.append(
-                _deferred(name, "context_window", why_window, (name, pt, out, spec.context_window))
-            )
-        elif blocked and name in blocked:
+        elif pt + out > window:
+            rejected.append(_deferred(name, "context_window", why_window, (name, pt, out, window)))
+        elif name in blocked:
             rejected.append(_deferred(name, "breaker_open", why_text, (name, blocked[name])))
-        elif cooldowns and cooldowns.get(name, 0.0) > 0:
+        elif name in cooldowns and cooldowns[name] > 0:
             rejected.append(_deferred(name, "cooldown", why_cooldown, (name, cooldowns[name])))
-        elif spec.rpm is not None and rpm_used.get(name, 0.0) >= spec.rpm:
-            rejected.append(
-                _deferred(name, "rate_limit", why_rpm, (name, rpm_used[name], spec.rpm))
-            )
-        elif spec.tpm is not None and tpm_used.get(name, 0.0) + pt + out > spec.tpm:
+        elif rpm is not None and name in rpm_used and rpm_used[name] >= rpm:  # rpm >= 1
+            rejected.append(_deferred(name, "rate_limit", why_rpm, (name, rpm_used[name], rpm)))
+        elif tpm is not None and tpm_used.get(name, 0.0) + pt + out > tpm:
             rejected.append(
                 _deferred(
-                    name,
-                    "token_limit",
-                    why_tpm,
-                    (name, tpm_used.get(name, 0.0), pt + out, spec.tpm),
+                    name, "token_limit", why_tpm, (name, tpm_used.get(name, 0.0), pt + out, tpm)
                 )
             )
-        elif time_left is not None and latency and latency.get(name, 0.0) > time_left:
-            rejected.append(
-                _deferred(name, "deadline", why_deadline, (name, latency[name], time_left))
-            )
-        elif floor and spec.quality < floor:
-            rejected.append(_deferred(name, "quality", why_quality, (name, spec.quality, floor)))
+        elif name in slow and slow[name] > left:
+            rejected.append(_deferred(name, "deadline", why_deadline, (name, slow[name], left)))
+        elif floor and quality < floor:
+            rejected.append(_deferred(name, "quality", why_quality, (name, quality, floor)))
         else:
-            cost = pt * spec.input_cost_per_token + out * spec.output_cost_per_token
-            if cap is None or cost <= cap + _EPS:
+            cost = pt * in_cost + out * out_cost
+            if cost <= limit:
                 est[name] = cost
                 eligible.append(name)
             else:
@@ -151,7 +147,7 @@ def make_plan(config: RouterConfig, inp: PlanInput, view: StateView) -> Plan:
                 status_code=config.budgets.refuse_status,
             )
 
-    selector = Selector(config, inp, cands, est, rejected, attrs, view)
+    selector = Selector(config, inp, found, est, rejected, attrs, view)
     selected, reason, order = selector.select(strategy, eligible)
     downgraded = False
     if affordable is not eligible and len(affordable) != len(eligible):
@@ -184,6 +180,7 @@ def make_plan(config: RouterConfig, inp: PlanInput, view: StateView) -> Plan:
     if note:
         reason = note + reason
     order_t = tuple(order[: routing.max_attempts])
+    estimates = dict(zip(order_t, map(est.__getitem__, order_t), strict=True))
     attrs.setdefault("cost.estimate_usd", est[selected])
     experiment = arm = None
     if attrs.get("experiment.enrolled") and routing.experiment is not None:
@@ -197,7 +194,7 @@ def make_plan(config: RouterConfig, inp: PlanInput, view: StateView) -> Plan:
         cands,
         tuple(rejected),
         pt,
-        MappingProxyType({m: est[m] for m in order_t}),
+        MappingProxyType(estimates),
         remaining,
         budget.scope,
         downgraded,

@@ -4,14 +4,16 @@ from __future__ import annotations
 
 from ..config.schema import RouterConfig
 from ..errors import InvalidRequestError
+from .candidates import Candidates
 from .complexity import ComplexityResult, classify_complexity
 from .experiments import assign
 from .inputs import PlanInput, StateView
-from .learned import select_learned
+from .learned import Judgement, judge, select_learned
 from .plan import AttributeValue, Rejection
 from .reasons import usd
 from .speed import fastest
 
+_UNJUDGED = Judgement(0.0, "")  # the learned strategy has not judged the prompt yet
 _LEVEL_PREFERENCE = {
     "complex": ("complex", "medium", "simple"),
     "medium": ("medium", "simple", "complex"),
@@ -22,13 +24,24 @@ _LEVEL_PREFERENCE = {
 class Selector:
     """One plan's strategy: picks the first model from a pool and explains why."""
 
-    __slots__ = ("attrs", "cands", "complexity", "config", "est", "inp", "rejected", "view")
+    __slots__ = (
+        "attrs",
+        "cands",
+        "complexity",
+        "config",
+        "est",
+        "found",
+        "inp",
+        "judged",
+        "rejected",
+        "view",
+    )
 
     def __init__(
         self,
         config: RouterConfig,
         inp: PlanInput,
-        cands: tuple[str, ...],
+        found: Candidates,
         est: dict[str, float],
         rejected: list[Rejection],
         attrs: dict[str, AttributeValue],
@@ -37,11 +50,13 @@ class Selector:
         self.view = view
         self.config = config
         self.inp = inp
-        self.cands = cands
+        self.cands = found.names
+        self.found = found
         self.est = est
         self.rejected = rejected
         self.attrs = attrs
         self.complexity: ComplexityResult | None = None
+        self.judged: Judgement | None = _UNJUDGED
 
     def why_not(self, model: str) -> str:
         for r in self.rejected:
@@ -60,33 +75,34 @@ class Selector:
                 return first, f"fixed: first in order -> {first}", pool
             return first, f"fixed: {self.why_not(self.cands[0])} -> {first}", pool
         if strategy == "cost":
-            est, models = self.est, self.config.models
-            ranked = sorted(pool, key=lambda m: (est[m], -models[m].quality))
+            est, quality = self.est, self.found.quality
+            ranked = sorted(pool, key=lambda m: (est[m], -quality[m]))
             first = ranked[0]
             floor = self.attrs.get("cost.quality_floor", 0.0)
             self.attrs["cost.estimate_usd"] = est[first]
             return (
                 first,
                 f"cost: cheapest meeting quality floor {floor} -> {first} "
-                f"(~{usd(est[first])}, quality {models[first].quality})",
+                f"(~{usd(est[first])}, quality {quality[first]})",
                 ranked,
             )
         if strategy == "complexity":
             return self._complexity(pool, "")
         if strategy == "latency":
             floor = self.attrs.get("latency.quality_floor", 0.0)
-            return fastest(pool, self.view.latency, self.config.models, float(floor))
+            return fastest(pool, self.view.latency, self.found.quality, float(floor))
         if strategy == "experiment":
             return self._experiment(pool)
         if strategy == "learned":
+            judged = self.judged
+            if judged is _UNJUDGED:
+                learned = self.inp.learned
+                judged = None
+                if learned is not None and learned.difficulty is not None:
+                    judged = judge(learned, self.found.levels, self.attrs)
+                self.judged = judged
             return select_learned(
-                self.inp.learned,
-                pool,
-                self.cands,
-                self.config.models,
-                self.est,
-                self.attrs,
-                self.why_not,
+                judged, pool, self.cands, self.found.quality, self.est, self.why_not
             )
         if strategy == "semantic":
             pre = self.inp.preselection

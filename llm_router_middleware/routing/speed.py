@@ -10,7 +10,6 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
-from ..config.schema import ModelSpec
 from .latency import LatencyFigures
 from .plan import AttributeValue, Rejection
 
@@ -68,7 +67,7 @@ def meet_objective(
 def fastest(
     pool: list[str],
     figures: Mapping[str, LatencyFigures],
-    models: Mapping[str, ModelSpec],
+    quality: Mapping[str, float],
     floor: float,
 ) -> tuple[str, str, list[str]]:
     """(selected, reason, the pool ordered fastest first): unmeasured models first (config
@@ -76,7 +75,7 @@ def fastest(
 
     def key(name: str) -> tuple[bool, float, float]:
         seen = figures.get(name)
-        return (seen is not None, seen.ewma_s if seen else 0.0, -models[name].quality)
+        return (seen is not None, seen.ewma_s if seen else 0.0, -quality[name])
 
     ranked = sorted(pool, key=key)
     first = ranked[0]

@@ -1,0 +1,82 @@
+"""A tier's candidates and their static facts, resolved once per (config, tier, allow-list).
+
+Planning runs on every call and reads the same few fields of the same model specs each time;
+``candidates`` resolves them once into flat rows (the candidate loop unpacks a tuple instead of
+reading six slots per model) and keeps them while the config lives.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+from ..config.schema import ModelSpec, RouterConfig, TierSpec
+from .refusals import narrowed
+
+# name, spec, max_output_tokens, context_window, rpm, tpm, quality, $/input token, $/output token
+Row = tuple[str, ModelSpec, int, int, int | None, int | None, float, float, float]
+
+
+@dataclass(frozen=True, slots=True)
+class Candidates:
+    names: tuple[str, ...]  # the tier's models (narrowed to the view's), in fallback order
+    rows: tuple[Row, ...]  # one per name, same order
+    quality: Mapping[str, float]  # model -> quality, every model of the config
+    levels: tuple[float, ...]  # the candidates' distinct qualities, ascending (learned)
+    floor: float  # the quality floor of the cost and latency strategies for this tier
+
+
+_Key = tuple[int, int, tuple[str, ...] | None]  # ids of the config and tier, the allow-list
+_cache: dict[_Key, tuple[RouterConfig, TierSpec, Candidates]] = {}
+_quality: dict[int, tuple[RouterConfig, Mapping[str, float]]] = {}
+
+
+def candidates(config: RouterConfig, tier: TierSpec, allowed: tuple[str, ...] | None) -> Candidates:
+    """Raises ``NoModelAvailableError`` when the view allows none of the tier's models."""
+    key = (id(config), id(tier), allowed)
+    hit = _cache.get(key)
+    if hit is not None and hit[0] is config and hit[1] is tier:
+        return hit[2]
+    names = tier.models or config.routing.fallbacks
+    if allowed is not None:  # the view's models, in the view's order, that the tier allows
+        names = narrowed(tier, names, allowed)
+    models = config.models
+    rows = tuple(_row(name, models[name]) for name in names)
+    routing = config.routing
+    floor = tier.quality_floor if tier.quality_floor is not None else routing.cost.quality_floor
+    found = Candidates(
+        names,
+        rows,
+        _qualities(config),
+        tuple(sorted({row[6] for row in rows})),
+        floor,
+    )
+    if len(_cache) > 256:  # configs, tiers and views are few and long-lived; stay bounded
+        _cache.clear()
+    _cache[key] = (config, tier, found)
+    return found
+
+
+def _row(name: str, spec: ModelSpec) -> Row:
+    return (
+        name,
+        spec,
+        spec.max_output_tokens,
+        spec.context_window,
+        spec.rpm,
+        spec.tpm,
+        spec.quality,
+        spec.input_cost_per_token,
+        spec.output_cost_per_token,
+    )
+
+
+def _qualities(config: RouterConfig) -> Mapping[str, float]:
+    hit = _quality.get(id(config))
+    if hit is not None and hit[0] is config:
+        return hit[1]
+    found = {name: spec.quality for name, spec in config.models.items()}
+    if len(_quality) > 64:
+        _quality.clear()
+    _quality[id(config)] = (config, found)
+    return found
