@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import os
-from typing import Any
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any, TypeVar
 
 os.environ.setdefault("LITELLM_LOCAL_MODEL_COST_MAP", "True")
 
@@ -19,6 +21,19 @@ from opentelemetry.sdk.trace.export.in_memory_span_exporter import (
 from llm_router_middleware.testing import FakeProvider
 
 SECRET = "sk-core-test-SECRET-0123456789"
+T = TypeVar("T")
+
+
+def finished(fn: Callable[[], T], guard_s: float = 60.0) -> T:
+    """``fn()`` in a worker thread. A call still running after ``guard_s`` is a hang (the tests
+    using this expect an answer within a second, and a regression would wait for a 600 s
+    timeout): it fails the test with TimeoutError instead of stalling the suite. A guard, not a
+    speed check: it is two orders of magnitude away from either outcome."""
+    pool = ThreadPoolExecutor(max_workers=1)
+    try:
+        return pool.submit(fn).result(timeout=guard_s)
+    finally:
+        pool.shutdown(wait=False)
 
 
 def _exporter() -> InMemorySpanExporter:
