@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import os
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
@@ -18,10 +19,29 @@ from opentelemetry.sdk.trace.export.in_memory_span_exporter import (
     InMemorySpanExporter,
 )
 
+from llm_router_middleware import RequestContext, Router
 from llm_router_middleware.testing import FakeProvider
 
 SECRET = "sk-core-test-SECRET-0123456789"
+HI = [{"role": "user", "content": "hi"}]
 T = TypeVar("T")
+
+
+def streamed(router: Router, mode: str) -> tuple[str, Any]:
+    """Stream HI for user u1 (``mode`` "sync": stream(), "async": astream()); the text of its
+    chunks and the stream's routing."""
+    handle = router.handle(RequestContext(user_id="u1"))
+    if mode == "sync":
+        stream = handle.stream(HI)
+        text = "".join(c.choices[0].delta.content or "" for c in stream if c.choices)
+        return text, stream.routing
+
+    async def run() -> tuple[str, Any]:
+        stream = await handle.astream(HI)
+        parts = [c.choices[0].delta.content or "" async for c in stream if c.choices]
+        return "".join(parts), stream.routing
+
+    return asyncio.run(run())
 
 
 def finished(fn: Callable[[], T], guard_s: float = 60.0) -> T:
