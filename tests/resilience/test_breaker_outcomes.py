@@ -73,7 +73,8 @@ def _faulty_config(provider: FakeProvider) -> dict[str, Any]:
     return {
         "models": [model("flaky"), model("spare")],
         "routing": {"strategy": "fixed", "fallbacks": ["flaky", "spare"]},
-        "breaker": {"consecutive_failures": 8, "failure_rate": 0.5, "min_requests": 20},
+        # cannot trip on 40 requests in any order: what counts is what the breaker counted
+        "breaker": {"consecutive_failures": 41, "failure_rate": 1.0, "min_requests": 20},
     }
 
 
@@ -85,11 +86,21 @@ def _failures(count: int) -> int:
     return sum(FLAKY.failure_status(i, "fake-flaky") is not None for i in range(count))
 
 
+def _counted(router: Router) -> tuple[int, int]:
+    """(requests, failures) in flaky's breaker window (the tally that reads them adds one
+    success, taken off here)."""
+    key = f"{router.prefix}:outcomes:flaky"
+    _, requests, failures, _ = router.store.tally(key, 0, 0, False, 60.0)
+    return requests - 1, failures
+
+
 def test_concurrent_async_requests_planned_while_healthy_all_count(
     fake_provider: FakeProvider,
 ) -> None:
     """40 requests planned at once while the breaker had no record: their successes must be
-    counted, or the failures among them look consecutive (12 of 40 here) and trip it."""
+    counted, or the failures among them look consecutive (12 of 40 here) and trip it. The
+    counts are asserted, not the trip: in which order the 40 answers arrive is the machine's
+    choice, and some orders put the 12 in a row even when every success is counted."""
     assert _failures(40) >= 10
     fake_provider.set("fake-flaky", FLAKY)
     router = Router.from_config(_faulty_config(fake_provider))
@@ -100,7 +111,7 @@ def test_concurrent_async_requests_planned_while_healthy_all_count(
 
     models = asyncio.run(run())
     assert models.count("spare") == _failures(40)
-    assert router.breakers.statuses(["flaky"])["flaky"].state is BreakerState.CLOSED
+    assert _counted(router) == (40, _failures(40))
 
 
 def test_concurrent_threads_planned_while_healthy_all_count(fake_provider: FakeProvider) -> None:
@@ -109,7 +120,7 @@ def test_concurrent_threads_planned_while_healthy_all_count(fake_provider: FakeP
     with ThreadPoolExecutor(40) as pool:
         models = [r.routing.model for r in pool.map(lambda _: router.complete(MESSAGES), range(40))]
     assert models.count("spare") == _failures(40)
-    assert router.breakers.statuses(["flaky"])["flaky"].state is BreakerState.CLOSED
+    assert _counted(router) == (40, _failures(40))
 
 
 def test_a_streak_that_the_usual_failure_rate_explains_does_not_trip() -> None:
