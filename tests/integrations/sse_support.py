@@ -1,7 +1,7 @@
 """Shared by the Server-Sent Events tests of every framework: a two-model config over the fake
 provider, an SSE parser, real servers on loopback (uvicorn for ASGI, werkzeug for WSGI), a
 client that leaves mid-stream, the charge a stream cut off after some text must cost, and the
-four scenarios every framework's tests run (``expect_*``)."""
+scenarios every framework's tests run (``expect_*``, three of them as ``SSEScenarios``)."""
 
 from __future__ import annotations
 
@@ -277,3 +277,24 @@ def expect_leaving_stops_the_stream(
     charges = [charge_for(router, "first", "".join(sent[:n])) for n in range(2, len(sent) + 1)]
     assert settled_on_one_of(router, charges) in charges
     assert charges[-1] < charge_for(router, "first", SLOW_REPLY)
+
+
+class SSEScenarios:
+    """The scenarios every framework answers alike. A test module subclasses this as
+    ``TestScenarios`` and defines the ``post`` fixture (one per client and server kind) and the
+    ``router`` fixture behind it."""
+
+    def test_events_then_done_with_the_routing(
+        self, post: Post, router: Router, fake_provider: FakeProvider
+    ) -> None:
+        expect_events_then_done(post, router, fake_provider)
+
+    def test_failure_before_the_first_chunk_is_a_json_error(
+        self, post: Post, router: Router, fake_provider: FakeProvider
+    ) -> None:
+        expect_json_error_before_the_first_chunk(post, router, fake_provider)
+
+    def test_failure_mid_stream_is_an_error_event(
+        self, post: Post, router: Router, fake_provider: FakeProvider
+    ) -> None:
+        expect_error_event_mid_stream(post, router, fake_provider)

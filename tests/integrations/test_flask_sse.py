@@ -16,10 +16,8 @@ from sse_support import (
     USER,
     Answer,
     Post,
+    SSEScenarios,
     answer,
-    expect_error_event_mid_stream,
-    expect_events_then_done,
-    expect_json_error_before_the_first_chunk,
     expect_leaving_stops_the_stream,
     serve_wsgi,
     sse_config,
@@ -73,22 +71,8 @@ def post(request: pytest.FixtureRequest, router: Router) -> Iterator[Post]:
         yield via_http
 
 
-def test_events_then_done_with_the_routing(
-    post: Post, router: Router, fake_provider: FakeProvider
-) -> None:
-    expect_events_then_done(post, router, fake_provider)
-
-
-def test_failure_before_the_first_chunk_is_a_json_error(
-    post: Post, router: Router, fake_provider: FakeProvider
-) -> None:
-    expect_json_error_before_the_first_chunk(post, router, fake_provider)
-
-
-def test_failure_mid_stream_is_an_error_event(
-    post: Post, router: Router, fake_provider: FakeProvider
-) -> None:
-    expect_error_event_mid_stream(post, router, fake_provider)
+class TestScenarios(SSEScenarios):
+    """Events then done, a JSON error before the first chunk, an error event mid-stream."""
 
 
 @pytest.mark.parametrize("view", VIEWS)

@@ -17,10 +17,8 @@ from sse_support import (
     USER,
     Answer,
     Post,
+    SSEScenarios,
     answer,
-    expect_error_event_mid_stream,
-    expect_events_then_done,
-    expect_json_error_before_the_first_chunk,
     expect_leaving_stops_the_stream,
     serve_asgi,
     sse_config,
@@ -70,6 +68,11 @@ def app_router(request: pytest.FixtureRequest, fake_provider: FakeProvider) -> t
     return APPS[request.param](router), router
 
 
+@pytest.fixture
+def router(app_router: tuple[Any, Router]) -> Router:
+    return app_router[1]
+
+
 @pytest.fixture(params=["testclient", "uvicorn"])
 def post(request: pytest.FixtureRequest, app_router: tuple[Any, Router]) -> Iterator[Post]:
     app, _ = app_router
@@ -85,22 +88,8 @@ def of(response: httpx.Response) -> Answer:
     return answer(response.status_code, response.headers, response.text)
 
 
-def test_events_then_done_with_the_routing(
-    post: Post, app_router: tuple[Any, Router], fake_provider: FakeProvider
-) -> None:
-    expect_events_then_done(post, app_router[1], fake_provider)
-
-
-def test_failure_before_the_first_chunk_is_a_json_error(
-    post: Post, app_router: tuple[Any, Router], fake_provider: FakeProvider
-) -> None:
-    expect_json_error_before_the_first_chunk(post, app_router[1], fake_provider)
-
-
-def test_failure_mid_stream_is_an_error_event(
-    post: Post, app_router: tuple[Any, Router], fake_provider: FakeProvider
-) -> None:
-    expect_error_event_mid_stream(post, app_router[1], fake_provider)
+class TestScenarios(SSEScenarios):
+    """Events then done, a JSON error before the first chunk, an error event mid-stream."""
 
 
 def test_a_client_that_leaves_stops_the_upstream_call_and_pays_what_was_streamed(
