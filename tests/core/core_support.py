@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import asyncio
 import os
-from typing import Any
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any, TypeVar
 
 os.environ.setdefault("LITELLM_LOCAL_MODEL_COST_MAP", "True")
 
@@ -16,9 +19,41 @@ from opentelemetry.sdk.trace.export.in_memory_span_exporter import (
     InMemorySpanExporter,
 )
 
+from llm_router_middleware import RequestContext, Router
 from llm_router_middleware.testing import FakeProvider
 
 SECRET = "sk-core-test-SECRET-0123456789"
+HI = [{"role": "user", "content": "hi"}]
+T = TypeVar("T")
+
+
+def streamed(router: Router, mode: str) -> tuple[str, Any]:
+    """Stream HI for user u1 (``mode`` "sync": stream(), "async": astream()); the text of its
+    chunks and the stream's routing."""
+    handle = router.handle(RequestContext(user_id="u1"))
+    if mode == "sync":
+        stream = handle.stream(HI)
+        text = "".join(c.choices[0].delta.content or "" for c in stream if c.choices)
+        return text, stream.routing
+
+    async def run() -> tuple[str, Any]:
+        stream = await handle.astream(HI)
+        parts = [c.choices[0].delta.content or "" async for c in stream if c.choices]
+        return "".join(parts), stream.routing
+
+    return asyncio.run(run())
+
+
+def finished(fn: Callable[[], T], guard_s: float = 60.0) -> T:
+    """``fn()`` in a worker thread. A call still running after ``guard_s`` is a hang (the tests
+    using this expect an answer within a second, and a regression would wait for a 600 s
+    timeout): it fails the test with TimeoutError instead of stalling the suite. A guard, not a
+    speed check: it is two orders of magnitude away from either outcome."""
+    pool = ThreadPoolExecutor(max_workers=1)
+    try:
+        return pool.submit(fn).result(timeout=guard_s)
+    finally:
+        pool.shutdown(wait=False)
 
 
 def _exporter() -> InMemorySpanExporter:

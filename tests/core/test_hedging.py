@@ -107,21 +107,53 @@ async def test_a_first_answer_within_the_delay_starts_no_hedge(
     assert dict(spans.route().attributes or {})["llm_router.hedge.started"] is False
 
 
+def hedge_route(spans: Spans) -> dict[str, Any]:
+    """The hedge attributes of the last routing span, then clear the spans for the next call."""
+    route = {k: v for k, v in (spans.route().attributes or {}).items() if ".hedge." in k}
+    spans.clear()
+    return route
+
+
 async def test_the_hedge_waits_for_the_first_models_p95_once_it_has_history(
     make_router: Callable[..., Router], fake_provider: FakeProvider, spans: Spans
 ) -> None:
-    router = make_router(routing={"latency": {"min_samples": 3, "window": 8}})
-    llm = router.handle(USER).with_policy(hedge=True)
-    for _ in range(3):
-        await llm.acomplete(HI)
+    # The delays are set so no outcome depends on the machine's speed: a history of calls
+    # taking at least 1 s, then a call answering at once (well inside that p95) and a call
+    # that never answers (hedged at the p95, long before the configured 30 s or its 5 s timeout)
+    router = make_router(routing={"latency": {"min_samples": 2, "window": 8}})
+    llm = router.handle(USER).with_policy(hedge=True, hedge_after_s=30.0)
+    fake_provider.set("fake-premium", Behavior(latency_s=1.0))
+    for _ in range(2):
+        assert (await llm.acomplete(HI)).routing.model == "premium"
+        assert hedge_route(spans)["llm_router.hedge.delay_source"] == "configured"
     p95, samples = router.latency.p95("premium") or (0.0, 0)
-    assert samples == 3
-    spans.clear()
-    reply = await llm.acomplete(HI)
-    route = dict(spans.route().attributes or {})
-    assert route["llm_router.hedge.delay_source"] == "p95"
-    assert route["llm_router.hedge.after_s"] == round(p95, 6)
-    assert reply.routing.model == "premium"
+    assert (samples, p95 >= 1.0) == (2, True)
+
+    fake_provider.set("fake-premium", Behavior())
+    fast = await llm.acomplete(HI)
+    assert hedge_route(spans) == {
+        "llm_router.hedge.after_s": round(p95, 6),
+        "llm_router.hedge.delay_source": "p95",
+        "llm_router.hedge.started": False,
+    }
+    assert [(a.model, a.outcome) for a in fast.routing.attempts] == [("premium", "success")]
+    assert fake_provider.count("fake-balanced") == 0
+
+    p95, samples = router.latency.p95("premium") or (0.0, 0)
+    assert (samples, p95 >= 1.0) == (3, True)
+    fake_provider.set("fake-premium", Behavior(hang=True))
+    hedged = await llm.acomplete(HI)
+    route = hedge_route(spans)
+    assert (route["llm_router.hedge.delay_source"], route["llm_router.hedge.after_s"]) == (
+        "p95",
+        round(p95, 6),
+    )
+    assert route["llm_router.hedge.started"] is True
+    # hedged, not timed out: the hang was cancelled when balanced answered
+    assert [(a.model, a.outcome) for a in hedged.routing.attempts] == [
+        ("premium", "hedged_loser"),
+        ("balanced", "success"),
+    ]
 
 
 async def test_a_fast_failure_falls_back_before_the_hedge(
@@ -140,7 +172,9 @@ async def test_a_fast_failure_falls_back_before_the_hedge(
 async def test_a_tier_hedges_acomplete_and_sync_complete_stays_sequential(
     make_router: Callable[..., Router], fake_provider: FakeProvider
 ) -> None:
-    fake_provider.set("fake-premium", Behavior(latency_s=0.6))
+    # premium answers after 1.5 s, inside its 5 s timeout: the hedge sent at 0.1 s has 1.4 s to
+    # win, and an unhedged call waits for premium however slow the machine is
+    fake_provider.set("fake-premium", Behavior(latency_s=1.5))
     router = make_router(tiers={"default": {"hedge": True, "hedge_after_s": 0.1}})
     assert (await router.handle(USER).acomplete(HI)).routing.model == "balanced"
     assert router.handle(USER).complete(HI).routing.model == "premium"  # async-only

@@ -8,7 +8,7 @@ from collections.abc import Callable
 from typing import Any
 
 import pytest
-from core_support import Spans, base_config
+from core_support import HI, Spans, base_config, streamed
 
 from llm_router_middleware import AllModelsFailedError, ConfigError, RequestContext, Router
 from llm_router_middleware.resilience import ErrorKind
@@ -16,7 +16,6 @@ from llm_router_middleware.resilience.replies import UnusableReplyError, check_r
 from llm_router_middleware.testing import Behavior, FakeProvider
 from llm_router_middleware.transport.reply import Reply
 
-HI = [{"role": "user", "content": "hi"}]
 MODES = ["sync", "async"]
 ONE_STRIKE = {"consecutive_failures": 1, "cooldown_s": 60}
 
@@ -26,21 +25,6 @@ def _call(router: Router, mode: str) -> Any:
     if mode == "sync":
         return handle.complete(HI)
     return asyncio.run(handle.acomplete(HI))
-
-
-def _stream(router: Router, mode: str) -> tuple[str, Any]:
-    handle = router.handle(RequestContext(user_id="u1"))
-    if mode == "sync":
-        stream = handle.stream(HI)
-        text = "".join(c.choices[0].delta.content or "" for c in stream if c.choices)
-        return text, stream.routing
-
-    async def run() -> tuple[str, Any]:
-        stream = await handle.astream(HI)
-        parts = [c.choices[0].delta.content or "" async for c in stream if c.choices]
-        return "".join(parts), stream.routing
-
-    return asyncio.run(run())
 
 
 @pytest.mark.parametrize("mode", MODES)
@@ -128,7 +112,7 @@ def test_an_empty_stream_falls_back_before_the_first_chunk(
     fake_provider.set("fake-premium", Behavior(reply=""))
     fake_provider.set("fake-balanced", Behavior(reply="streamed fine"))
     router = make_router(breaker=ONE_STRIKE)
-    text, routing = _stream(router, mode)
+    text, routing = streamed(router, mode)
     assert text == "streamed fine"
     assert routing.model == "balanced"
     assert routing.attempts[0].error_type == "empty_reply"
@@ -140,7 +124,7 @@ def test_a_stream_filtered_before_any_content_falls_back(
     mode: str, make_router: Callable[..., Router], fake_provider: FakeProvider
 ) -> None:
     fake_provider.set("fake-premium", Behavior(reply="", finish_reason="content_filter"))
-    text, routing = _stream(make_router(), mode)
+    text, routing = streamed(make_router(), mode)
     assert routing.model == "balanced"
     assert routing.attempts[0].error_type == "content_filtered"
     assert text
@@ -184,7 +168,7 @@ def test_a_stream_without_a_single_chunk_falls_back_and_is_charged_its_prompt(
     router = Router.from_config(
         base_config(fake_provider, transport, routing=routing_section, breaker=ONE_STRIKE)
     )
-    text, routing = _stream(router, mode)
+    text, routing = streamed(router, mode)
     assert text == "streamed fine"
     assert routing.model == "balanced"
     first = routing.attempts[0]
@@ -206,7 +190,7 @@ def test_a_stream_screened_out_is_charged_its_prompt(
         "fake-balanced", Behavior(reply="streamed fine", prompt_tokens=10, completion_tokens=5)
     )
     router = make_router()
-    text, routing = _stream(router, mode)
+    text, routing = streamed(router, mode)
     assert (text, routing.model) == ("streamed fine", "balanced")
     spent = router.spend(RequestContext(user_id="u1")).scopes[0].spent_usd
     assert spent == pytest.approx(count_tokens(HI) * 10e-6 + 10 * 3e-6 + 5 * 6e-6)

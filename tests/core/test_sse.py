@@ -96,7 +96,9 @@ def test_render_chooses_the_data_and_a_failing_render_is_an_error_event(
 def test_closing_the_body_early_closes_the_upstream_call_and_charges_what_it_carried(
     mode: str, make_router: Callable[..., Router], fake_provider: FakeProvider
 ) -> None:
-    fake_provider.set_default(Behavior(reply=WORDS, stream_chunk_delay_s=0.2))
+    # a word a second: the body is closed long before the provider would send its second word
+    # (at 0.2 s a loaded machine could close it late, and the provider had sent "beta " too)
+    fake_provider.set_default(Behavior(reply=WORDS, stream_chunk_delay_s=1.0))
     router = make_router(budgets={"per_user_usd": 1.0})
     handle = router.handle(RequestContext(user_id="u1"))
 

@@ -2,31 +2,13 @@
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import Callable
 
 import pytest
-from core_support import Spans
+from core_support import HI, Spans, streamed
 
 from llm_router_middleware import AllModelsFailedError, RequestContext, Router
 from llm_router_middleware.testing import Behavior, FakeProvider
-
-HI = [{"role": "user", "content": "hi"}]
-
-
-def collect(router: Router, mode: str) -> tuple[str, object]:
-    handle = router.handle(RequestContext(user_id="u1"))
-    if mode == "sync":
-        stream = handle.stream(HI)
-        text = "".join(c.choices[0].delta.content or "" for c in stream if c.choices)
-        return text, stream.routing
-
-    async def run() -> tuple[str, object]:
-        stream = await handle.astream(HI)
-        parts = [c.choices[0].delta.content or "" async for c in stream if c.choices]
-        return "".join(parts), stream.routing
-
-    return asyncio.run(run())
 
 
 @pytest.mark.parametrize("mode", ["sync", "async"])
@@ -38,13 +20,13 @@ def test_stream_falls_back_before_the_first_chunk_and_settles_cost(
         "fake-balanced", Behavior(reply="one two three", prompt_tokens=10, completion_tokens=3)
     )
     router = make_router(budgets={"per_user_usd": 1.0})
-    text, routing = collect(router, mode)
+    text, routing = streamed(router, mode)
     assert text == "one two three"
-    assert routing.model == "balanced"  # type: ignore[attr-defined]
-    assert routing.fallback_count == 1  # type: ignore[attr-defined]
+    assert routing.model == "balanced"
+    assert routing.fallback_count == 1
     # balanced: $3/M in, $6/M out
-    assert routing.cost_usd == pytest.approx(10 * 3e-6 + 3 * 6e-6)  # type: ignore[attr-defined]
-    assert router.ledger.spent("u1", "default")["user:u1"] == pytest.approx(routing.cost_usd)  # type: ignore[attr-defined]
+    assert routing.cost_usd == pytest.approx(10 * 3e-6 + 3 * 6e-6)
+    assert router.ledger.spent("u1", "default")["user:u1"] == pytest.approx(routing.cost_usd)
     route = spans.route()
     assert dict(route.attributes or {})["llm_router.model_used"] == "balanced"
     ok = next(s for s in spans.named("chat ") if s.name == "chat fake-balanced")
@@ -57,7 +39,7 @@ def test_stream_with_every_model_failing(
 ) -> None:
     fake_provider.set_default(Behavior(status=500))
     with pytest.raises(AllModelsFailedError):
-        collect(make_router(), mode)
+        streamed(make_router(), mode)
 
 
 def test_an_error_after_the_first_chunk_cannot_fall_back(transport: str) -> None:

@@ -8,6 +8,7 @@ from opentelemetry import trace
 from opentelemetry.sdk.trace import ReadableSpan
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 
+from llm_router_middleware import RequestContext
 from llm_router_middleware.testing import FakeProvider
 
 MESSAGES = [{"role": "user", "content": "hello"}]
@@ -18,6 +19,20 @@ SPOOFED = {
     "X-LLM-User": "admin",
     "X-User-Id": "admin",
 }
+
+
+def login_context(request: Any) -> RequestContext:
+    """The app's resolver, standing in for a login system: the ``login`` cookie
+    (``alice:pro``) is the logged-in user and their plan."""
+    login = request.cookies.get("login")
+    if not login:
+        return RequestContext()
+    user_id, _, plan = login.partition(":")
+    return RequestContext(user_id=user_id, tier=plan or None)
+
+
+async def async_context(request: Any) -> RequestContext:
+    return RequestContext(user_id="from-async-resolver", tier="pro")
 
 
 class Spans:

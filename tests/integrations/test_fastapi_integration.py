@@ -10,7 +10,14 @@ import httpx
 import pytest
 from fastapi import Depends, FastAPI, Request
 from fastapi.testclient import TestClient
-from integration_support import MESSAGES, SPOOFED, Spans, make_config
+from integration_support import (
+    MESSAGES,
+    SPOOFED,
+    Spans,
+    async_context,
+    login_context,
+    make_config,
+)
 from llm_router_middleware.integrations.fastapi import (
     LLM,
     llm_dependency,
@@ -30,19 +37,6 @@ from llm_router_middleware.testing import Behavior, FakeProvider
 
 WIRINGS = ["setup", "middleware"]
 VIEWS = ["sync", "async"]
-
-
-def login_context(request: Any) -> RequestContext:
-    """The app's resolver: the ``login`` cookie (``alice:pro``) is the logged-in user."""
-    login = request.cookies.get("login")
-    if not login:
-        return RequestContext()
-    user_id, _, plan = login.partition(":")
-    return RequestContext(user_id=user_id, tier=plan or None)
-
-
-async def async_context(request: Any) -> RequestContext:
-    return RequestContext(user_id="from-async-resolver", tier="pro")
 
 
 class User:

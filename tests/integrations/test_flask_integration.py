@@ -8,26 +8,20 @@ from typing import Any
 import pytest
 from flask import Flask, jsonify, request
 from flask.typing import ResponseReturnValue
-from integration_support import MESSAGES, SPOOFED, Spans, make_config
+from integration_support import (
+    MESSAGES,
+    SPOOFED,
+    Spans,
+    async_context,
+    login_context,
+    make_config,
+)
 from llm_router_middleware.integrations.flask import LLMRouter, get_router, llm, llm_policy
 
-from llm_router_middleware import ConfigError, RequestContext, Router, get_llm
+from llm_router_middleware import ConfigError, Router, get_llm
 from llm_router_middleware.testing import Behavior, FakeProvider
 
 VIEWS = ["sync", "async"]
-
-
-def login_context(req: Any) -> RequestContext:
-    """Stands in for flask-login: the ``login`` cookie (``alice:pro``) is the logged-in user."""
-    login = req.cookies.get("login")
-    if not login:
-        return RequestContext()
-    user_id, _, plan = login.partition(":")
-    return RequestContext(user_id=user_id, tier=plan or None)
-
-
-async def async_context(req: Any) -> RequestContext:
-    return RequestContext(user_id="from-async-resolver", tier="pro")
 
 
 def reply_json(reply: Any) -> ResponseReturnValue:

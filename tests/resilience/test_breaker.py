@@ -5,27 +5,10 @@ import threading
 from collections.abc import Sequence
 
 import pytest
+from breaker_support import SPEC, Clock, spec
 
-from llm_router_middleware.config.schema import BreakerSpec
 from llm_router_middleware.resilience import BreakerBoard, BreakerState, Transition
 from llm_router_middleware.state.memory import MemoryStore
-
-SPEC = BreakerSpec(
-    consecutive_failures=5,
-    failure_rate=0.5,
-    window_s=60.0,
-    min_requests=10,
-    cooldown_s=30.0,
-    half_open_probes=1,
-)
-
-
-class Clock:
-    def __init__(self, now: float = 1_000_000.0) -> None:
-        self.now = now
-
-    def __call__(self) -> float:
-        return self.now
 
 
 class CountingStore(MemoryStore):
@@ -120,15 +103,7 @@ def test_trips_on_failure_rate(board: BreakerBoard, clock: Clock) -> None:
 
 
 def test_no_rate_trip_below_min_requests(board: BreakerBoard) -> None:
-    spec = BreakerSpec(
-        consecutive_failures=100,
-        failure_rate=0.1,
-        window_s=60.0,
-        min_requests=10,
-        cooldown_s=30.0,
-        half_open_probes=1,
-    )
-    lenient = BreakerBoard(MemoryStore(), spec)
+    lenient = BreakerBoard(MemoryStore(), spec(consecutive_failures=100, failure_rate=0.1))
     for _ in range(9):  # 100% failures, but only 9 requests
         assert lenient.record_failure("m") is None
     assert lenient.statuses(["m"])["m"].state is BreakerState.CLOSED
@@ -173,8 +148,11 @@ def test_probe_limit(board: BreakerBoard, clock: Clock) -> None:
 
 
 def test_probe_limit_of_two(clock: Clock) -> None:
-    spec = BreakerSpec(1, 0.5, 60.0, 10, 10.0, half_open_probes=2)
-    board = BreakerBoard(MemoryStore(), spec, clock=clock)
+    board = BreakerBoard(
+        MemoryStore(),
+        spec(consecutive_failures=1, cooldown_s=10.0, half_open_probes=2),
+        clock=clock,
+    )
     board.record_failure("m")
     clock.now += 10
     assert [board.acquire("m")[0] for _ in range(3)] == [True, True, False]

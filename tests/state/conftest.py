@@ -7,7 +7,7 @@ import shutil
 import socket
 import subprocess
 import time
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
 import pytest
@@ -15,6 +15,10 @@ import pytest
 os.environ.setdefault("LITELLM_LOCAL_MODEL_COST_MAP", "True")
 
 import redis
+
+from llm_router_middleware.state import RedisStore
+from llm_router_middleware.state.failover import FailoverStore
+from llm_router_middleware.state.redis_connection import async_kwargs
 
 
 def free_port() -> int:
@@ -87,3 +91,15 @@ def redis_url(redis_server: str) -> str:
 def closed_port() -> int:
     """A loopback port nothing listens on."""
     return free_port()
+
+
+@pytest.fixture
+async def split_store(redis_url: str, closed_port: int) -> AsyncIterator[FailoverStore]:
+    """A store whose asyncio client reaches the real Redis and whose sync client a port nothing
+    listens on: any sync call degrades it (``router.degraded``), so a test can show a path does
+    all its state I/O on the asyncio client."""
+    dead = redis.Redis.from_url(f"redis://127.0.0.1:{closed_port}/0", socket_connect_timeout=1)
+    live = async_kwargs(redis.Redis.from_url(redis_url))
+    store = FailoverStore(RedisStore(dead, async_options=live), probe_interval_s=3600.0)
+    yield store
+    await store.aclose()

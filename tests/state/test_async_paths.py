@@ -3,16 +3,13 @@ the sync client: shown with a store whose sync client points at a port nothing l
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
 from typing import Any
 
 import pytest
 import redis
 
 from llm_router_middleware import BudgetExhaustedError, RequestContext, Router
-from llm_router_middleware.state import RedisStore
 from llm_router_middleware.state.failover import FailoverStore
-from llm_router_middleware.state.redis_connection import async_kwargs
 from llm_router_middleware.testing import Behavior, FakeProvider
 
 HI = [{"role": "user", "content": "hi"}]
@@ -20,13 +17,8 @@ USER = RequestContext(user_id="async-user")
 
 
 @pytest.fixture
-async def split_router(
-    fake_provider: FakeProvider, redis_url: str, closed_port: int
-) -> AsyncIterator[Router]:
+def split_router(fake_provider: FakeProvider, split_store: FailoverStore) -> Router:
     """Async operations reach the real Redis; sync ones a dead port."""
-    dead = redis.Redis.from_url(f"redis://127.0.0.1:{closed_port}/0", socket_connect_timeout=1)
-    live = async_kwargs(redis.Redis.from_url(redis_url))
-    store = FailoverStore(RedisStore(dead, async_options=live), probe_interval_s=3600.0)
     config: dict[str, Any] = {
         "models": [
             {
@@ -42,9 +34,7 @@ async def split_router(
         ],
         "budgets": {"per_user_usd": 1.0},
     }
-    router = Router.from_config(config, store=store)
-    yield router
-    await store.aclose()
+    return Router.from_config(config, store=split_store)
 
 
 async def test_acomplete_never_touches_the_sync_client(

@@ -3,16 +3,13 @@ whose sync client points at a port nothing listens on (any sync call would degra
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
 from typing import Any
 
 import pytest
 import redis
 
 from llm_router_middleware import RequestContext, Router
-from llm_router_middleware.state import RedisStore
 from llm_router_middleware.state.failover import FailoverStore
-from llm_router_middleware.state.redis_connection import async_kwargs
 from llm_router_middleware.testing import Behavior, FakeProvider
 
 HI = [{"role": "user", "content": "hi"}]
@@ -32,21 +29,14 @@ def model(provider: FakeProvider, name: str) -> dict[str, Any]:
 
 
 @pytest.fixture
-async def split_router(
-    fake_provider: FakeProvider, redis_url: str, closed_port: int
-) -> AsyncIterator[Router]:
-    dead = redis.Redis.from_url(f"redis://127.0.0.1:{closed_port}/0", socket_connect_timeout=1)
-    live = async_kwargs(redis.Redis.from_url(redis_url))
-    store = FailoverStore(RedisStore(dead, async_options=live), probe_interval_s=3600.0)
+def split_router(fake_provider: FakeProvider, split_store: FailoverStore) -> Router:
     config: dict[str, Any] = {
         "models": [model(fake_provider, "slow"), model(fake_provider, "fast")],
         "routing": {"strategy": "fixed", "fallbacks": ["slow", "fast"]},
         "tiers": {"default": {"hedge": True, "hedge_after_s": 0.2}},
         "budgets": {"per_user_usd": 1.0},
     }
-    router = Router.from_config(config, store=store)
-    yield router
-    await store.aclose()
+    return Router.from_config(config, store=split_store)
 
 
 async def test_hedged_acomplete_settles_both_calls_on_the_asyncio_client(
