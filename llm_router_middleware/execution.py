@@ -8,7 +8,6 @@ three layers: the attempt queue (execution_queue.py), what a failed attempt does
 
 from __future__ import annotations
 
-import copy
 import time
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
@@ -24,7 +23,7 @@ from .response import RoutingInfo
 from .routing import BudgetSnapshot, Reservation
 from .traffic import TokenReservation
 from .traffic.deployments import Choice
-from .transport.reply import Reply
+from .transport.routed import routed, usage_of
 
 if TYPE_CHECKING:
     from .router import Prepared, Router
@@ -191,21 +190,14 @@ class Execution(Failures):
         return kwargs
 
     def succeeded(self, call: Call, response: Any) -> Any:
-        usage = getattr(response, "usage", None)
+        usage = usage_of(response)
         info = self.finish(
             call,
             response,
             int(getattr(usage, "prompt_tokens", 0) or 0),
             int(getattr(usage, "completion_tokens", 0) or 0),
         )
-        if isinstance(response, Reply):  # the native transport's own object: nobody else holds it
-            response.routing = info
-            return response
-        # litellm's logging thread may still be serialising the object it returned: attach our
-        # routing info to a shallow copy so that thread never sees the attribute appear.
-        routed = copy.copy(response)
-        routed.__dict__["routing"] = info  # plain attribute: not a field, not serialised
-        return routed
+        return routed(response, info)
 
     def finish(
         self, call: Call, response: Any, prompt_tokens: int, completion_tokens: int
