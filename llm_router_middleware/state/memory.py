@@ -83,18 +83,18 @@ class MemoryStore:
             for key, limit in limits:
                 entry = data.get(key)
                 if entry is not None and entry[1] > now:
-                    value, expires = float(entry[0]), entry[1]
+                    value, expires = float(entry[0]) + amount, entry[1]
                 else:
                     if entry is not None:  # expired
                         del data[key]
-                    value, expires = 0.0, new_expiry
-                if value + amount > limit + 1e-12:
+                    value, expires = 0.0 + amount, new_expiry
+                if value > limit + 1e-12:
                     return key
-                current.append((key, value + amount, expires))
-            for key, value, expires in current:
+                current.append((key, (value, expires)))
+            for key, entry in current:
                 if key not in data and len(data) >= self._maxsize:
                     self._evict(now)
-                data[key] = (value, expires)
+                data[key] = entry
             return None
 
     def hincr(self, key: str, fields: Mapping[str, float], ttl_s: float | None = None) -> None:
