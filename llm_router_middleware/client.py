@@ -192,7 +192,7 @@ class RequestLLM:
         execution.exhausted()
 
     async def acomplete(self, messages: Any, **params: Any) -> ModelResponse:
-        context = await self.acontext()
+        context = self._context if self._context is not None else await self.acontext()
         prepared = await self._aprepare(messages, context, params)
         cache = self.router.cache  # off unless a tier or this view opts in: skip the await
         probe = (
@@ -216,11 +216,20 @@ class RequestLLM:
             if probe is not None:
                 await self.router.cache.aremember(probe, hedged)
             return hedged
-        while (call := await execution.anext_call()) is not None:
+        local = self.router.astore is None  # the memory store: its steps are called directly
+        while (
+            call := (
+                execution.next_call()
+                if local and execution.retry is None
+                else await execution.anext_call()
+            )
+        ) is not None:
             try:
-                response = await _guarded(
-                    transport_for(call.spec).acomplete(call.kwargs), watcher, call.spec.name
-                )
+                work = transport_for(call.spec).acomplete(call.kwargs)
+                if watcher is None:
+                    response = await work
+                else:
+                    response = await _guarded(work, watcher, call.spec.name)
                 check_reply(response, call.spec.reply_failures)
             except ClientDisconnectedError as gone:
                 execution.disconnected(call, gone)
@@ -230,7 +239,11 @@ class RequestLLM:
             except BaseException as exc:  # cancelled
                 execution.cancelled(call, exc)
                 raise
-            result: ModelResponse = await execution.asucceeded(call, response)
+            result: ModelResponse = (
+                execution.succeeded(call, response)
+                if local
+                else await execution.asucceeded(call, response)
+            )
             if probe is not None:
                 await self.router.cache.aremember(probe, result)
             return result

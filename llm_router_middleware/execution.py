@@ -8,7 +8,6 @@ three layers: the attempt queue (execution_queue.py), what a failed attempt does
 
 from __future__ import annotations
 
-import copy
 import time
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
@@ -24,7 +23,7 @@ from .response import RoutingInfo
 from .routing import BudgetSnapshot, Reservation
 from .traffic import TokenReservation
 from .traffic.deployments import Choice
-from .transport.reply import Reply
+from .transport.routed import routed, usage_of
 
 if TYPE_CHECKING:
     from .router import Prepared, Router
@@ -55,6 +54,13 @@ RESERVED_PARAMS = frozenset(
 class Execution(Failures):
     hedged_cost_usd = 0.0  # charged for hedged calls that lost (hedging.py)
     log_extra: dict[str, Any] | None = None  # more fields for the decision log line
+    # where every call starts (class defaults: set on the instance when they change)
+    position = 0
+    min_window = 0
+    last_error: BaseException | None = None
+    budget_refusal: BudgetExhaustedError | None = None
+    retry: tuple[int, ModelSpec, int, float] | None = None  # index, target, n, wait
+    retries = 0
 
     def __init__(self, router: Router, prepared: Prepared, params: Mapping[str, Any]) -> None:
         if params and not RESERVED_PARAMS.isdisjoint(params):
@@ -71,15 +77,9 @@ class Execution(Failures):
         self.context = prepared.context
         self.request_id = request_id()
         self.attempts: list[Attempt] = []
-        self.position = 0
-        self.min_window = 0
-        self.last_error: BaseException | None = None
-        self.budget_refusal: BudgetExhaustedError | None = None
         self.secrets = router.secrets
         self.pending: list[tuple[ModelSpec, bool]] = []  # the current model's deployments left
         self.choices: dict[str, Choice] = {}  # deployments chosen ahead (the async path)
-        self.retry: tuple[int, ModelSpec, int, float] | None = None  # index, target, n, wait
-        self.retries = 0
         self.span = telemetry.start_route(
             self.plan,
             user_id=self.context.user_id,
@@ -175,37 +175,32 @@ class Execution(Failures):
         return None
 
     def _kwargs(self, spec: ModelSpec, timeout: float) -> dict[str, Any]:
-        kwargs: dict[str, Any] = {**spec.params, **self.params}
-        kwargs.update(
-            model=spec.model,
-            messages=self.prepared.messages,
-            timeout=timeout,
-            max_retries=0,
-            num_retries=0,
+        """The model's params, the call's, then what the router sets (``RESERVED_PARAMS``)."""
+        tails = self.router.kwargs_tails
+        found = tails.get(id(spec))
+        if found is None or found[0] is not spec:
+            found = tails[id(spec)] = (spec, _tail(spec))
+        params = self.params
+        kwargs: dict[str, Any] = (
+            {**spec.params, **params, **found[1]} if params else {**spec.params, **found[1]}
         )
-        if spec.api_base:
-            kwargs["api_base"] = spec.api_base
-        key = spec.resolved_api_key()
-        if key:
-            kwargs["api_key"] = key
+        kwargs["messages"] = self.prepared.messages
+        kwargs["timeout"] = timeout
+        if spec.api_key is None and spec.api_key_env is not None:  # read per call, as always
+            key = spec.resolved_api_key()
+            if key:
+                kwargs["api_key"] = key
         return kwargs
 
     def succeeded(self, call: Call, response: Any) -> Any:
-        usage = getattr(response, "usage", None)
+        usage = usage_of(response)
         info = self.finish(
             call,
             response,
             int(getattr(usage, "prompt_tokens", 0) or 0),
             int(getattr(usage, "completion_tokens", 0) or 0),
         )
-        if isinstance(response, Reply):  # the native transport's own object: nobody else holds it
-            response.routing = info
-            return response
-        # litellm's logging thread may still be serialising the object it returned: attach our
-        # routing info to a shallow copy so that thread never sees the attribute appear.
-        routed = copy.copy(response)
-        routed.__dict__["routing"] = info  # plain attribute: not a field, not serialised
-        return routed
+        return routed(response, info)
 
     def finish(
         self, call: Call, response: Any, prompt_tokens: int, completion_tokens: int
@@ -285,3 +280,20 @@ class Execution(Failures):
             spec.deployment,
             self.hedged_cost_usd,
         )
+
+
+def _tail(spec: ModelSpec) -> dict[str, Any]:
+    """What the router sets in every call of ``spec`` (the same keys in the same order as
+    before this was computed once per model; ``messages`` and ``timeout`` are set per call)."""
+    tail: dict[str, Any] = {
+        "model": spec.model,
+        "messages": None,
+        "timeout": None,
+        "max_retries": 0,
+        "num_retries": 0,
+    }
+    if spec.api_base:
+        tail["api_base"] = spec.api_base
+    if spec.api_key:
+        tail["api_key"] = spec.api_key
+    return tail

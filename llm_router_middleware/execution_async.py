@@ -20,6 +20,7 @@ from .config import ModelSpec
 from .execution import Call, Execution
 from .resilience.replies import billed_usd
 from .state.base import AsyncStateStore
+from .transport.routed import usage_of
 
 
 class AsyncExecution(Execution):
@@ -79,7 +80,7 @@ class AsyncExecution(Execution):
         if self.router.astore is None:
             return self.succeeded(call, response)
         if call.reservation is not None or call.tokens is not None:
-            usage = getattr(response, "usage", None)
+            usage = usage_of(response)
             prompt = int(getattr(usage, "prompt_tokens", 0) or 0)
             completion = int(getattr(usage, "completion_tokens", 0) or 0)
             cost = call.spec.estimate_cost(prompt, completion)

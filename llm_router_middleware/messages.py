@@ -27,6 +27,15 @@ def validate_messages(messages: Any) -> list[Mapping[str, Any]]:
     if not messages:
         raise InvalidRequestError("messages must not be empty", "messages")
     for i, message in enumerate(messages):
+        if message.__class__ is dict and len(message) == 2:  # the common {"role", "content"}
+            role, content = message.get("role"), message.get("content")
+            if (
+                role.__class__ is str
+                and content.__class__ is str
+                and role in ROLES
+                and (content.isascii() or _encodable(content))
+            ):
+                continue  # everything the checks below would look at is valid
         where = f"messages[{i}]"
         if message.__class__ is not dict and not isinstance(message, Mapping):
             raise InvalidRequestError(
@@ -59,6 +68,14 @@ def validate_messages(messages: Any) -> list[Mapping[str, Any]]:
             )
         check_value(message, where)
     return list(messages)
+
+
+def _encodable(text: str) -> bool:
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
 
 
 def _check_part(part: Any, where: str) -> None:

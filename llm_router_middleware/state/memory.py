@@ -83,18 +83,18 @@ class MemoryStore:
             for key, limit in limits:
                 entry = data.get(key)
                 if entry is not None and entry[1] > now:
-                    value, expires = float(entry[0]), entry[1]
+                    value, expires = float(entry[0]) + amount, entry[1]
                 else:
                     if entry is not None:  # expired
                         del data[key]
-                    value, expires = 0.0, new_expiry
-                if value + amount > limit + 1e-12:
+                    value, expires = 0.0 + amount, new_expiry
+                if value > limit + 1e-12:
                     return key
-                current.append((key, value + amount, expires))
-            for key, value, expires in current:
+                current.append((key, (value, expires)))
+            for key, entry in current:
                 if key not in data and len(data) >= self._maxsize:
                     self._evict(now)
-                data[key] = (value, expires)
+                data[key] = entry
             return None
 
     def hincr(self, key: str, fields: Mapping[str, float], ttl_s: float | None = None) -> None:
@@ -178,24 +178,39 @@ class MemoryStore:
         peek: str | None = None,
     ) -> tuple[int, int, int, str | None]:
         now = self._clock()
-        with self._lock:
-            entry = self._live(key, now)
-            streak, last, counts = entry[0] if entry is not None else (0, bucket, {})
-            if counts and min(counts) < keep_from:
-                counts = {b: rf for b, rf in counts.items() if b >= keep_from}
+        data = self._data
+        with self._lock:  # _live and _put inlined: every call's breaker count comes here
+            entry = data.get(key)
+            if entry is not None and entry[1] > now:
+                streak, last, counts = entry[0]
+                if counts and min(counts) < keep_from:
+                    counts = {b: rf for b, rf in counts.items() if b >= keep_from}
+            else:
+                if entry is not None:
+                    del data[key]
+                if len(data) >= self._maxsize:
+                    self._evict(now)
+                streak, last, counts = 0, bucket, {}
             requests, failures = counts.get(bucket, (0, 0))
             counts[bucket] = (requests + 1, failures + 1 if failed else failures)
             if failed:
                 streak, last = (streak + 1 if last >= keep_from else 1), bucket
             else:
                 streak = 0
-            self._put(key, (streak, last, counts), now + ttl_s, now)
+            data[key] = ((streak, last, counts), now + ttl_s)
             requests = failures = 0
             for r, f in counts.values():
                 requests += r
                 failures += f
-            peeked = self._live(peek, now) if peek is not None else None
-            return streak, requests, failures, peeked[0] if peeked is not None else None
+            if peek is None:
+                return streak, requests, failures, None
+            peeked = data.get(peek)
+            if peeked is None:
+                return streak, requests, failures, None
+            if peeked[1] <= now:
+                del data[peek]
+                return streak, requests, failures, None
+            return streak, requests, failures, peeked[0]
 
     def delete(self, key: str) -> None:
         with self._lock:
