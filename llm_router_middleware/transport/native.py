@@ -158,6 +158,24 @@ async def _aevents(answer: aiohttp.ClientResponse, limit_s: float) -> AsyncItera
     except TimeoutError:
         raise timed_out(limit_s) from None
     except aiohttp.ClientError as exc:
+        # aiohttp raises a break before handing over what arrived with it: deliver that first
+        for event in decoder.feed(_buffered(answer.content)):
+            if event == DONE:
+                return
+            yield parse_chunk(event)
         raise unreachable(exc) from None
     finally:
         answer.release()
+
+
+def _buffered(content: aiohttp.StreamReader) -> bytes:
+    """What the reader holds unread after a break (``read_nowait`` would raise the break
+    instead; the private ``_read_nowait`` does not). b"" where a future aiohttp lacks it."""
+    read = getattr(content, "_read_nowait", None)
+    if read is None:
+        return b""
+    try:
+        data = read(-1)
+    except Exception:  # a timed-out reader, or one already released: nothing to hand over
+        return b""
+    return data if isinstance(data, bytes) else b""
