@@ -6,7 +6,7 @@ import asyncio
 import inspect
 import logging
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import replace
 from typing import TYPE_CHECKING, Any, TypeVar
 
@@ -20,13 +20,14 @@ from .execution_async import AsyncExecution
 from .hedging import complete_hedged, hedge_for
 from .params import validate_params
 from .policy import Policy
-from .resilience.replies import ascreen_stream, check_reply, screen_stream
+from .resilience.replies import check_reply, screen_stream
 from .routing.capabilities import required_features
 from .routing.plan import Plan
+from .stream_open import close_unread, first_chunk
 from .streaming import AsyncRoutedStream, RoutedStream, stream_kwargs
 from .traffic.retry import recovery_wait
-from .transport import Transport, transport_for
 from .transport import litellm_module as litellm_module  # where callers have imported it
+from .transport import transport_for
 
 if TYPE_CHECKING:
     from litellm import ModelResponse
@@ -253,13 +254,16 @@ class RequestLLM:
         """Stream the reply. Falls back between models until one sends its first chunk."""
         execution = Execution(self.router, self._prepare(messages, self.context(), params), params)
         while (call := execution.next_call()) is not None:
+            opened: Any = None
             try:
-                chunks = transport_for(call.spec).stream(stream_kwargs(call))
-                first, chunks = screen_stream(next(chunks, None), chunks, call.spec.reply_failures)
+                opened = transport_for(call.spec).stream(stream_kwargs(call))
+                first, chunks = screen_stream(next(opened, None), opened, call.spec.reply_failures)
             except Exception as exc:
+                close_unread(opened)
                 execution.failed(call, exc)
                 continue
             except BaseException as exc:
+                close_unread(opened)
                 execution.cancelled(call, exc)
                 raise
             return RoutedStream(execution, call, first, chunks)
@@ -274,7 +278,7 @@ class RequestLLM:
         while (call := await execution.anext_call()) is not None:
             try:
                 first, chunks = await _guarded(
-                    _first_chunk(
+                    first_chunk(
                         transport_for(call.spec), stream_kwargs(call), call.spec.reply_failures
                     ),
                     watcher,
@@ -381,21 +385,3 @@ async def _guarded(work: Awaitable[T], watcher: DisconnectWatcher | None, model:
         ) from None
     finally:
         watcher.disarm()
-
-
-async def _first_chunk(
-    transport: Transport, kwargs: dict[str, Any], failures: frozenset[str]
-) -> tuple[Any, Any]:
-    """Open a stream and wait for its first chunk: (first chunk or None, the chunk iterator);
-    an empty stream raises UnusableReplyError."""
-    chunks = await transport.astream(kwargs)
-    try:
-        first = await chunks.__anext__()
-    except StopAsyncIteration:
-        return await ascreen_stream(None, _empty(), failures)
-    return await ascreen_stream(first, chunks, failures)
-
-
-async def _empty() -> AsyncIterator[Any]:
-    return
-    yield

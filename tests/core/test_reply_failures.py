@@ -194,3 +194,72 @@ def test_a_stream_screened_out_is_charged_its_prompt(
     assert (text, routing.model) == ("streamed fine", "balanced")
     spent = router.spend(RequestContext(user_id="u1")).scopes[0].spent_usd
     assert spent == pytest.approx(count_tokens(HI) * 10e-6 + 10 * 3e-6 + 5 * 6e-6)
+
+
+class _Recording:
+    """The real transport, noting each stream it opens and each close (sync) or aclose (async)."""
+
+    def __init__(self, real: Any, closed: list[str]) -> None:
+        self.real, self.closed = real, closed
+
+    def stream(self, kwargs: dict[str, Any]) -> Any:
+        self.closed.append("open " + kwargs["model"])
+        return _Opened(self.real.stream(kwargs), kwargs["model"], self.closed)
+
+    async def astream(self, kwargs: dict[str, Any]) -> Any:
+        self.closed.append("open " + kwargs["model"])
+        return _AOpened(await self.real.astream(kwargs), kwargs["model"], self.closed)
+
+
+class _Opened:
+    def __init__(self, chunks: Any, model: str, closed: list[str]) -> None:
+        self.chunks, self.model, self.closed = iter(chunks), model, closed
+
+    def __iter__(self) -> Any:
+        return self
+
+    def __next__(self) -> Any:
+        return next(self.chunks)
+
+    def close(self) -> None:
+        self.closed.append("close " + self.model)
+        getattr(self.chunks, "close", lambda: None)()
+
+
+class _AOpened:
+    def __init__(self, chunks: Any, model: str, closed: list[str]) -> None:
+        self.chunks, self.model, self.closed = chunks, model, closed
+
+    def __aiter__(self) -> Any:
+        return self
+
+    async def __anext__(self) -> Any:
+        return await self.chunks.__anext__()
+
+    async def aclose(self) -> None:
+        self.closed.append("close " + self.model)
+        aclose = getattr(self.chunks, "aclose", None)
+        if aclose is not None:
+            await aclose()
+
+
+@pytest.mark.parametrize("mode", MODES)
+def test_a_screened_out_stream_is_closed_before_the_fallback(
+    mode: str,
+    make_router: Callable[..., Router],
+    fake_provider: FakeProvider,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Left to the garbage collector, an abandoned litellm sync stream closed its response from
+    inside httpcore's pool lock on a later request and hung the process."""
+    import llm_router_middleware.client as client_module
+
+    closed: list[str] = []
+    real = client_module.transport_for
+    monkeypatch.setattr(client_module, "transport_for", lambda spec: _Recording(real(spec), closed))
+    fake_provider.set("fake-premium", Behavior(reply=""))
+    fake_provider.set("fake-balanced", Behavior(reply="streamed fine"))
+    text, routing = streamed(make_router(), mode)
+    assert (text, routing.model) == ("streamed fine", "balanced")
+    events = [event.replace("openai/", "") for event in closed]  # litellm's provider prefix
+    assert events[:3] == ["open fake-premium", "close fake-premium", "open fake-balanced"]
