@@ -29,13 +29,10 @@ def validate_messages(messages: Any) -> list[Mapping[str, Any]]:
     for i, message in enumerate(messages):
         if message.__class__ is dict and len(message) == 2:  # the common {"role", "content"}
             role, content = message.get("role"), message.get("content")
-            if (
-                role.__class__ is str
-                and content.__class__ is str
-                and role in ROLES
-                and (content.isascii() or _encodable(content))
-            ):
-                continue  # everything the checks below would look at is valid
+            if role.__class__ is str and content.__class__ is str and role in ROLES:
+                if not content.isascii():  # the check (and error) the walk below would make
+                    check_value(content, f"messages[{i}].content")
+                continue  # everything else the checks below would look at is valid
         where = f"messages[{i}]"
         if message.__class__ is not dict and not isinstance(message, Mapping):
             raise InvalidRequestError(
@@ -68,14 +65,6 @@ def validate_messages(messages: Any) -> list[Mapping[str, Any]]:
             )
         check_value(message, where)
     return list(messages)
-
-
-def _encodable(text: str) -> bool:
-    try:
-        text.encode("utf-8")
-    except UnicodeEncodeError:
-        return False
-    return True
 
 
 def _check_part(part: Any, where: str) -> None:
