@@ -19,7 +19,7 @@ ORDER = ["premium", "balanced", "cheap"]
 async def test_latency_strategy_picks_the_faster_model_after_observing_both(
     make_router: Callable[..., Router], fake_provider: FakeProvider, spans: Spans
 ) -> None:
-    fake_provider.set("fake-premium", Behavior(latency_s=0.5))
+    fake_provider.set("fake-premium", Behavior(latency_s=2.0))  # far above a loaded call
     router = make_router(
         routing={"strategy": "latency", "fallbacks": ORDER, "cost": {"quality_floor": 0.5}}
     )
