@@ -177,7 +177,7 @@ def refit(
 ) -> DifficultyModel:
     """``base`` adjusted to the app's outcomes (ridge shrunk toward ``base``, not toward 0);
     the difficulty scale (quantile knots) stays the base model's."""
-    from .train import fit_ridge
+    from .train import feature_range, fit_ridge
 
     rows, targets, weights = feedback_training_set(outcomes)
     if not len(rows):
@@ -189,4 +189,17 @@ def refit(
         raise ValueError("the stored feedback was recorded with another encoder")
     w, b = fit_ridge(rows, targets, alpha, weights=weights, prior=(base.weights, base.bias))
     meta = {**dict(base.meta), "feedback_rows": len(rows), "feedback_alpha": alpha}
-    return DifficultyModel(base.encoder_name, base.dimension, w, b, base.knots, meta)
+    low, high = feature_range(rows, base.dimension)
+    if base.feature_low is not None and base.feature_high is not None:
+        # the app's own prompts widen the range the model has now seen
+        low, high = np.minimum(low, base.feature_low), np.maximum(high, base.feature_high)
+    return DifficultyModel(
+        base.encoder_name,
+        base.dimension,
+        w,
+        b,
+        base.knots,
+        meta,
+        feature_low=low,
+        feature_high=high,
+    )

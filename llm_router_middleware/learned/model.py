@@ -6,6 +6,11 @@ the training data), then to a difficulty in [0, 1] through the raw scores' quant
 training prompts: difficulty 0.7 reads "more to gain than on 70 % of the prompts it was trained
 on". The map is monotone, so it changes no ranking; it makes thresholds and shares readable.
 
+The cheap features are clipped to the range they took on the training prompts before the dot
+product: a linear model knows nothing beyond that range, and extrapolating it sent every
+non-English prompt (a non-ASCII share of ~0.9 against at most 0.08 in training) far below the
+lowest training score, to difficulty 0.
+
 The file also holds one head per model named in the training data (its predicted score) and
 those heads' predictions on a sample of training prompts, so `for_pair(weak, strong)` gives the
 predicted gain of that very pair, with its own quantiles.
@@ -37,6 +42,17 @@ DEFAULT_MODEL_PATH = Path(__file__).parent / "assets" / "difficulty-minilm.npz"
 F32 = npt.NDArray[np.float32]
 
 
+def clip_features(features: F32, dimension: int, low: F32, high: F32) -> F32:
+    """``features`` (a row or rows: ``dimension`` embedding values, then the cheap features)
+    with the cheap features clipped to [low, high]; the same array when nothing is outside."""
+    cheap = features[..., dimension:]
+    if bool(np.all(cheap >= low)) and bool(np.all(cheap <= high)):
+        return features
+    out = np.array(features, dtype=np.float32)
+    out[..., dimension:] = np.clip(cheap, low, high)
+    return out
+
+
 def _empty() -> Mapping[str, Any]:
     return MappingProxyType({})
 
@@ -53,6 +69,8 @@ class DifficultyModel:
     heads: F32 | None = None  # (models, features): each model's predicted score
     head_bias: F32 | None = None  # (models,)
     head_sample: F32 | None = None  # (prompts, models): the heads on a training sample
+    feature_low: F32 | None = None  # the cheap features' range on the training prompts
+    feature_high: F32 | None = None
 
     def for_pair(self, weak: str, strong: str) -> DifficultyModel:
         """The model of the predicted gain of ``strong`` over ``weak`` (names of the heads)."""
@@ -73,10 +91,20 @@ class DifficultyModel:
             bias=float(self.head_bias[s] - self.head_bias[w]),
             knots=quantile_knots(self.head_sample[:, s] - self.head_sample[:, w]),
             meta=MappingProxyType({**dict(self.meta), "pair": [weak, strong]}),
+            feature_low=self.feature_low,
+            feature_high=self.feature_high,
         )
 
+    def bounded(self, features: F32) -> F32:
+        """``features`` (one row or rows: embedding then cheap features) with the cheap
+        features clipped to their training range (unchanged when the file has none)."""
+        low, high = self.feature_low, self.feature_high
+        if low is None or high is None:
+            return features
+        return clip_features(features, self.dimension, low, high)
+
     def raw(self, features: F32) -> float:
-        return float(features @ self.weights) + self.bias
+        return float(self.bounded(features) @ self.weights) + self.bias
 
     def difficulty(self, features: F32) -> float:
         """Difficulty in [0, 1] of one feature row (embedding then cheap features)."""
@@ -100,7 +128,7 @@ class DifficultyModel:
         return (i - 1 + (raw - lo) / (hi - lo)) / last
 
     def difficulties(self, features: F32) -> F32:
-        raws = features @ self.weights + self.bias
+        raws = self.bounded(features) @ self.weights + self.bias
         grid = np.linspace(0.0, 1.0, len(self.knots))
         return np.asarray(np.interp(raws, self.knots, grid), dtype=np.float32)
 
@@ -125,6 +153,9 @@ class DifficultyModel:
             arrays["heads"] = self.heads.astype(np.float32)
             arrays["head_bias"] = self.head_bias.astype(np.float32)
             arrays["head_sample"] = self.head_sample.astype(np.float32)
+        if self.feature_low is not None and self.feature_high is not None:
+            arrays["feature_low"] = self.feature_low.astype(np.float32)
+            arrays["feature_high"] = self.feature_high.astype(np.float32)
         target = Path(path)
         target.parent.mkdir(parents=True, exist_ok=True)
         with target.open("wb") as fh:
@@ -177,6 +208,17 @@ class DifficultyModel:
             or arrays.get("head_sample", np.empty((0, 0))).shape[1:] != (len(names),)
         ):
             raise ConfigError(key, f"{where} is damaged: its model heads do not match its header")
+        low, high = arrays.get("feature_low"), arrays.get("feature_high")
+        if (low is None) != (high is None) or (
+            low is not None
+            and high is not None
+            and (
+                low.shape != (len(FEATURE_NAMES),)
+                or high.shape != (len(FEATURE_NAMES),)
+                or not bool(np.all(low <= high))
+            )
+        ):
+            raise ConfigError(key, f"{where} is damaged: its feature range does not match")
         skip = {"format", "version", "encoder", "dimension", "heads"}
         meta = {k: v for k, v in header.items() if k not in skip}
         return cls(
@@ -190,6 +232,8 @@ class DifficultyModel:
             heads=np.asarray(heads, dtype=np.float32) if names else None,
             head_bias=np.asarray(arrays["head_bias"], dtype=np.float32) if names else None,
             head_sample=np.asarray(arrays["head_sample"], dtype=np.float32) if names else None,
+            feature_low=None if low is None else np.asarray(low, dtype=np.float32),
+            feature_high=None if high is None else np.asarray(high, dtype=np.float32),
         )
 
     def check_encoder(self, name: str, dimension: int, *, source: str, key: str) -> None:

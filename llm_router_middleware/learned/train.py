@@ -22,7 +22,7 @@ from ..semantic.encoders import Encoder
 from .features import FEATURE_NAMES
 from .irt import fit_items
 from .metrics import Curve, routing_curve
-from .model import F32, DifficultyModel
+from .model import F32, DifficultyModel, clip_features
 from .outcomes import Outcome
 from .scorer import feature_rows
 
@@ -168,6 +168,13 @@ def fit_heads(
     return heads.astype(np.float32), (y_mean - heads @ mean).astype(np.float32)
 
 
+def feature_range(rows: npt.NDArray[Any], dimension: int) -> tuple[F32, F32]:
+    """The cheap features' (lowest, highest) values over ``rows``: the range the model is clipped
+    to at scoring time (a linear model knows nothing beyond it)."""
+    cheap = np.asarray(rows, dtype=np.float32)[:, dimension:]
+    return cheap.min(axis=0), cheap.max(axis=0)
+
+
 def quantile_knots(raw: npt.NDArray[Any]) -> F32:
     knots = np.quantile(np.asarray(raw, dtype=np.float64), np.linspace(0.0, 1.0, KNOTS))
     # strictly increasing, so np.interp is well defined even with ties
@@ -249,14 +256,16 @@ def train(
         )
         weak, strong = pair or natural_pair(outcomes)
         held = [outcomes[i] for i in test]
+        low, high = feature_range(rows[fit_rows], encoder.dimension)
         curve = routing_curve(
-            rows[test] @ weights + bias,
+            clip_features(rows[test], encoder.dimension, low, high) @ weights + bias,
             [o.scores[weak] for o in held],
             [o.scores[strong] for o in held],
         )
         evaluation = Evaluation(weak, strong, curve, len(test))
     weights, bias = fit_difficulty(rows, targets, alpha=alpha, length_weight=length_weight)
     raw = rows @ weights + bias
+    low, high = feature_range(rows, encoder.dimension)
     heads, head_bias = fit_heads(rows, scores, alpha)
     sample = np.random.default_rng(seed).permutation(n)[:HEAD_SAMPLE]
     meta = {
@@ -279,5 +288,7 @@ def train(
         heads=heads,
         head_bias=head_bias,
         head_sample=(rows[sample] @ heads.T + head_bias).astype(np.float32),
+        feature_low=low,
+        feature_high=high,
     )
     return model, evaluation

@@ -5,6 +5,8 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+
 from llm_router_middleware import Router
 from llm_router_middleware.learned.cli import FEEDBACK_ALPHA
 from llm_router_middleware.learned.feedback import FeedbackStore, refit
@@ -77,6 +79,13 @@ def test_passing_scores_lower_the_difficulty(fake_provider: FakeProvider) -> Non
     model = refit(base.model, router.learned_routing().feedback.outcomes(), FEEDBACK_ALPHA)
     row = base.score(PROBE).features
     assert model.difficulty(row) < base.model.difficulty(row)
+    # the refit keeps the range the base model was trained on, widened by the app's prompts
+    assert base.model.feature_low is not None
+    assert base.model.feature_high is not None
+    assert model.feature_low is not None
+    assert model.feature_high is not None
+    assert np.all(model.feature_low <= base.model.feature_low)
+    assert np.all(model.feature_high >= base.model.feature_high)
 
 
 def test_fallbacks_are_kept_and_the_ring_is_bounded(fake_provider: FakeProvider) -> None:
