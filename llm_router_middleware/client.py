@@ -299,9 +299,11 @@ class RequestLLM:
         self, messages: Any, context: RequestContext, params: Mapping[str, Any]
     ) -> Prepared:
         try:
-            validate_params(params)
+            max_tokens, waited = None, 0.0
+            if params:  # most calls pass none: nothing to check
+                validate_params(params)
+                max_tokens = _max_tokens(params)
             needs = required_features(messages, params)
-            max_tokens, waited = _max_tokens(params), 0.0
             while True:
                 try:
                     prepared = self.router.prepare(
@@ -322,9 +324,11 @@ class RequestLLM:
         self, messages: Any, context: RequestContext, params: Mapping[str, Any]
     ) -> Prepared:
         try:
-            validate_params(params)
+            max_tokens, waited = None, 0.0
+            if params:  # most calls pass none: nothing to check
+                validate_params(params)
+                max_tokens = _max_tokens(params)
             needs = required_features(messages, params)
-            max_tokens, waited = _max_tokens(params), 0.0
             while True:
                 try:
                     prepared = await self.router.aprepare(
