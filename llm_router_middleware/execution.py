@@ -12,6 +12,8 @@ import time
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
+from opentelemetry.trace import INVALID_SPAN
+
 from . import telemetry
 from ._build import builder
 from .config import ModelSpec
@@ -93,20 +95,29 @@ class Execution(Failures):
     def next_call(self) -> Call | None:
         if self.retry is not None and self.retry[3] > 0:
             time.sleep(self.retry[3])
+        router = self.router
         while (found := self._candidate()) is not None:
             index, spec, timeout, probe = found
-            reservation = self._reserve(spec.name, spec)
+            name = spec.name
+            estimate = self.plan.estimates_usd.get(name, 0.0)
+            reserved = router.ledger.reserve(self.context.budget_key, self.plan.tier, estimate)
+            reservation = (
+                reserved
+                if reserved.__class__ is Reservation
+                else self._reserved(name, estimate, reserved)
+            )
             if reservation is None:
-                self.router.breakers.release(spec.target)
+                router.breakers.release(spec.target)
                 continue
             tokens = None
-            if self.router.tokens.limited:
-                held = self.router.tokens.reserve(spec, self._tokens_needed(spec))
+            if router.tokens.limited:
+                held = router.tokens.reserve(spec, self._tokens_needed(spec))
                 if isinstance(held, tuple):
                     self._refused_by_limit(spec, reservation, held)
                     continue
                 tokens = held
-            self.router.count_request(spec.name)
+            if name in router.reader.rpm_of:  # else nothing to count
+                router.count_request(name)
             return self._start(index, spec, timeout, reservation, probe, tokens)
         return None
 
@@ -150,13 +161,6 @@ class Execution(Failures):
         if tokens is not None or retry:
             call.tokens, call.retry = tokens, retry
         return call
-
-    def _reserve(self, name: str, spec: ModelSpec) -> Reservation | None:
-        estimate = self.plan.estimates_usd.get(name, 0.0)
-        tier = self.plan.tier
-        return self._reserved(
-            name, estimate, self.router.ledger.reserve(self.context.budget_key, tier, estimate)
-        )
 
     def _reserved(
         self, name: str, estimate: float, result: Reservation | BudgetSnapshot
@@ -230,7 +234,8 @@ class Execution(Failures):
             input_tokens=prompt_tokens,
             output_tokens=completion_tokens,
         )
-        call.span.end()
+        if call.span is not INVALID_SPAN:  # no tracer provider: nothing to end
+            call.span.end()
         self.attempts.append(
             _new_attempt(
                 model=spec.name,
@@ -241,7 +246,8 @@ class Execution(Failures):
             )
         )
         fallback_count = call.index
-        self._experiment(spec.name, latency, cost)
+        if self.plan.arm is not None:
+            self._experiment(spec.name, latency, cost)
         prepared = self.prepared
         if prepared.features is not None:
             models = self.router.config.models
@@ -255,8 +261,9 @@ class Execution(Failures):
                 spec.quality >= top,
             )
         info = self.routing_info(spec, cost)
-        telemetry.record_outcome(self.span, spec.name, fallback_count, cost, spec.deployment)
-        self.span.end()
+        if self.span is not INVALID_SPAN:
+            telemetry.record_outcome(self.span, spec.name, fallback_count, cost, spec.deployment)
+            self.span.end()
         self._log("success", spec.name, fallback_count, cost, deployment=spec.deployment)
         return info
 
