@@ -195,7 +195,7 @@ class Router:
             preselection = self._preselect(request.text, request.tier)
         elif request.strategy == "learned":
             learned = self.learned_routing().measure(request.text, request.tier.name)
-        state = self.reader.read(*self.reader.plan_reads(request.context, request.tier))
+        state = self.reader.read_plan(request.context, request.tier)
         return self._decide(
             request, policy, expected_output_tokens, preselection, state, learned, features
         )
@@ -219,11 +219,10 @@ class Router:
                 self.learned_routing().measure, request.text, request.tier.name
             )
         reader = self.reader
-        numeric, finish = reader.plan_reads(request.context, request.tier)
         if self.astore is None:
-            state = reader.read(numeric, finish)
+            state = reader.read_plan(request.context, request.tier)
         else:
-            state = await reader.aread(numeric, finish)
+            state = await reader.aread(*reader.plan_reads(request.context, request.tier))
         return self._decide(
             request, policy, expected_output_tokens, preselection, state, learned, features
         )
