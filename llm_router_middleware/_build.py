@@ -57,8 +57,9 @@ def builder(cls: type[T]) -> Callable[..., T]:
     )
     exec(source, namespace)  # generated from the dataclass's own field names
     built: Callable[..., T] = namespace[f"build_{cls.__name__}"]
+    probe: Any = object.__new__(twin)
     try:  # the layouts must match for the class assignment; else the dataclass's own __init__
-        object.__new__(twin).__class__ = cls
+        probe.__class__ = cls
     except TypeError:
         return cls
     return built
