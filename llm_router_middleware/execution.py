@@ -23,6 +23,7 @@ from .execution_queue import Call
 from .ids import request_id
 from .response import RoutingInfo
 from .routing import BudgetSnapshot, Reservation
+from .telemetry.environ import metering
 from .traffic import TokenReservation
 from .traffic.deployments import Choice
 from .transport.routed import routed, usage_of
@@ -212,37 +213,38 @@ class Execution(Failures):
         """The call answered (for a stream: the stream ended): settle, record, close spans."""
         latency = time.perf_counter() - call.started
         spec = call.spec
+        router = self.router
         cost = spec.estimate_cost(prompt_tokens, completion_tokens)
         if call.reservation is not None:
-            self.router.ledger.settle(call.reservation, cost)
+            router.ledger.settle(call.reservation, cost)
             call.reservation = None
         if call.tokens is not None:
-            self.router.tokens.settle(call.tokens, prompt_tokens + completion_tokens)
+            router.tokens.settle(call.tokens, prompt_tokens + completion_tokens)
             call.tokens = None
         if not call.counted:
-            self._transition(self.router.breakers.record_success(spec.target, probe=call.probe))
-        self.router.latency.observe(spec.name, latency)
+            move = router.breakers.record_success(spec.target, probe=call.probe)
+            if move is not None:
+                self._transition(move)
+        router.latency.observe(spec.name, latency)
         if spec.deployment is not None:
-            self.router.latency.observe(spec.target, latency)
-            self.router.deployments.ended(spec.target)
-        telemetry.record_response(
-            call.span,
-            response,
-            cost,
-            latency,
-            spec,
-            input_tokens=prompt_tokens,
-            output_tokens=completion_tokens,
-        )
-        if call.span is not INVALID_SPAN:  # no tracer provider: nothing to end
-            call.span.end()
+            router.latency.observe(spec.target, latency)
+            router.deployments.ended(spec.target)
+        span = call.span
+        if span is not INVALID_SPAN or metering():  # else nothing to record
+            telemetry.record_response(
+                span,
+                response,
+                cost,
+                latency,
+                spec,
+                input_tokens=prompt_tokens,
+                output_tokens=completion_tokens,
+            )
+            if span is not INVALID_SPAN:
+                span.end()
         self.attempts.append(
             _new_attempt(
-                model=spec.name,
-                outcome="success",
-                latency_s=latency,
-                deployment=spec.deployment,
-                retry=call.retry,
+                spec.name, "success", None, None, latency, None, spec.deployment, call.retry
             )
         )
         fallback_count = call.index
