@@ -21,6 +21,7 @@ from .hedging import complete_hedged, hedge_for
 from .params import validate_params
 from .policy import Policy
 from .resilience.replies import check_reply, screen_stream
+from .router import THREADED_STRATEGIES
 from .routing.capabilities import required_features
 from .routing.plan import Plan
 from .stream_open import close_unread, first_chunk
@@ -299,9 +300,11 @@ class RequestLLM:
         self, messages: Any, context: RequestContext, params: Mapping[str, Any]
     ) -> Prepared:
         try:
-            validate_params(params)
+            max_tokens, waited = None, 0.0
+            if params:  # most calls pass none: nothing to check
+                validate_params(params)
+                max_tokens = _max_tokens(params)
             needs = required_features(messages, params)
-            max_tokens, waited = _max_tokens(params), 0.0
             while True:
                 try:
                     prepared = self.router.prepare(
@@ -322,13 +325,21 @@ class RequestLLM:
         self, messages: Any, context: RequestContext, params: Mapping[str, Any]
     ) -> Prepared:
         try:
-            validate_params(params)
+            max_tokens, waited = None, 0.0
+            if params:  # most calls pass none: nothing to check
+                validate_params(params)
+                max_tokens = _max_tokens(params)
             needs = required_features(messages, params)
-            max_tokens, waited = _max_tokens(params), 0.0
+            router, policy = self.router, self._policy
+            inline = router.plans_inline and (
+                policy is None or policy.strategy not in THREADED_STRATEGIES
+            )
             while True:
                 try:
-                    prepared = await self.router.aprepare(
-                        messages, context, self._policy, max_tokens, needs
+                    prepared = (
+                        router.prepare(messages, context, policy, max_tokens, needs)
+                        if inline  # nothing to await: the same steps as aprepare
+                        else await router.aprepare(messages, context, policy, max_tokens, needs)
                     )
                     return replace(prepared, waited_s=waited) if waited else prepared
                 except NoModelAvailableError as error:  # wait for a cooling candidate?

@@ -12,6 +12,8 @@ import time
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
+from opentelemetry.trace import INVALID_SPAN
+
 from . import telemetry
 from ._build import builder
 from .config import ModelSpec
@@ -21,6 +23,7 @@ from .execution_queue import Call
 from .ids import request_id
 from .response import RoutingInfo
 from .routing import BudgetSnapshot, Reservation
+from .telemetry.environ import metering
 from .traffic import TokenReservation
 from .traffic.deployments import Choice
 from .transport.routed import routed, usage_of
@@ -93,20 +96,29 @@ class Execution(Failures):
     def next_call(self) -> Call | None:
         if self.retry is not None and self.retry[3] > 0:
             time.sleep(self.retry[3])
+        router = self.router
         while (found := self._candidate()) is not None:
             index, spec, timeout, probe = found
-            reservation = self._reserve(spec.name, spec)
+            name = spec.name
+            estimate = self.plan.estimates_usd.get(name, 0.0)
+            reserved = router.ledger.reserve(self.context.budget_key, self.plan.tier, estimate)
+            reservation = (
+                reserved
+                if reserved.__class__ is Reservation
+                else self._reserved(name, estimate, reserved)
+            )
             if reservation is None:
-                self.router.breakers.release(spec.target)
+                router.breakers.release(spec.target)
                 continue
             tokens = None
-            if self.router.tokens.limited:
-                held = self.router.tokens.reserve(spec, self._tokens_needed(spec))
+            if router.tokens.limited:
+                held = router.tokens.reserve(spec, self._tokens_needed(spec))
                 if isinstance(held, tuple):
                     self._refused_by_limit(spec, reservation, held)
                     continue
                 tokens = held
-            self.router.count_request(spec.name)
+            if name in router.reader.rpm_of:  # else nothing to count
+                router.count_request(name)
             return self._start(index, spec, timeout, reservation, probe, tokens)
         return None
 
@@ -150,13 +162,6 @@ class Execution(Failures):
         if tokens is not None or retry:
             call.tokens, call.retry = tokens, retry
         return call
-
-    def _reserve(self, name: str, spec: ModelSpec) -> Reservation | None:
-        estimate = self.plan.estimates_usd.get(name, 0.0)
-        tier = self.plan.tier
-        return self._reserved(
-            name, estimate, self.router.ledger.reserve(self.context.budget_key, tier, estimate)
-        )
 
     def _reserved(
         self, name: str, estimate: float, result: Reservation | BudgetSnapshot
@@ -208,40 +213,43 @@ class Execution(Failures):
         """The call answered (for a stream: the stream ended): settle, record, close spans."""
         latency = time.perf_counter() - call.started
         spec = call.spec
+        router = self.router
         cost = spec.estimate_cost(prompt_tokens, completion_tokens)
         if call.reservation is not None:
-            self.router.ledger.settle(call.reservation, cost)
+            router.ledger.settle(call.reservation, cost)
             call.reservation = None
         if call.tokens is not None:
-            self.router.tokens.settle(call.tokens, prompt_tokens + completion_tokens)
+            router.tokens.settle(call.tokens, prompt_tokens + completion_tokens)
             call.tokens = None
         if not call.counted:
-            self._transition(self.router.breakers.record_success(spec.target, probe=call.probe))
-        self.router.latency.observe(spec.name, latency)
+            move = router.breakers.record_success(spec.target, probe=call.probe)
+            if move is not None:
+                self._transition(move)
+        router.latency.observe(spec.name, latency)
         if spec.deployment is not None:
-            self.router.latency.observe(spec.target, latency)
-            self.router.deployments.ended(spec.target)
-        telemetry.record_response(
-            call.span,
-            response,
-            cost,
-            latency,
-            spec,
-            input_tokens=prompt_tokens,
-            output_tokens=completion_tokens,
-        )
-        call.span.end()
+            router.latency.observe(spec.target, latency)
+            router.deployments.ended(spec.target)
+        span = call.span
+        if span is not INVALID_SPAN or metering():  # else nothing to record
+            telemetry.record_response(
+                span,
+                response,
+                cost,
+                latency,
+                spec,
+                input_tokens=prompt_tokens,
+                output_tokens=completion_tokens,
+            )
+            if span is not INVALID_SPAN:
+                span.end()
         self.attempts.append(
             _new_attempt(
-                model=spec.name,
-                outcome="success",
-                latency_s=latency,
-                deployment=spec.deployment,
-                retry=call.retry,
+                spec.name, "success", None, None, latency, None, spec.deployment, call.retry
             )
         )
         fallback_count = call.index
-        self._experiment(spec.name, latency, cost)
+        if self.plan.arm is not None:
+            self._experiment(spec.name, latency, cost)
         prepared = self.prepared
         if prepared.features is not None:
             models = self.router.config.models
@@ -255,8 +263,9 @@ class Execution(Failures):
                 spec.quality >= top,
             )
         info = self.routing_info(spec, cost)
-        telemetry.record_outcome(self.span, spec.name, fallback_count, cost, spec.deployment)
-        self.span.end()
+        if self.span is not INVALID_SPAN:
+            telemetry.record_outcome(self.span, spec.name, fallback_count, cost, spec.deployment)
+            self.span.end()
         self._log("success", spec.name, fallback_count, cost, deployment=spec.deployment)
         return info
 

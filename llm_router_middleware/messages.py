@@ -97,7 +97,8 @@ def routable_text(messages: Sequence[Mapping[str, Any]]) -> str:
     """The text of the last user message (text parts only): what strategies classify."""
     for message in reversed(messages):
         if message.get("role") == "user":
-            return text_of(message.get("content"))
+            content = message.get("content")
+            return content if content.__class__ is str else text_of(content)
     return text_of(messages[-1].get("content"))
 
 
@@ -110,7 +111,12 @@ def count_tokens(messages: Sequence[Mapping[str, Any]]) -> int:
     for message in messages:
         total += _MESSAGE_OVERHEAD
         content = message.get("content")
-        if isinstance(content, str):
+        if content.__class__ is str:
+            counted = _TOKEN_CACHE.get(content)
+            total += counted if counted is not None else _tokens(content)
+            if len(message) == 2 and "role" in message:  # {"role", "content"}: nothing else
+                continue
+        elif isinstance(content, str):
             total += _tokens(content)
         elif isinstance(content, list):
             for part in content:

@@ -64,6 +64,7 @@ class Prepared:
     text: str = ""
 
 
+THREADED_STRATEGIES = frozenset({"semantic", "learned"})  # aprepare runs these in a thread
 _default_store = default_store  # where learned/cli.py imports it from
 _new_request = builder(_Request)
 _new_input = builder(PlanInput)
@@ -119,6 +120,10 @@ class Router:
             prefix,
         )
         self._state_keys = self.reader.keys  # breaker records, then cooldowns, of every model
+        # aprepare awaits nothing on the memory store unless a strategy runs in a thread: then
+        # async callers plan with prepare() directly (one coroutine less per call)
+        strategies = {config.routing.strategy, *(t.strategy for t in config.tiers.values())}
+        self.plans_inline = self.astore is None and not strategies & THREADED_STRATEGIES
         if config.routing.semantic is not None:
             self.semantic_router()  # load the encoder and embed the examples now, not per request
         if "learned" in (config.routing.strategy, *(t.strategy for t in config.tiers.values())):
@@ -195,7 +200,7 @@ class Router:
             preselection = self._preselect(request.text, request.tier)
         elif request.strategy == "learned":
             learned = self.learned_routing().measure(request.text, request.tier.name)
-        state = self.reader.read(*self.reader.plan_reads(request.context, request.tier))
+        state = self.reader.read_plan(request.context, request.tier)
         return self._decide(
             request, policy, expected_output_tokens, preselection, state, learned, features
         )
@@ -219,11 +224,10 @@ class Router:
                 self.learned_routing().measure, request.text, request.tier.name
             )
         reader = self.reader
-        numeric, finish = reader.plan_reads(request.context, request.tier)
         if self.astore is None:
-            state = reader.read(numeric, finish)
+            state = reader.read_plan(request.context, request.tier)
         else:
-            state = await reader.aread(numeric, finish)
+            state = await reader.aread(*reader.plan_reads(request.context, request.tier))
         return self._decide(
             request, policy, expected_output_tokens, preselection, state, learned, features
         )

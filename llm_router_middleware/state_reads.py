@@ -90,6 +90,15 @@ class StateReads:
 
         return numeric, finish
 
+    def read_plan(self, context: RequestContext, tier: TierSpec) -> State:
+        """``read(*plan_reads(context, tier))`` in one step: on the memory store with no rpm
+        or tpm limit (the common case), planning's whole read without building a closure."""
+        if self.read_both is None or self.limited or self.tpm_limited:
+            return self.read(*self.plan_reads(context, tier))
+        budget_keys, budget_of = self.ledger.snapshot_reader(context.budget_key, tier.name)
+        raws, values = self.read_both(self.keys, budget_keys)
+        return self.view(context, raws, _EMPTY, budget_of(values))
+
     def read(self, numeric: list[str], finish: Finish) -> State:
         if self.read_both is not None:
             return finish(*self.read_both(self.keys, numeric))

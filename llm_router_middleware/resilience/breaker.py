@@ -32,6 +32,7 @@ from typing import Any
 
 from llm_router_middleware.config.schema import BreakerSpec
 from llm_router_middleware.state.base import AsyncStateStore, StateStore
+from llm_router_middleware.state.memory import MemoryStore
 
 logger = logging.getLogger("llm_router_middleware.breaker")
 
@@ -96,6 +97,8 @@ class BreakerBoard:
         # outlive the cooldown
         self._closed_ttl = spec.window_s * 2
         self._open_ttl = (spec.cooldown_s + probe_lease_s) * 4 + spec.window_s
+        # the memory store counts a success without summing the window nobody reads then
+        self._count_success = store.count_success if type(store) is MemoryStore else None
 
     def key(self, model: str) -> str:
         return self._prefix + model
@@ -166,7 +169,24 @@ class BreakerBoard:
     def record_success(self, model: str, *, probe: bool = True) -> Transition | None:
         """Count a success; a probe's success closes a half-open breaker. ``probe=False`` is
         for a call planned while the breaker was closed (a straggler): only counted."""
-        raw = self._tally(model, failed=False)
+        bucket = int(self._clock() // self._bucket_s)
+        if self._count_success is not None:
+            raw = self._count_success(
+                self._outcomes + model,
+                bucket,
+                bucket - _BUCKETS + 1,
+                self._closed_ttl,
+                self._prefix + model,
+            )
+        else:
+            raw = self._store.tally(
+                self._outcomes + model,
+                bucket,
+                bucket - _BUCKETS + 1,
+                False,
+                self._closed_ttl,
+                self._prefix + model,
+            )[3]
         if not probe or raw is None or not raw.startswith(_HALF_OPEN_PREFIX):
             return None
         return self._close_after_probe(model)
@@ -265,12 +285,6 @@ class BreakerBoard:
                     _log(move)
                 return result, move
         raise RuntimeError(f"circuit breaker for model {model!r}: state kept changing under us")
-
-    def _tally(self, model: str, *, failed: bool) -> str | None:
-        """Count one outcome; the breaker record as it was read in the same step."""
-        return self._store.tally(
-            self._outcomes + model, *self._buckets(), failed, self._closed_ttl, self._prefix + model
-        )[3]
 
     def _buckets(self) -> tuple[int, int]:
         bucket = self._bucket(self._clock())

@@ -19,6 +19,8 @@ _FOREVER = float("inf")
 class MemoryStore:
     """Shared by every request of one process. Not shared between workers: use Redis for that."""
 
+    degraded = False  # never loses its state (read by ``Router.degraded`` on every call)
+
     def __init__(self, maxsize: int = 100_000, clock: Callable[[], float] = time.monotonic) -> None:
         self._clock = clock
         self._maxsize = maxsize
@@ -78,7 +80,9 @@ class MemoryStore:
         now = self._clock()
         data = self._data
         new_expiry = _FOREVER if ttl_s is None else now + ttl_s
-        with self._lock:
+        lock = self._lock
+        lock.acquire()  # not ``with``: every call reserves and settles here
+        try:
             current = []
             for key, limit in limits:
                 entry = data.get(key)
@@ -96,6 +100,8 @@ class MemoryStore:
                     self._evict(now)
                 data[key] = entry
             return None
+        finally:
+            lock.release()
 
     def hincr(self, key: str, fields: Mapping[str, float], ttl_s: float | None = None) -> None:
         now = self._clock()
@@ -129,7 +135,9 @@ class MemoryStore:
         (planning's two reads of every call)."""
         now = self._clock()
         data = self._data
-        with self._lock:
+        lock = self._lock
+        lock.acquire()  # not ``with``: half the instructions, on every call's path
+        try:
             out: list[str | None] = []
             for key in keys:
                 entry = data.get(key)
@@ -151,6 +159,8 @@ class MemoryStore:
                 else:
                     values.append(float(entry[0]))
             return out, values
+        finally:
+            lock.release()
 
     def set(self, key: str, value: str, ttl_s: float | None = None) -> None:
         now = self._clock()
@@ -178,39 +188,65 @@ class MemoryStore:
         peek: str | None = None,
     ) -> tuple[int, int, int, str | None]:
         now = self._clock()
-        data = self._data
-        with self._lock:  # _live and _put inlined: every call's breaker count comes here
-            entry = data.get(key)
-            if entry is not None and entry[1] > now:
-                streak, last, counts = entry[0]
-                if counts and min(counts) < keep_from:
-                    counts = {b: rf for b, rf in counts.items() if b >= keep_from}
-            else:
-                if entry is not None:
-                    del data[key]
-                if len(data) >= self._maxsize:
-                    self._evict(now)
-                streak, last, counts = 0, bucket, {}
-            requests, failures = counts.get(bucket, (0, 0))
-            counts[bucket] = (requests + 1, failures + 1 if failed else failures)
-            if failed:
-                streak, last = (streak + 1 if last >= keep_from else 1), bucket
-            else:
-                streak = 0
-            data[key] = ((streak, last, counts), now + ttl_s)
+        with self._lock:
+            streak, counts = self._count(key, bucket, keep_from, failed, ttl_s, now)
             requests = failures = 0
             for r, f in counts.values():
                 requests += r
                 failures += f
-            if peek is None:
-                return streak, requests, failures, None
-            peeked = data.get(peek)
-            if peeked is None:
-                return streak, requests, failures, None
-            if peeked[1] <= now:
-                del data[peek]
-                return streak, requests, failures, None
-            return streak, requests, failures, peeked[0]
+            return streak, requests, failures, self._peek(peek, now)
+
+    def count_success(
+        self, key: str, bucket: int, keep_from: int, ttl_s: float, peek: str | None = None
+    ) -> str | None:
+        """``tally(key, bucket, keep_from, False, ttl_s, peek)[3]`` without summing the window:
+        every answered call's breaker count comes here (``BreakerBoard.record_success``)."""
+        now = self._clock()
+        lock = self._lock
+        lock.acquire()
+        try:
+            self._count(key, bucket, keep_from, False, ttl_s, now)
+            return self._peek(peek, now)
+        finally:
+            lock.release()
+
+    def _count(
+        self, key: str, bucket: int, keep_from: int, failed: bool, ttl_s: float, now: float
+    ) -> tuple[int, dict[int, tuple[int, int]]]:
+        """Count one outcome in the window at ``key`` (the lock held): the streak and buckets."""
+        data = self._data
+        entry = data.get(key)  # _live and _put inlined
+        if entry is not None and entry[1] > now:
+            streak, last, counts = entry[0]
+            if counts and min(counts) < keep_from:
+                counts = {b: rf for b, rf in counts.items() if b >= keep_from}
+        else:
+            if entry is not None:
+                del data[key]
+            if len(data) >= self._maxsize:
+                self._evict(now)
+            streak, last, counts = 0, bucket, {}
+        requests, failures = counts.get(bucket, (0, 0))
+        if failed:
+            counts[bucket] = (requests + 1, failures + 1)
+            streak, last = (streak + 1 if last >= keep_from else 1), bucket
+        else:
+            counts[bucket] = (requests + 1, failures)
+            streak = 0
+        data[key] = ((streak, last, counts), now + ttl_s)
+        return streak, counts
+
+    def _peek(self, key: str | None, now: float) -> str | None:
+        if key is None:
+            return None
+        entry = self._data.get(key)
+        if entry is None:
+            return None
+        if entry[1] <= now:
+            del self._data[key]
+            return None
+        value: str = entry[0]
+        return value
 
     def delete(self, key: str) -> None:
         with self._lock:

@@ -27,10 +27,10 @@ class LitellmTransport:
     name: TransportName = "litellm"
 
     def complete(self, kwargs: dict[str, Any]) -> Any:
-        return litellm_module().completion(**kwargs)
+        return (_litellm or litellm_module()).completion(**kwargs)
 
     async def acomplete(self, kwargs: dict[str, Any]) -> Any:
-        return await litellm_module().acompletion(**kwargs)
+        return await (_litellm or litellm_module()).acompletion(**kwargs)
 
     def stream(self, kwargs: dict[str, Any]) -> Iterator[Any]:
         return iter(litellm_module().completion(**kwargs))

@@ -18,6 +18,8 @@ from .reply import Reply
 if TYPE_CHECKING:
     from ..response import RoutingInfo
 
+_new_object = object.__new__
+_put = object.__setattr__
 _PLAIN: dict[type, bool] = {}  # per reply class: a pydantic model read and copied directly
 _UNDEFINED: Any = None  # pydantic_core.PydanticUndefined, once a pydantic reply was seen
 
@@ -49,7 +51,8 @@ def _plain_pydantic(cls: type) -> bool:
 
 def usage_of(response: Any) -> Any:
     """``response.usage``, or None when the reply has none."""
-    if response.__class__ is not Reply and _plain(response.__class__):
+    cls = response.__class__
+    if cls is not Reply and (_PLAIN.get(cls) or _plain(cls)):
         extra = response.__pydantic_extra__
         if extra:
             usage = extra.get("usage")
@@ -69,21 +72,20 @@ def routed(response: Any, info: RoutingInfo) -> Any:
     if cls is Reply:
         response.routing = info
         return response
-    if not _plain(cls):
+    if not (_PLAIN.get(cls) or _plain(cls)):
         new = copy.copy(response)
         new.__dict__["routing"] = info
         return new
     # pydantic's BaseModel.__copy__, with routing added to the copied __dict__
-    new = object.__new__(cls)
+    new = _new_object(cls)
     fields = response.__dict__.copy()
     fields["routing"] = info
-    put = object.__setattr__
-    put(new, "__dict__", fields)
+    _put(new, "__dict__", fields)
     extra = response.__pydantic_extra__
     if extra is not None:
         extra = extra.copy() if extra.__class__ is dict else copy.copy(extra)
-    put(new, "__pydantic_extra__", extra)
-    put(new, "__pydantic_fields_set__", response.__pydantic_fields_set__.copy())
+    _put(new, "__pydantic_extra__", extra)
+    _put(new, "__pydantic_fields_set__", response.__pydantic_fields_set__.copy())
     private = getattr(response, "__pydantic_private__", None)
     if private is not None:
         kept = private.copy()
@@ -91,5 +93,5 @@ def routed(response: Any, info: RoutingInfo) -> Any:
             if value is _UNDEFINED:
                 del kept[key]
         private = kept
-    put(new, "__pydantic_private__", private)
+    _put(new, "__pydantic_private__", private)
     return new

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import pickle
 from dataclasses import dataclass, field
 
 import pytest
@@ -55,7 +56,31 @@ class PostInit:
             raise ValueError("a")
 
 
+@dataclass(frozen=True, slots=True)
+class Derived(Sample):
+    extra: int = 0
+
+
+@dataclass(frozen=True, slots=True, weakref_slot=True)
+class WithWeakref:
+    a: int
+
+
 def test_classes_it_cannot_speed_up_are_returned_unchanged() -> None:
     assert builder(NoSlots) is NoSlots
     assert builder(PostInit) is PostInit
+    assert builder(Derived) is Derived  # fields in a base's slots: not a layout it copies
+    assert builder(WithWeakref) is WithWeakref
     assert builder(int) is int
+
+
+def test_built_instances_pickle_hash_and_compare_as_the_dataclass() -> None:
+    built = builder(BudgetSnapshot)(1.5, "global", "2026-12-01")
+    made = BudgetSnapshot(1.5, "global", "2026-12-01")
+    assert type(built) is BudgetSnapshot
+    assert hash(built) == hash(made)
+    assert built == made
+    assert pickle.loads(pickle.dumps(built)) == made
+    moved = dataclasses.replace(built, scope="tier:pro")
+    assert moved == BudgetSnapshot(1.5, "tier:pro", "2026-12-01")
+    assert dataclasses.asdict(built) == dataclasses.asdict(made)

@@ -296,3 +296,23 @@ def test_tally_from_eight_threads_counts_every_outcome(store: StateStore) -> Non
         thread.join()
     _, requests, failures, _ = store.tally("w", 5, 0, False, 60.0)
     assert (requests, failures) == (401, 100)
+
+
+def test_memory_count_success_is_a_tally_of_a_success() -> None:
+    """The memory store's fast success count (the breaker's path on every answered call)
+    leaves the window as ``tally(..., False, ...)`` does, and reads the peeked key alike."""
+    fast, slow = MemoryStore(), MemoryStore()
+    for store in (fast, slow):
+        store.set("b", "record")
+        store.tally("w", 10, 1, True, 60.0)
+        store.tally("w", 10, 1, True, 60.0)
+    assert fast.count_success("w", 11, 2, 60.0, peek="b") == "record"
+    assert slow.tally("w", 11, 2, False, 60.0, peek="b")[3] == "record"
+    assert fast.count_success("w", 12, 11, 60.0) is None  # bucket 10 dropped
+    slow.tally("w", 12, 11, False, 60.0)
+    assert (
+        fast.tally("w", 12, 11, True, 60.0)
+        == slow.tally("w", 12, 11, True, 60.0)
+        == (1, 3, 1, None)
+    )
+    assert fast.count_success("w", 13, 4, 60.0, peek="absent") is None
