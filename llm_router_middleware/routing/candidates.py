@@ -15,6 +15,10 @@ from .refusals import narrowed
 
 # name, spec, max_output_tokens, context_window, rpm, tpm, quality, $/input token, $/output token
 Row = tuple[str, ModelSpec, int, int, int | None, int | None, float, float, float]
+# a row for one call's expected output: name, spec, output tokens reserved (the expected output
+# capped by the model's maximum), room for the prompt (window - output), rpm, tpm, quality,
+# $/input token, the output's cost (output tokens * $/output token), context window
+Fitted = tuple[str, ModelSpec, int, int, int | None, int | None, float, float, float, int]
 
 
 @dataclass(frozen=True, slots=True)
@@ -24,6 +28,18 @@ class Candidates:
     quality: Mapping[str, float]  # model -> quality, every model of the config
     levels: tuple[float, ...]  # the candidates' distinct qualities, ascending (learned)
     floor: float  # the quality floor of the cost and latency strategies for this tier
+    fitted: dict[int, tuple[Fitted, ...]]  # expected output tokens -> rows (see ``fit``)
+
+    def fit(self, expected: int) -> tuple[Fitted, ...]:
+        """The rows for a call expecting ``expected`` output tokens: what the candidate loop
+        reads, with the output reserved, the room left for the prompt and the output's cost
+        worked out once per expected output (a few values: the default and common max_tokens)."""
+        rows = self.fitted.get(expected)
+        if rows is None:
+            if len(self.fitted) > 64:  # max_tokens is the caller's: stay bounded
+                self.fitted.clear()
+            rows = self.fitted[expected] = tuple(_fitted(row, expected) for row in self.rows)
+        return rows
 
 
 _Key = tuple[int, int, tuple[str, ...] | None]  # ids of the config and tier, the allow-list
@@ -50,6 +66,7 @@ def candidates(config: RouterConfig, tier: TierSpec, allowed: tuple[str, ...] | 
         _qualities(config),
         tuple(sorted({row[6] for row in rows})),
         floor,
+        {},
     )
     if len(_cache) > 256:  # configs, tiers and views are few and long-lived; stay bounded
         _cache.clear()
@@ -69,6 +86,12 @@ def _row(name: str, spec: ModelSpec) -> Row:
         spec.input_cost_per_token,
         spec.output_cost_per_token,
     )
+
+
+def _fitted(row: Row, expected: int) -> Fitted:
+    name, spec, max_out, window, rpm, tpm, quality, in_cost, out_cost = row
+    out = max_out if max_out < expected else expected
+    return (name, spec, out, window - out, rpm, tpm, quality, in_cost, out * out_cost, window)
 
 
 def _qualities(config: RouterConfig) -> Mapping[str, float]:
