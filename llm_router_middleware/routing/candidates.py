@@ -28,6 +28,7 @@ class Candidates:
     quality: Mapping[str, float]  # model -> quality, every model of the config
     levels: tuple[float, ...]  # the candidates' distinct qualities, ascending (learned)
     floor: float  # the quality floor of the cost and latency strategies for this tier
+    strongest: Mapping[float, str]  # level -> the first candidate of that quality or more
     fitted: dict[int, tuple[Fitted, ...]]  # expected output tokens -> rows (see ``fit``)
 
     def fit(self, expected: int) -> tuple[Fitted, ...]:
@@ -60,12 +61,14 @@ def candidates(config: RouterConfig, tier: TierSpec, allowed: tuple[str, ...] | 
     rows = tuple(_row(name, models[name]) for name in names)
     routing = config.routing
     floor = tier.quality_floor if tier.quality_floor is not None else routing.cost.quality_floor
+    levels = tuple(sorted({row[6] for row in rows}))
     found = Candidates(
         names,
         rows,
         _qualities(config),
-        tuple(sorted({row[6] for row in rows})),
+        levels,
         floor,
+        {q: next(row[0] for row in rows if row[6] >= q) for q in levels},
         {},
     )
     if len(_cache) > 256:  # configs, tiers and views are few and long-lived; stay bounded

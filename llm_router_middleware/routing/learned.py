@@ -7,6 +7,7 @@ levels, prompts at or above the threshold go to the strongest, the rest to the c
 
 from __future__ import annotations
 
+from bisect import bisect_right
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
@@ -62,10 +63,7 @@ def judge(
     if inp.strong_share is not None:
         attrs[_SHARE] = inp.strong_share
     k = len(levels)
-    level = 0
-    for j in range(1, k):
-        if d >= t * j / (k - 1):
-            level = j
+    level = _level(d, t, k)
     needed = levels[level]
     attrs[_REQUIRED] = needed
     if k > 1 and level == k - 1:
@@ -78,16 +76,36 @@ def judge(
     return Judgement(needed, test)
 
 
+_steps: dict[tuple[int, float], tuple[float, ...]] = {}
+
+
+def _level(d: float, t: float, k: int) -> int:
+    """The highest level j in [1, k) with ``d >= t * j / (k - 1)``, else 0."""
+    steps = _steps.get((k, t))
+    if steps is None:
+        if len(_steps) > 256:  # thresholds are a few knobs: stay bounded
+            _steps.clear()
+        steps = _steps[k, t] = tuple(t * j / (k - 1) for j in range(1, k))
+    if t >= 0 and d == d:  # the steps ascend and d is a number: count those at or below d
+        return bisect_right(steps, d)
+    level = 0
+    for j, step in enumerate(steps, 1):
+        if d >= step:
+            level = j
+    return level
+
+
 def select_learned(
     judged: Judgement | None,
     pool: list[str],
-    cands: tuple[str, ...],
     quality: Mapping[str, float],
     est: Mapping[str, float],
     why_not: Callable[[str], str],
+    strongest: Mapping[float, str],
 ) -> tuple[str, str, list[str]]:
     """(selected, reason, the whole pool ordered with the selected first); ``judged`` None: an
-    empty prompt (or no learned input)."""
+    empty prompt (or no learned input). ``strongest``: the first candidate at or above each
+    quality level (``Candidates.strongest``)."""
     cheapest = sorted(pool, key=lambda m: (est[m], -quality[m]))
     if judged is None:
         return cheapest[0], f"learned: empty prompt -> cheapest {cheapest[0]}", cheapest
@@ -99,7 +117,7 @@ def select_learned(
         return fit[0], f"learned: {test} -> {fit[0]}", fit
     # nothing good enough is available: the best there is, strongest first
     order = sorted(pool, key=lambda m: (-quality[m], est[m]))
-    wanted = next(m for m in cands if quality[m] >= needed)
+    wanted = strongest[needed]
     return (
         order[0],
         f"learned: {test}; {why_not(wanted)} -> best available {order[0]}",

@@ -159,7 +159,7 @@ def make_plan(config: RouterConfig, inp: PlanInput, view: StateView) -> Plan:
             f"{budget.window}; the cheapest allowed model {cheapest} needs "
             f"~{usd(est[cheapest])}",
             scope=budget.scope or "budget",
-            remaining_usd=remaining,
+            remaining_usd=remaining or 0.0,
             status_code=config.budgets.refuse_status,
         )
 

@@ -101,8 +101,9 @@ class Selector:
                 if learned is not None and learned.difficulty is not None:
                     judged = judge(learned, self.found.levels, self.attrs)
                 self.judged = judged
+            found = self.found
             return select_learned(
-                judged, pool, self.cands, self.found.quality, self.est, self.why_not
+                judged, pool, found.quality, self.est, self.why_not, found.strongest
             )
         if strategy == "semantic":
             pre = self.inp.preselection
