@@ -26,6 +26,7 @@ class Candidates:
     names: tuple[str, ...]  # the tier's models (narrowed to the view's), in fallback order
     rows: tuple[Row, ...]  # one per name, same order
     quality: Mapping[str, float]  # model -> quality, every model of the config
+    weakness: Mapping[str, float]  # model -> -quality, every model of the config (sort keys)
     levels: tuple[float, ...]  # the candidates' distinct qualities, ascending (learned)
     floor: float  # the quality floor of the cost and latency strategies for this tier
     strongest: Mapping[float, str]  # level -> the first candidate of that quality or more
@@ -45,7 +46,7 @@ class Candidates:
 
 _Key = tuple[int, int, tuple[str, ...] | None]  # ids of the config and tier, the allow-list
 _cache: dict[_Key, tuple[RouterConfig, TierSpec, Candidates]] = {}
-_quality: dict[int, tuple[RouterConfig, Mapping[str, float]]] = {}
+_quality: dict[int, tuple[RouterConfig, Mapping[str, float], Mapping[str, float]]] = {}
 
 
 def candidates(config: RouterConfig, tier: TierSpec, allowed: tuple[str, ...] | None) -> Candidates:
@@ -62,10 +63,12 @@ def candidates(config: RouterConfig, tier: TierSpec, allowed: tuple[str, ...] | 
     routing = config.routing
     floor = tier.quality_floor if tier.quality_floor is not None else routing.cost.quality_floor
     levels = tuple(sorted({row[6] for row in rows}))
+    quality, weakness = _qualities(config)
     found = Candidates(
         names,
         rows,
-        _qualities(config),
+        quality,
+        weakness,
         levels,
         floor,
         {q: next(row[0] for row in rows if row[6] >= q) for q in levels},
@@ -97,12 +100,30 @@ def _fitted(row: Row, expected: int) -> Fitted:
     return (name, spec, out, window - out, rpm, tpm, quality, in_cost, out * out_cost, window)
 
 
-def _qualities(config: RouterConfig) -> Mapping[str, float]:
+def _qualities(config: RouterConfig) -> tuple[Mapping[str, float], Mapping[str, float]]:
     hit = _quality.get(id(config))
     if hit is not None and hit[0] is config:
-        return hit[1]
-    found = {name: spec.quality for name, spec in config.models.items()}
+        return hit[1], hit[2]
+    quality = {name: spec.quality for name, spec in config.models.items()}
+    weakness = {name: -q for name, q in quality.items()}
     if len(_quality) > 64:
         _quality.clear()
-    _quality[id(config)] = (config, found)
-    return found
+    _quality[id(config)] = (config, quality, weakness)
+    return quality, weakness
+
+
+def cheapest_first(
+    pool: list[str], est: Mapping[str, float], weakness: Mapping[str, float]
+) -> list[str]:
+    """``pool`` by estimated cost, ties to the higher quality, then in pool order: sorted on
+    the key (cost, -quality) as two stable sorts whose keys are dict lookups (no Python call
+    per model)."""
+    return sorted(sorted(pool, key=weakness.__getitem__), key=est.__getitem__)
+
+
+def strongest_first(
+    pool: list[str], est: Mapping[str, float], weakness: Mapping[str, float]
+) -> list[str]:
+    """``pool`` by quality, highest first, ties to the cheaper, then in pool order (the key
+    (-quality, cost), as ``cheapest_first``)."""
+    return sorted(sorted(pool, key=est.__getitem__), key=weakness.__getitem__)

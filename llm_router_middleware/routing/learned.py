@@ -11,6 +11,7 @@ from bisect import bisect_right
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
+from .candidates import Candidates, cheapest_first, strongest_first
 from .plan import AttributeValue
 
 # plan attribute keys; the route span prefixes them with "llm_router." (the full names are the
@@ -98,26 +99,28 @@ def _level(d: float, t: float, k: int) -> int:
 def select_learned(
     judged: Judgement | None,
     pool: list[str],
-    quality: Mapping[str, float],
+    found: Candidates,
     est: Mapping[str, float],
     why_not: Callable[[str], str],
-    strongest: Mapping[float, str],
 ) -> tuple[str, str, list[str]]:
     """(selected, reason, the whole pool ordered with the selected first); ``judged`` None: an
-    empty prompt (or no learned input). ``strongest``: the first candidate at or above each
-    quality level (``Candidates.strongest``)."""
-    cheapest = sorted(pool, key=lambda m: (est[m], -quality[m]))
+    empty prompt (or no learned input)."""
+    quality, weakness = found.quality, found.weakness
     if judged is None:
+        cheapest = cheapest_first(pool, est, weakness)
         return cheapest[0], f"learned: empty prompt -> cheapest {cheapest[0]}", cheapest
     needed, test = judged.needed, judged.test
-    fit = [m for m in cheapest if quality[m] >= needed]
+    fit = [m for m in pool if quality[m] >= needed]
     if fit:
-        if len(fit) < len(cheapest):
-            fit += [m for m in cheapest if quality[m] < needed]
+        # the cheapest of those good enough, then the rest, each cheapest first (the pool by
+        # cost with the good enough moved ahead: the sort is stable)
+        fit = cheapest_first(fit, est, weakness)
+        if len(fit) < len(pool):
+            fit += cheapest_first([m for m in pool if quality[m] < needed], est, weakness)
         return fit[0], f"learned: {test} -> {fit[0]}", fit
     # nothing good enough is available: the best there is, strongest first
-    order = sorted(pool, key=lambda m: (-quality[m], est[m]))
-    wanted = strongest[needed]
+    order = strongest_first(pool, est, weakness)
+    wanted = found.strongest[needed]
     return (
         order[0],
         f"learned: {test}; {why_not(wanted)} -> best available {order[0]}",

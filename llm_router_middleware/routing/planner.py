@@ -185,7 +185,9 @@ def make_plan(config: RouterConfig, inp: PlanInput, view: StateView) -> Plan:
                     remaining_usd=left_usd,
                     status_code=config.budgets.refuse_status,
                 )
-            affordable = [m for m in eligible if m not in over]
+            affordable = eligible.copy()
+            for m in over:
+                affordable.remove(m)
             selected, reason, order = selector.select(strategy, affordable)
             reason = (
                 f"budget downgrade: preferred {preferred} ~{usd(est[preferred])} > "
@@ -194,7 +196,9 @@ def make_plan(config: RouterConfig, inp: PlanInput, view: StateView) -> Plan:
             downgraded = True
             attrs["budget.preferred"] = preferred
         else:
-            order = [m for m in order if m not in over]
+            order = order.copy()  # the pool ordered: it holds every model of ``over``
+            for m in over:
+                order.remove(m)
 
     if note:
         reason = note + reason

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from ..config.schema import RouterConfig
 from ..errors import InvalidRequestError
-from .candidates import Candidates
+from .candidates import Candidates, cheapest_first
 from .complexity import ComplexityResult, classify_complexity
 from .experiments import assign
 from .inputs import PlanInput, StateView
@@ -76,7 +76,7 @@ class Selector:
             return first, f"fixed: {self.why_not(self.cands[0])} -> {first}", pool
         if strategy == "cost":
             est, quality = self.est, self.found.quality
-            ranked = sorted(pool, key=lambda m: (est[m], -quality[m]))
+            ranked = cheapest_first(pool, est, self.found.weakness)
             first = ranked[0]
             floor = self.attrs.get("cost.quality_floor", 0.0)
             self.attrs["cost.estimate_usd"] = est[first]
@@ -101,10 +101,7 @@ class Selector:
                 if learned is not None and learned.difficulty is not None:
                     judged = judge(learned, self.found.levels, self.attrs)
                 self.judged = judged
-            found = self.found
-            return select_learned(
-                judged, pool, found.quality, self.est, self.why_not, found.strongest
-            )
+            return select_learned(judged, pool, self.found, self.est, self.why_not)
         if strategy == "semantic":
             pre = self.inp.preselection
             if pre is not None:
