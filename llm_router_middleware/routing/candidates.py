@@ -16,9 +16,10 @@ from .refusals import narrowed
 # name, spec, max_output_tokens, context_window, rpm, tpm, quality, $/input token, $/output token
 Row = tuple[str, ModelSpec, int, int, int | None, int | None, float, float, float]
 # a row for one call's expected output: name, spec, output tokens reserved (the expected output
-# capped by the model's maximum), room for the prompt (window - output), rpm, tpm, quality,
+# capped by the model's maximum), room for the prompt (window - output), rpm as a float (the
+# requests counted are floats: a float comparison is the cheap one), tpm, quality,
 # $/input token, the output's cost (output tokens * $/output token), context window
-Fitted = tuple[str, ModelSpec, int, int, int | None, int | None, float, float, float, int]
+Fitted = tuple[str, ModelSpec, int, int, float | None, int | None, float, float, float, int]
 
 
 @dataclass(frozen=True, slots=True)
@@ -97,7 +98,8 @@ def _row(name: str, spec: ModelSpec) -> Row:
 def _fitted(row: Row, expected: int) -> Fitted:
     name, spec, max_out, window, rpm, tpm, quality, in_cost, out_cost = row
     out = max_out if max_out < expected else expected
-    return (name, spec, out, window - out, rpm, tpm, quality, in_cost, out * out_cost, window)
+    rpm_f = float(rpm) if rpm is not None else None
+    return (name, spec, out, window - out, rpm_f, tpm, quality, in_cost, out * out_cost, window)
 
 
 def _qualities(config: RouterConfig) -> tuple[Mapping[str, float], Mapping[str, float]]:

@@ -52,6 +52,7 @@ def make_plan(config: RouterConfig, inp: PlanInput, view: StateView) -> Plan:
     found = candidates(config, tier, inp.allowed)
     cands = found.names
     pt = inp.prompt_tokens
+    ptf = float(pt)
     expected = inp.expected_output_tokens or routing.cost.expected_output_tokens
     if expected < 1:  # a negative estimate would make any model look affordable
         raise InvalidRequestError(f"max_tokens must be at least 1, got {expected}", "max_tokens")
@@ -101,14 +102,14 @@ def make_plan(config: RouterConfig, inp: PlanInput, view: StateView) -> Plan:
             r = _new(Rejection)
             r.model, r.code, r._format = name, "breaker_open", why_text
             r._args = (name, blocked[name])
-        elif name in cooldowns and cooldowns[name] > 0:
+        elif name in cooldowns and cooldowns[name] > 0.0:
             r = _new(Rejection)
             r.model, r.code, r._format = name, "cooldown", why_cooldown
             r._args = (name, cooldowns[name])
         elif rpm is not None and name in rpm_used and rpm_used[name] >= rpm:  # rpm >= 1
             r = _new(Rejection)
             r.model, r.code, r._format = name, "rate_limit", why_rpm
-            r._args = (name, rpm_used[name], rpm)
+            r._args = (name, rpm_used[name], spec.rpm)
         elif tpm is not None and tpm_used.get(name, 0.0) + pt + out > tpm:
             r = _new(Rejection)
             r.model, r.code, r._format = name, "token_limit", why_tpm
@@ -122,7 +123,7 @@ def make_plan(config: RouterConfig, inp: PlanInput, view: StateView) -> Plan:
             r.model, r.code, r._format = name, "quality", why_quality
             r._args = (name, quality, floor)
         else:
-            cost = pt * in_cost + out_usd
+            cost = ptf * in_cost + out_usd  # a float product: as pt * in_cost, cheaper
             if cost <= limit:
                 est[name] = cost
                 eligible.append(name)
