@@ -168,6 +168,13 @@ class Selector:
 
 
 def _first(pool: list[str], model: str) -> list[str]:
+    """``pool`` with ``model`` (one of its models) moved to the front, any other copy of it
+    dropped (a tier may list a model twice)."""
     if pool[0] == model:
         return pool
-    return [model, *(m for m in pool if m != model)]
+    order = pool.copy()
+    order.remove(model)
+    if model in order:
+        return [model, *(m for m in pool if m != model)]
+    order.insert(0, model)
+    return order
