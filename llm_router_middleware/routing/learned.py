@@ -102,12 +102,15 @@ def select_learned(
     found: Candidates,
     est: Mapping[str, float],
     why_not: Callable[[str], str],
+    brief: bool = False,
 ) -> tuple[str, str, list[str]]:
     """(selected, reason, the whole pool ordered with the selected first); ``judged`` None: an
-    empty prompt (or no learned input)."""
+    empty prompt (or no learned input). ``brief``: no reason."""
     quality, weakness = found.quality, found.weakness
     if judged is None:
         cheapest = cheapest_first(pool, est, weakness)
+        if brief:
+            return cheapest[0], "", cheapest
         return cheapest[0], f"learned: empty prompt -> cheapest {cheapest[0]}", cheapest
     needed, test = judged.needed, judged.test
     fit = [m for m in pool if quality[m] >= needed]
@@ -117,9 +120,13 @@ def select_learned(
         fit = cheapest_first(fit, est, weakness)
         if len(fit) < len(pool):
             fit += cheapest_first([m for m in pool if quality[m] < needed], est, weakness)
+        if brief:
+            return fit[0], "", fit
         return fit[0], f"learned: {test} -> {fit[0]}", fit
     # nothing good enough is available: the best there is, strongest first
     order = strongest_first(pool, est, weakness)
+    if brief:
+        return order[0], "", order
     wanted = found.strongest[needed]
     return (
         order[0],

@@ -165,7 +165,10 @@ def make_plan(config: RouterConfig, inp: PlanInput, view: StateView) -> Plan:
         )
 
     selector = Selector(config, inp, found, est, rejected, attrs, view)
-    selected, reason, order = selector.select(strategy, eligible)
+    # with models over the budget this pick may be downgraded: the strategies whose reasons
+    # cost the most leave it unformatted until it stands
+    brief = bool(over) and (strategy == "latency" or strategy == "learned")
+    selected, reason, order = selector.select(strategy, eligible, brief)
     downgraded = False
     if over:
         left_usd = remaining or 0.0
@@ -197,6 +200,8 @@ def make_plan(config: RouterConfig, inp: PlanInput, view: StateView) -> Plan:
             downgraded = True
             attrs["budget.preferred"] = preferred
         else:
+            if brief:
+                selected, reason, order = selector.select(strategy, eligible)
             order = order.copy()  # the pool ordered: it holds every model of ``over``
             for m in over:
                 order.remove(m)

@@ -67,8 +67,12 @@ class Selector:
             return f"{model} not allowed for tier {self.inp.tier.name}{where}"
         return f"{model} unaffordable"
 
-    def select(self, strategy: str, pool: list[str]) -> tuple[str, str, list[str]]:
-        """(selected, reason, order of the whole pool with the selected first)."""
+    def select(
+        self, strategy: str, pool: list[str], brief: bool = False
+    ) -> tuple[str, str, list[str]]:
+        """(selected, reason, order of the whole pool with the selected first). ``brief``: the
+        latency and learned strategies leave the reason empty (a pick that a budget downgrade
+        may discard: their reasons cost the most to format)."""
         if strategy == "fixed":
             first = pool[0]
             if first == self.cands[0]:
@@ -90,7 +94,7 @@ class Selector:
             return self._complexity(pool, "")
         if strategy == "latency":
             floor = self.attrs.get("latency.quality_floor", 0.0)
-            return fastest(pool, self.view.latency, self.found.quality, float(floor))
+            return fastest(pool, self.view.latency, self.found.quality, float(floor), brief)
         if strategy == "experiment":
             return self._experiment(pool)
         if strategy == "learned":
@@ -101,7 +105,7 @@ class Selector:
                 if learned is not None and learned.difficulty is not None:
                     judged = judge(learned, self.found.levels, self.attrs)
                 self.judged = judged
-            return select_learned(judged, pool, self.found, self.est, self.why_not)
+            return select_learned(judged, pool, self.found, self.est, self.why_not, brief)
         if strategy == "semantic":
             pre = self.inp.preselection
             if pre is not None:

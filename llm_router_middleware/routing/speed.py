@@ -69,9 +69,10 @@ def fastest(
     figures: Mapping[str, LatencyFigures],
     quality: Mapping[str, float],
     floor: float,
+    brief: bool = False,
 ) -> tuple[str, str, list[str]]:
     """(selected, reason, the pool ordered fastest first): unmeasured models first (config
-    order), then by EWMA latency, ties to the higher quality."""
+    order), then by EWMA latency, ties to the higher quality. ``brief``: no reason."""
 
     def key(name: str) -> tuple[bool, float, float]:
         seen = figures.get(name)
@@ -79,6 +80,8 @@ def fastest(
 
     ranked = sorted(pool, key=key)
     first = ranked[0]
+    if brief:
+        return first, "", ranked
     lead = f"latency: fastest meeting quality floor {floor:g}"
     seen = figures.get(first)
     if seen is None:
