@@ -12,13 +12,12 @@ import math
 from collections.abc import Mapping
 from types import MappingProxyType
 
-from .._build import builder
 from ..config.schema import RouterConfig
 from ..errors import BudgetExhaustedError, DeadlineExceededError, InvalidRequestError
 from .candidates import candidates
 from .capabilities import missing, model_lacks, no_capable_model, why_capability
 from .inputs import PlanInput, Preselection, StateView
-from .plan import AttributeValue, Plan, Rejection
+from .plan import AttributeValue, Plan, Rejection, new_plan
 from .reasons import (
     usd,
     why_budget,
@@ -39,7 +38,6 @@ __all__ = ["Plan", "PlanInput", "Preselection", "StateView", "make_plan"]
 
 _EPS = 1e-12
 _NO_FLOATS: Mapping[str, float] = MappingProxyType({})
-_new_plan = builder(Plan)
 _new = object.__new__
 
 
@@ -217,7 +215,7 @@ def make_plan(config: RouterConfig, inp: PlanInput, view: StateView) -> Plan:
     if attrs.get("experiment.enrolled") and routing.experiment is not None:
         experiment = routing.experiment.name
         arm = str(attrs["experiment.arm"])
-    return _new_plan(
+    return new_plan(
         strategy,
         order_t,
         reason,
