@@ -12,7 +12,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
 from .candidates import Candidates, cheapest_first, strongest_first
-from .plan import AttributeValue
+from .plan import AttributeValue, filled
 
 # plan attribute keys; the route span prefixes them with "llm_router." (the full names are the
 # telemetry.LEARNED_* constants: telemetry imports routing, so they cannot be imported here)
@@ -57,36 +57,50 @@ def judge(
     """``levels``: the candidates' distinct qualities, ascending; ``inp.difficulty`` not None."""
     d, t = inp.difficulty, inp.threshold
     assert d is not None
+    k = len(levels)
+    knob = _knob(k, t, inp.strong_share)
+    steps, rounded, told = knob
     attrs[_DIFFICULTY] = round(d, 4)
-    attrs[_THRESHOLD] = round(t, 4)
+    attrs[_THRESHOLD] = rounded
     attrs[_CACHED] = inp.cached
     attrs[_TRUNCATED] = inp.truncated
     if inp.strong_share is not None:
         attrs[_SHARE] = inp.strong_share
-    k = len(levels)
-    level = _level(d, t, k)
+    level = _level(d, t, steps)
     needed = levels[level]
     attrs[_REQUIRED] = needed
     if k > 1 and level == k - 1:
-        test = f"difficulty {d:.2f} >= {t:.2f} ({inp.knob})"
+        test = f"difficulty {d:.2f} >= {told}"
     elif level == 0:
-        test = f"difficulty {d:.2f} < {t:.2f} ({inp.knob})"
+        test = f"difficulty {d:.2f} < {told}"
     else:
         step = t * level / (k - 1)
-        test = f"difficulty {d:.2f} < {t:.2f} ({inp.knob}), >= {step:.2f} for quality {needed:g}"
-    return Judgement(needed, test)
+        test = f"difficulty {d:.2f} < {told}, >= {step:.2f} for quality {needed:g}"
+    return _new_judgement(needed, test)
 
 
-_steps: dict[tuple[int, float], tuple[float, ...]] = {}
+_new_judgement = filled(Judgement)
+
+# (levels, threshold, strong share) -> the threshold's steps between levels, the threshold
+# rounded for the plan's attributes and as the reason tells it: the knob is configuration, the
+# same for every call of a tier, so this is worked out once per knob
+_Knob = tuple[tuple[float, ...], float, str]
+_knobs: dict[tuple[int, float, float | None], _Knob] = {}
 
 
-def _level(d: float, t: float, k: int) -> int:
-    """The highest level j in [1, k) with ``d >= t * j / (k - 1)``, else 0."""
-    steps = _steps.get((k, t))
-    if steps is None:
-        if len(_steps) > 256:  # thresholds are a few knobs: stay bounded
-            _steps.clear()
-        steps = _steps[k, t] = tuple(t * j / (k - 1) for j in range(1, k))
+def _knob(k: int, t: float, share: float | None) -> _Knob:
+    knob = _knobs.get((k, t, share))
+    if knob is None:
+        if len(_knobs) > 256:  # thresholds are a few knobs: stay bounded
+            _knobs.clear()
+        steps = tuple(t * j / (k - 1) for j in range(1, k))
+        told = f"{t:.2f} ({LearnedInput(0.0, t, share).knob})"
+        knob = _knobs[k, t, share] = (steps, round(t, 4), told)
+    return knob
+
+
+def _level(d: float, t: float, steps: tuple[float, ...]) -> int:
+    """The highest level j in [1, k) with ``d >= steps[j - 1]`` (``t * j / (k - 1)``), else 0."""
     if t >= 0 and d == d:  # the steps ascend and d is a number: count those at or below d
         return bisect_right(steps, d)
     level = 0

@@ -28,7 +28,7 @@ from llm_router_middleware.routing.candidates import (
     cheapest_first,
     strongest_first,
 )
-from llm_router_middleware.routing.learned import LearnedInput, _level
+from llm_router_middleware.routing.learned import LearnedInput, _knob, _level
 from llm_router_middleware.routing.plan import filled
 from llm_router_middleware.routing.selection import _first
 
@@ -193,7 +193,7 @@ def test_the_learned_level_matches_the_step_by_step_rule() -> None:
         k = rng.randint(1, 6)
         t = rng.choice((0.0, 0.3, 0.5, 0.8, 1.0, -0.5, rng.random()))
         d = rng.choice((*values, rng.random(), t * rng.randint(0, k) / max(k - 1, 1)))
-        assert _level(d, t, k) == by_steps(d, t, k), (d, t, k)
+        assert _level(d, t, _knob(k, t, None)[0]) == by_steps(d, t, k), (d, t, k)
 
 
 def test_moving_a_model_first_keeps_the_rest_in_order_and_drops_its_copies() -> None:
