@@ -10,7 +10,7 @@ from .experiments import assign
 from .inputs import PlanInput, StateView
 from .learned import Judgement, judge, select_learned
 from .plan import AttributeValue, Rejection
-from .reasons import usd
+from .reasons import shown, usd
 from .speed import fastest
 
 _UNJUDGED = Judgement(0.0, "")  # the learned strategy has not judged the prompt yet
@@ -86,8 +86,8 @@ class Selector:
             self.attrs["cost.estimate_usd"] = est[first]
             return (
                 first,
-                f"cost: cheapest meeting quality floor {floor} -> {first} "
-                f"(~{usd(est[first])}, quality {quality[first]})",
+                f"cost: cheapest meeting quality floor {shown(floor)} -> {first} "
+                f"(~{usd(est[first])}, quality {shown(quality[first])})",
                 ranked,
             )
         if strategy == "complexity":

@@ -30,6 +30,7 @@ from llm_router_middleware.routing.candidates import (
 )
 from llm_router_middleware.routing.learned import LearnedInput, _knob, _level
 from llm_router_middleware.routing.plan import filled
+from llm_router_middleware.routing.reasons import shown
 from llm_router_middleware.routing.selection import _first
 
 FIELDS = (
@@ -214,3 +215,8 @@ def test_assignments_are_kept_per_user_and_made_again_for_a_new_spec() -> None:
     nobody = dataclasses.replace(spec, treatment_share=0.0)
     assert assign(nobody, user).arm == "control"
     assert assign(spec, user) == first
+
+
+def test_a_configured_number_reads_as_its_f_string_kept_or_not() -> None:
+    for x in (0.7, 0.7, 1, 1.0, True, 0.0, -0.0, 0, 1e-7, 0.1 + 0.2, "0.6"):
+        assert shown(x) == f"{x}"
