@@ -67,10 +67,11 @@ class _Vocabulary:
         # Substring probes run in C (compress + map, no Python loop, no regex; operator.contains
         # is a fast call where the bound text.__contains__ goes through a slot wrapper); only
         # the few keywords whose probe occurs get the whole-word check.
+        # A single word (most keywords) is checked here, without the call through occurs_in.
         return [
             k.word
             for k in compress(self.keywords, map(contains, repeat(text), self.probes))
-            if k.occurs_in(text)
+            if (_whole_word(text, k.word, 0) if k.pattern is None else k.occurs_in(text))
         ]
 
 
