@@ -64,6 +64,9 @@ def meet_objective(
     return fast, ""
 
 
+_leads: dict[float, str] = {}  # quality floor -> the reason's start
+
+
 def fastest(
     pool: list[str],
     figures: Mapping[str, LatencyFigures],
@@ -82,7 +85,13 @@ def fastest(
     first = ranked[0]
     if brief:
         return first, "", ranked
-    lead = f"latency: fastest meeting quality floor {floor:g}"
+    lead = _leads.get(floor) if floor else None  # a zero's sign the key would lose
+    if lead is None:  # the floor is configuration: its text is made once
+        if len(_leads) > 64:
+            _leads.clear()
+        lead = f"latency: fastest meeting quality floor {floor:g}"
+        if floor:
+            _leads[floor] = lead
     seen = figures.get(first)
     if seen is None:
         return first, f"{lead}: {first} has no latency observed yet, tried first -> {first}", ranked
