@@ -15,6 +15,11 @@ from .refusals import narrowed
 
 # name, spec, max_output_tokens, context_window, rpm, tpm, quality, $/input token, $/output token
 Row = tuple[str, ModelSpec, int, int, int | None, int | None, float, float, float]
+# a row for one call's expected output: name, spec, output tokens reserved (the expected output
+# capped by the model's maximum), room for the prompt (window - output), rpm as a float (the
+# requests counted are floats: a float comparison is the cheap one), tpm, quality,
+# $/input token, the output's cost (output tokens * $/output token), context window
+Fitted = tuple[str, ModelSpec, int, int, float | None, int | None, float, float, float, int]
 
 
 @dataclass(frozen=True, slots=True)
@@ -22,13 +27,27 @@ class Candidates:
     names: tuple[str, ...]  # the tier's models (narrowed to the view's), in fallback order
     rows: tuple[Row, ...]  # one per name, same order
     quality: Mapping[str, float]  # model -> quality, every model of the config
+    weakness: Mapping[str, float]  # model -> -quality, every model of the config (sort keys)
     levels: tuple[float, ...]  # the candidates' distinct qualities, ascending (learned)
     floor: float  # the quality floor of the cost and latency strategies for this tier
+    strongest: Mapping[float, str]  # level -> the first candidate of that quality or more
+    fitted: dict[int, tuple[Fitted, ...]]  # expected output tokens -> rows (see ``fit``)
+
+    def fit(self, expected: int) -> tuple[Fitted, ...]:
+        """The rows for a call expecting ``expected`` output tokens: what the candidate loop
+        reads, with the output reserved, the room left for the prompt and the output's cost
+        worked out once per expected output (a few values: the default and common max_tokens)."""
+        rows = self.fitted.get(expected)
+        if rows is None:
+            if len(self.fitted) > 64:  # max_tokens is the caller's: stay bounded
+                self.fitted.clear()
+            rows = self.fitted[expected] = tuple(_fitted(row, expected) for row in self.rows)
+        return rows
 
 
 _Key = tuple[int, int, tuple[str, ...] | None]  # ids of the config and tier, the allow-list
 _cache: dict[_Key, tuple[RouterConfig, TierSpec, Candidates]] = {}
-_quality: dict[int, tuple[RouterConfig, Mapping[str, float]]] = {}
+_quality: dict[int, tuple[RouterConfig, Mapping[str, float], Mapping[str, float]]] = {}
 
 
 def candidates(config: RouterConfig, tier: TierSpec, allowed: tuple[str, ...] | None) -> Candidates:
@@ -44,12 +63,17 @@ def candidates(config: RouterConfig, tier: TierSpec, allowed: tuple[str, ...] | 
     rows = tuple(_row(name, models[name]) for name in names)
     routing = config.routing
     floor = tier.quality_floor if tier.quality_floor is not None else routing.cost.quality_floor
+    levels = tuple(sorted({row[6] for row in rows}))
+    quality, weakness = _qualities(config)
     found = Candidates(
         names,
         rows,
-        _qualities(config),
-        tuple(sorted({row[6] for row in rows})),
+        quality,
+        weakness,
+        levels,
         floor,
+        {q: next(row[0] for row in rows if row[6] >= q) for q in levels},
+        {},
     )
     if len(_cache) > 256:  # configs, tiers and views are few and long-lived; stay bounded
         _cache.clear()
@@ -71,12 +95,37 @@ def _row(name: str, spec: ModelSpec) -> Row:
     )
 
 
-def _qualities(config: RouterConfig) -> Mapping[str, float]:
+def _fitted(row: Row, expected: int) -> Fitted:
+    name, spec, max_out, window, rpm, tpm, quality, in_cost, out_cost = row
+    out = max_out if max_out < expected else expected
+    rpm_f = float(rpm) if rpm is not None else None
+    return (name, spec, out, window - out, rpm_f, tpm, quality, in_cost, out * out_cost, window)
+
+
+def _qualities(config: RouterConfig) -> tuple[Mapping[str, float], Mapping[str, float]]:
     hit = _quality.get(id(config))
     if hit is not None and hit[0] is config:
-        return hit[1]
-    found = {name: spec.quality for name, spec in config.models.items()}
+        return hit[1], hit[2]
+    quality = {name: spec.quality for name, spec in config.models.items()}
+    weakness = {name: -q for name, q in quality.items()}
     if len(_quality) > 64:
         _quality.clear()
-    _quality[id(config)] = (config, found)
-    return found
+    _quality[id(config)] = (config, quality, weakness)
+    return quality, weakness
+
+
+def cheapest_first(
+    pool: list[str], est: Mapping[str, float], weakness: Mapping[str, float]
+) -> list[str]:
+    """``pool`` by estimated cost, ties to the higher quality, then in pool order: sorted on
+    the key (cost, -quality) as two stable sorts whose keys are dict lookups (no Python call
+    per model)."""
+    return sorted(sorted(pool, key=weakness.__getitem__), key=est.__getitem__)
+
+
+def strongest_first(
+    pool: list[str], est: Mapping[str, float], weakness: Mapping[str, float]
+) -> list[str]:
+    """``pool`` by quality, highest first, ties to the cheaper, then in pool order (the key
+    (-quality, cost), as ``cheapest_first``)."""
+    return sorted(sorted(pool, key=est.__getitem__), key=weakness.__getitem__)

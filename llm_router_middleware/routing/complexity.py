@@ -5,10 +5,11 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from itertools import compress
+from itertools import compress, repeat
+from operator import contains
 
-from .._build import builder
 from ..config.schema import ComplexitySpec
+from .plan import filled
 
 LEVELS = ("simple", "medium", "complex")
 
@@ -20,7 +21,7 @@ class ComplexityResult:
     signals: Mapping[str, int | str]
 
 
-_new_result = builder(ComplexityResult)
+_new_result = filled(ComplexityResult)
 
 
 @dataclass(frozen=True, slots=True)
@@ -63,12 +64,14 @@ class _Vocabulary:
     probes: tuple[str, ...]
 
     def hits(self, text: str) -> list[str]:
-        # Substring probes run in C (compress + map, no Python loop, no regex); only the few
-        # keywords whose probe occurs get the whole-word check.
+        # Substring probes run in C (compress + map, no Python loop, no regex; operator.contains
+        # is a fast call where the bound text.__contains__ goes through a slot wrapper); only
+        # the few keywords whose probe occurs get the whole-word check.
+        # A single word (most keywords) is checked here, without the call through occurs_in.
         return [
             k.word
-            for k in compress(self.keywords, map(text.__contains__, self.probes))
-            if k.occurs_in(text)
+            for k in compress(self.keywords, map(contains, repeat(text), self.probes))
+            if (_whole_word(text, k.word, 0) if k.pattern is None else k.occurs_in(text))
         ]
 
 

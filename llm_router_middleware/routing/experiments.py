@@ -68,7 +68,8 @@ def assign(spec: ExperimentSpec, context: RequestContext) -> Assignment:
             f"experiment {spec.name}: disabled, control",
             enrolled=False,
         )
-    if context.user_id is None:
+    user_id = context.user_id
+    if user_id is None:
         return _new_assignment(
             "control",
             spec.control,
@@ -76,7 +77,25 @@ def assign(spec: ExperimentSpec, context: RequestContext) -> Assignment:
             f"experiment {spec.name}: anonymous: not enrolled",
             enrolled=False,
         )
-    bucket = bucket_of(spec.name, context.user_id)
+    key = (id(spec), user_id)
+    hit = _assigned.get(key)
+    if hit is not None and hit[0] is spec:
+        return hit[1]
+    if len(_assigned) >= _ASSIGNED_SIZE:
+        _assigned.clear()
+    assignment = _bucketed(spec, user_id)
+    _assigned[key] = (spec, assignment)
+    return assignment
+
+
+# (id of the spec, user) -> (spec, assignment): a user's calls repeat the same assignment (a
+# hash and a formatted reason), so it is made once per user while the spec lives
+_assigned: dict[tuple[int, str], tuple[ExperimentSpec, Assignment]] = {}
+_ASSIGNED_SIZE = 10_000
+
+
+def _bucketed(spec: ExperimentSpec, user_id: str) -> Assignment:
+    bucket = bucket_of(spec.name, user_id)
     cut = round(spec.treatment_share * BUCKETS)
     if bucket < cut:
         return _new_assignment(

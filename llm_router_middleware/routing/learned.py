@@ -7,10 +7,12 @@ levels, prompts at or above the threshold go to the strongest, the rest to the c
 
 from __future__ import annotations
 
+from bisect import bisect_right
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
-from .plan import AttributeValue
+from .candidates import Candidates, cheapest_first, strongest_first
+from .plan import AttributeValue, filled
 
 # plan attribute keys; the route span prefixes them with "llm_router." (the full names are the
 # telemetry.LEARNED_* constants: telemetry imports routing, so they cannot be imported here)
@@ -55,51 +57,91 @@ def judge(
     """``levels``: the candidates' distinct qualities, ascending; ``inp.difficulty`` not None."""
     d, t = inp.difficulty, inp.threshold
     assert d is not None
+    k = len(levels)
+    knob = _knob(k, t, inp.strong_share)
+    steps, rounded, told = knob
     attrs[_DIFFICULTY] = round(d, 4)
-    attrs[_THRESHOLD] = round(t, 4)
+    attrs[_THRESHOLD] = rounded
     attrs[_CACHED] = inp.cached
     attrs[_TRUNCATED] = inp.truncated
     if inp.strong_share is not None:
         attrs[_SHARE] = inp.strong_share
-    k = len(levels)
-    level = 0
-    for j in range(1, k):
-        if d >= t * j / (k - 1):
-            level = j
+    level = _level(d, t, steps)
     needed = levels[level]
     attrs[_REQUIRED] = needed
     if k > 1 and level == k - 1:
-        test = f"difficulty {d:.2f} >= {t:.2f} ({inp.knob})"
+        test = f"difficulty {d:.2f} >= {told}"
     elif level == 0:
-        test = f"difficulty {d:.2f} < {t:.2f} ({inp.knob})"
+        test = f"difficulty {d:.2f} < {told}"
     else:
         step = t * level / (k - 1)
-        test = f"difficulty {d:.2f} < {t:.2f} ({inp.knob}), >= {step:.2f} for quality {needed:g}"
-    return Judgement(needed, test)
+        test = f"difficulty {d:.2f} < {told}, >= {step:.2f} for quality {needed:g}"
+    return _new_judgement(needed, test)
+
+
+_new_judgement = filled(Judgement)
+
+# (levels, threshold, strong share) -> the threshold's steps between levels, the threshold
+# rounded for the plan's attributes and as the reason tells it: the knob is configuration, the
+# same for every call of a tier, so this is worked out once per knob
+_Knob = tuple[tuple[float, ...], float, str]
+_knobs: dict[tuple[int, float, float | None], _Knob] = {}
+
+
+def _knob(k: int, t: float, share: float | None) -> _Knob:
+    knob = _knobs.get((k, t, share))
+    if knob is None:
+        if len(_knobs) > 256:  # thresholds are a few knobs: stay bounded
+            _knobs.clear()
+        steps = tuple(t * j / (k - 1) for j in range(1, k))
+        told = f"{t:.2f} ({LearnedInput(0.0, t, share).knob})"
+        knob = _knobs[k, t, share] = (steps, round(t, 4), told)
+    return knob
+
+
+def _level(d: float, t: float, steps: tuple[float, ...]) -> int:
+    """The highest level j in [1, k) with ``d >= steps[j - 1]`` (``t * j / (k - 1)``), else 0."""
+    if t >= 0 and d == d:  # the steps ascend and d is a number: count those at or below d
+        return bisect_right(steps, d)
+    level = 0
+    for j, step in enumerate(steps, 1):
+        if d >= step:
+            level = j
+    return level
 
 
 def select_learned(
     judged: Judgement | None,
     pool: list[str],
-    cands: tuple[str, ...],
-    quality: Mapping[str, float],
+    found: Candidates,
     est: Mapping[str, float],
     why_not: Callable[[str], str],
+    brief: bool = False,
 ) -> tuple[str, str, list[str]]:
     """(selected, reason, the whole pool ordered with the selected first); ``judged`` None: an
-    empty prompt (or no learned input)."""
-    cheapest = sorted(pool, key=lambda m: (est[m], -quality[m]))
+    empty prompt (or no learned input). ``brief``: no reason."""
+    quality, weakness = found.quality, found.weakness
     if judged is None:
+        cheapest = cheapest_first(pool, est, weakness)
+        if brief:
+            return cheapest[0], "", cheapest
         return cheapest[0], f"learned: empty prompt -> cheapest {cheapest[0]}", cheapest
     needed, test = judged.needed, judged.test
-    fit = [m for m in cheapest if quality[m] >= needed]
+    fit = [m for m in pool if quality[m] >= needed]
     if fit:
-        if len(fit) < len(cheapest):
-            fit += [m for m in cheapest if quality[m] < needed]
+        # the cheapest of those good enough, then the rest, each cheapest first (the pool by
+        # cost with the good enough moved ahead: the sort is stable)
+        fit = cheapest_first(fit, est, weakness)
+        if len(fit) < len(pool):
+            fit += cheapest_first([m for m in pool if quality[m] < needed], est, weakness)
+        if brief:
+            return fit[0], "", fit
         return fit[0], f"learned: {test} -> {fit[0]}", fit
     # nothing good enough is available: the best there is, strongest first
-    order = sorted(pool, key=lambda m: (-quality[m], est[m]))
-    wanted = next(m for m in cands if quality[m] >= needed)
+    order = strongest_first(pool, est, weakness)
+    if brief:
+        return order[0], "", order
+    wanted = found.strongest[needed]
     return (
         order[0],
         f"learned: {test}; {why_not(wanted)} -> best available {order[0]}",

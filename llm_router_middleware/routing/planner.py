@@ -12,13 +12,12 @@ import math
 from collections.abc import Mapping
 from types import MappingProxyType
 
-from .._build import builder
 from ..config.schema import RouterConfig
 from ..errors import BudgetExhaustedError, DeadlineExceededError, InvalidRequestError
 from .candidates import candidates
 from .capabilities import missing, model_lacks, no_capable_model, why_capability
 from .inputs import PlanInput, Preselection, StateView
-from .plan import AttributeValue, Plan, Rejection
+from .plan import AttributeValue, Plan, Rejection, new_plan
 from .reasons import (
     usd,
     why_budget,
@@ -39,8 +38,7 @@ __all__ = ["Plan", "PlanInput", "Preselection", "StateView", "make_plan"]
 
 _EPS = 1e-12
 _NO_FLOATS: Mapping[str, float] = MappingProxyType({})
-_new_plan = builder(Plan)
-_deferred = Rejection.deferred
+_new = object.__new__
 
 
 def make_plan(config: RouterConfig, inp: PlanInput, view: StateView) -> Plan:
@@ -52,6 +50,7 @@ def make_plan(config: RouterConfig, inp: PlanInput, view: StateView) -> Plan:
     found = candidates(config, tier, inp.allowed)
     cands = found.names
     pt = inp.prompt_tokens
+    ptf = float(pt)
     expected = inp.expected_output_tokens or routing.cost.expected_output_tokens
     if expected < 1:  # a negative estimate would make any model look affordable
         raise InvalidRequestError(f"max_tokens must be at least 1, got {expected}", "max_tokens")
@@ -83,36 +82,56 @@ def make_plan(config: RouterConfig, inp: PlanInput, view: StateView) -> Plan:
     eligible: list[str] = []
     est: dict[str, float] = {}
     rejected: list[Rejection] = []
-    for name, spec, max_out, window, rpm, tpm, quality, in_cost, out_cost in found.rows:
-        out = max_out if max_out < expected else expected
+    remaining = view.budget.remaining_usd
+    within = remaining + _EPS if remaining is not None else math.inf
+    over: list[str] = []  # eligible but over the budget, in order
+    # Rejections are built inline (object.__new__ and four slot stores, their text deferred):
+    # a plan makes several and a helper call per rejection costs as much again.
+    for name, spec, out, room, rpm, tpm, quality, in_cost, out_usd, window in found.fit(expected):
         if needs and not needs.isdisjoint(lacks := model_lacks(spec)):
-            absent = missing(needs, lacks)
-            rejected.append(_deferred(name, "capability", why_capability, (name, absent)))
-        elif pt + out > window:
-            rejected.append(_deferred(name, "context_window", why_window, (name, pt, out, window)))
+            r = _new(Rejection)
+            r.model, r.code, r._format = name, "capability", why_capability
+            r._args = (name, missing(needs, lacks))
+        elif pt > room:
+            r = _new(Rejection)
+            r.model, r.code, r._format = name, "context_window", why_window
+            r._args = (name, pt, out, window)
         elif name in blocked:
-            rejected.append(_deferred(name, "breaker_open", why_text, (name, blocked[name])))
-        elif name in cooldowns and cooldowns[name] > 0:
-            rejected.append(_deferred(name, "cooldown", why_cooldown, (name, cooldowns[name])))
+            r = _new(Rejection)
+            r.model, r.code, r._format = name, "breaker_open", why_text
+            r._args = (name, blocked[name])
+        elif name in cooldowns and cooldowns[name] > 0.0:
+            r = _new(Rejection)
+            r.model, r.code, r._format = name, "cooldown", why_cooldown
+            r._args = (name, cooldowns[name])
         elif rpm is not None and name in rpm_used and rpm_used[name] >= rpm:  # rpm >= 1
-            rejected.append(_deferred(name, "rate_limit", why_rpm, (name, rpm_used[name], rpm)))
+            r = _new(Rejection)
+            r.model, r.code, r._format = name, "rate_limit", why_rpm
+            r._args = (name, rpm_used[name], spec.rpm)
         elif tpm is not None and tpm_used.get(name, 0.0) + pt + out > tpm:
-            rejected.append(
-                _deferred(
-                    name, "token_limit", why_tpm, (name, tpm_used.get(name, 0.0), pt + out, tpm)
-                )
-            )
+            r = _new(Rejection)
+            r.model, r.code, r._format = name, "token_limit", why_tpm
+            r._args = (name, tpm_used.get(name, 0.0), pt + out, tpm)
         elif name in slow and slow[name] > left:
-            rejected.append(_deferred(name, "deadline", why_deadline, (name, slow[name], left)))
+            r = _new(Rejection)
+            r.model, r.code, r._format = name, "deadline", why_deadline
+            r._args = (name, slow[name], left)
         elif floor and quality < floor:
-            rejected.append(_deferred(name, "quality", why_quality, (name, quality, floor)))
+            r = _new(Rejection)
+            r.model, r.code, r._format = name, "quality", why_quality
+            r._args = (name, quality, floor)
         else:
-            cost = pt * in_cost + out * out_cost
+            cost = ptf * in_cost + out_usd  # a float product: as pt * in_cost, cheaper
             if cost <= limit:
                 est[name] = cost
                 eligible.append(name)
-            else:
-                rejected.append(_deferred(name, "cost_cap", why_cap, (name, cost, cap)))
+                if cost > within:
+                    over.append(name)
+                continue
+            r = _new(Rejection)
+            r.model, r.code, r._format = name, "cost_cap", why_cap
+            r._args = (name, cost, cap)
+        rejected.append(r)
 
     note = ""
     if tier.max_latency_s is not None and eligible:
@@ -124,69 +143,79 @@ def make_plan(config: RouterConfig, inp: PlanInput, view: StateView) -> Plan:
             rejected,
             attrs,
         )
+        if over:  # the objective may have filtered some of them
+            over = [m for m in over if m in eligible]
     if not eligible:
         no_capable_model(needs, rejected)
         too_long(config, cands, rejected, pt, expected)
         no_model(tier, cands, rejected, cooldowns, view.blocked_retry_s)
 
     budget = view.budget
-    remaining = budget.remaining_usd
-    if remaining is None:
-        affordable = eligible
-    else:
-        limit = remaining + _EPS
-        affordable = [m for m in eligible if est[m] <= limit]
-        if not affordable:
-            cheapest = min(eligible, key=est.__getitem__)
-            raise BudgetExhaustedError(
-                f"budget exhausted: {budget.scope} has {usd(remaining)} left in window "
-                f"{budget.window}; the cheapest allowed model {cheapest} needs "
-                f"~{usd(est[cheapest])}",
-                scope=budget.scope or "budget",
-                remaining_usd=remaining,
-                status_code=config.budgets.refuse_status,
-            )
+    if over and len(over) == len(eligible):
+        cheapest = min(eligible, key=est.__getitem__)
+        raise BudgetExhaustedError(
+            f"budget exhausted: {budget.scope} has {usd(remaining or 0.0)} left in window "
+            f"{budget.window}; the cheapest allowed model {cheapest} needs "
+            f"~{usd(est[cheapest])}",
+            scope=budget.scope or "budget",
+            remaining_usd=remaining or 0.0,
+            status_code=config.budgets.refuse_status,
+        )
 
     selector = Selector(config, inp, found, est, rejected, attrs, view)
-    selected, reason, order = selector.select(strategy, eligible)
+    # with models over the budget this pick may be downgraded: the strategies whose reasons
+    # cost the most leave it unformatted until it stands
+    brief = bool(over) and (strategy == "latency" or strategy == "learned")
+    selected, reason, order = selector.select(strategy, eligible, brief)
     downgraded = False
-    if affordable is not eligible and len(affordable) != len(eligible):
-        for m in eligible:
-            if m not in affordable:
-                rejected.append(
-                    _deferred(m, "budget", why_budget, (m, est[m], remaining or 0.0, budget.scope))
-                )
-        if selected not in affordable:
+    if over:
+        left_usd = remaining or 0.0
+        scope = budget.scope
+        for m in over:
+            r = _new(Rejection)
+            r.model, r.code, r._format = m, "budget", why_budget
+            r._args = (m, est[m], left_usd, scope)
+            rejected.append(r)
+        if selected in over:
             preferred = selected
             if config.budgets.on_exhausted == "refuse":
                 raise BudgetExhaustedError(
-                    f"budget: {preferred} needs ~{usd(est[preferred])} but {budget.scope} has "
-                    f"{usd(remaining or 0.0)} left in window {budget.window} "
+                    f"budget: {preferred} needs ~{usd(est[preferred])} but {scope} has "
+                    f"{usd(left_usd)} left in window {budget.window} "
                     "(budgets.on_exhausted = 'refuse')",
-                    scope=budget.scope or "budget",
-                    remaining_usd=remaining or 0.0,
+                    scope=scope or "budget",
+                    remaining_usd=left_usd,
                     status_code=config.budgets.refuse_status,
                 )
+            affordable = eligible.copy()
+            for m in over:
+                affordable.remove(m)
             selected, reason, order = selector.select(strategy, affordable)
             reason = (
                 f"budget downgrade: preferred {preferred} ~{usd(est[preferred])} > "
-                f"{usd(remaining or 0.0)} left ({budget.scope}); {reason}"
+                f"{usd(left_usd)} left ({scope}); {reason}"
             )
             downgraded = True
             attrs["budget.preferred"] = preferred
         else:
-            order = [m for m in order if m in affordable]
+            if brief:
+                selected, reason, order = selector.select(strategy, eligible)
+            order = order.copy()  # the pool ordered: it holds every model of ``over``
+            for m in over:
+                order.remove(m)
 
     if note:
         reason = note + reason
     order_t = tuple(order[: routing.max_attempts])
-    estimates = dict(zip(order_t, map(est.__getitem__, order_t), strict=True))
+    estimates = {}
+    for m in order_t:
+        estimates[m] = est[m]
     attrs.setdefault("cost.estimate_usd", est[selected])
     experiment = arm = None
     if attrs.get("experiment.enrolled") and routing.experiment is not None:
         experiment = routing.experiment.name
         arm = str(attrs["experiment.arm"])
-    return _new_plan(
+    return new_plan(
         strategy,
         order_t,
         reason,

@@ -4,6 +4,22 @@
 
 from __future__ import annotations
 
+_SHOWN: dict[float, str] = {}
+
+
+def shown(x: object) -> str:
+    """``f"{x}"`` of a configured number (a quality, a floor): the same few values on every
+    call, so a float's text is kept (float formatting is costly) once it has been made."""
+    if x.__class__ is not float or not x:  # an int, or a zero whose sign the key would lose
+        return f"{x}"
+    assert isinstance(x, float)
+    text = _SHOWN.get(x)
+    if text is None:
+        if len(_SHOWN) > 1024:  # configured values are few: stay bounded
+            _SHOWN.clear()
+        text = _SHOWN[x] = f"{x}"
+    return text
+
 
 def usd(x: float) -> str:
     return f"${x:.6f}".rstrip("0").rstrip(".") if x else "$0"

@@ -4,13 +4,13 @@ from __future__ import annotations
 
 from ..config.schema import RouterConfig
 from ..errors import InvalidRequestError
-from .candidates import Candidates
+from .candidates import Candidates, cheapest_first
 from .complexity import ComplexityResult, classify_complexity
 from .experiments import assign
 from .inputs import PlanInput, StateView
 from .learned import Judgement, judge, select_learned
 from .plan import AttributeValue, Rejection
-from .reasons import usd
+from .reasons import shown, usd
 from .speed import fastest
 
 _UNJUDGED = Judgement(0.0, "")  # the learned strategy has not judged the prompt yet
@@ -67,8 +67,12 @@ class Selector:
             return f"{model} not allowed for tier {self.inp.tier.name}{where}"
         return f"{model} unaffordable"
 
-    def select(self, strategy: str, pool: list[str]) -> tuple[str, str, list[str]]:
-        """(selected, reason, order of the whole pool with the selected first)."""
+    def select(
+        self, strategy: str, pool: list[str], brief: bool = False
+    ) -> tuple[str, str, list[str]]:
+        """(selected, reason, order of the whole pool with the selected first). ``brief``: the
+        latency and learned strategies leave the reason empty (a pick that a budget downgrade
+        may discard: their reasons cost the most to format)."""
         if strategy == "fixed":
             first = pool[0]
             if first == self.cands[0]:
@@ -76,21 +80,21 @@ class Selector:
             return first, f"fixed: {self.why_not(self.cands[0])} -> {first}", pool
         if strategy == "cost":
             est, quality = self.est, self.found.quality
-            ranked = sorted(pool, key=lambda m: (est[m], -quality[m]))
+            ranked = cheapest_first(pool, est, self.found.weakness)
             first = ranked[0]
             floor = self.attrs.get("cost.quality_floor", 0.0)
             self.attrs["cost.estimate_usd"] = est[first]
             return (
                 first,
-                f"cost: cheapest meeting quality floor {floor} -> {first} "
-                f"(~{usd(est[first])}, quality {quality[first]})",
+                f"cost: cheapest meeting quality floor {shown(floor)} -> {first} "
+                f"(~{usd(est[first])}, quality {shown(quality[first])})",
                 ranked,
             )
         if strategy == "complexity":
             return self._complexity(pool, "")
         if strategy == "latency":
             floor = self.attrs.get("latency.quality_floor", 0.0)
-            return fastest(pool, self.view.latency, self.found.quality, float(floor))
+            return fastest(pool, self.view.latency, self.found.quality, float(floor), brief)
         if strategy == "experiment":
             return self._experiment(pool)
         if strategy == "learned":
@@ -101,9 +105,7 @@ class Selector:
                 if learned is not None and learned.difficulty is not None:
                     judged = judge(learned, self.found.levels, self.attrs)
                 self.judged = judged
-            return select_learned(
-                judged, pool, self.cands, self.found.quality, self.est, self.why_not
-            )
+            return select_learned(judged, pool, self.found, self.est, self.why_not, brief)
         if strategy == "semantic":
             pre = self.inp.preselection
             if pre is not None:
@@ -170,6 +172,13 @@ class Selector:
 
 
 def _first(pool: list[str], model: str) -> list[str]:
+    """``pool`` with ``model`` (one of its models) moved to the front, any other copy of it
+    dropped (a tier may list a model twice)."""
     if pool[0] == model:
         return pool
-    return [model, *(m for m in pool if m != model)]
+    order = pool.copy()
+    order.remove(model)
+    if model in order:
+        return [model, *(m for m in pool if m != model)]
+    order.insert(0, model)
+    return order

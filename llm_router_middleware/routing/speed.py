@@ -64,14 +64,18 @@ def meet_objective(
     return fast, ""
 
 
+_leads: dict[float, str] = {}  # quality floor -> the reason's start
+
+
 def fastest(
     pool: list[str],
     figures: Mapping[str, LatencyFigures],
     quality: Mapping[str, float],
     floor: float,
+    brief: bool = False,
 ) -> tuple[str, str, list[str]]:
     """(selected, reason, the pool ordered fastest first): unmeasured models first (config
-    order), then by EWMA latency, ties to the higher quality."""
+    order), then by EWMA latency, ties to the higher quality. ``brief``: no reason."""
 
     def key(name: str) -> tuple[bool, float, float]:
         seen = figures.get(name)
@@ -79,7 +83,15 @@ def fastest(
 
     ranked = sorted(pool, key=key)
     first = ranked[0]
-    lead = f"latency: fastest meeting quality floor {floor:g}"
+    if brief:
+        return first, "", ranked
+    lead = _leads.get(floor) if floor else None  # a zero's sign the key would lose
+    if lead is None:  # the floor is configuration: its text is made once
+        if len(_leads) > 64:
+            _leads.clear()
+        lead = f"latency: fastest meeting quality floor {floor:g}"
+        if floor:
+            _leads[floor] = lead
     seen = figures.get(first)
     if seen is None:
         return first, f"{lead}: {first} has no latency observed yet, tried first -> {first}", ranked
