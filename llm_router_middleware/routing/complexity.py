@@ -8,8 +8,8 @@ from dataclasses import dataclass
 from itertools import compress, repeat
 from operator import contains
 
+from .._build import builder
 from ..config.schema import ComplexitySpec
-from .plan import filled
 
 LEVELS = ("simple", "medium", "complex")
 
@@ -21,7 +21,7 @@ class ComplexityResult:
     signals: Mapping[str, int | str]
 
 
-_new_result = filled(ComplexityResult)
+_new_result = builder(ComplexityResult)
 
 
 @dataclass(frozen=True, slots=True)

@@ -11,8 +11,9 @@ from bisect import bisect_right
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
+from .._build import builder
 from .candidates import Candidates, cheapest_first, strongest_first
-from .plan import AttributeValue, filled
+from .plan import AttributeValue
 
 # plan attribute keys; the route span prefixes them with "llm_router." (the full names are the
 # telemetry.LEARNED_* constants: telemetry imports routing, so they cannot be imported here)
@@ -79,7 +80,7 @@ def judge(
     return _new_judgement(needed, test)
 
 
-_new_judgement = filled(Judgement)
+_new_judgement = builder(Judgement)
 
 # (levels, threshold, strong share) -> the threshold's steps between levels, the threshold
 # rounded for the plan's attributes and as the reason tells it: the knob is configuration, the

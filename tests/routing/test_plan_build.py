@@ -1,6 +1,6 @@
-"""What the planner's shortcuts must keep: plans built by ``filled`` are ordinary frozen Plans,
-rejections read after planning are the same objects with the same texts, and what is cached
-per candidate set, threshold or user gives what a fresh computation gives."""
+"""What the planner's shortcuts must keep: plans built by ``_build.builder`` are ordinary
+frozen Plans, rejections read after planning are the same objects with the same texts, and
+what is cached per candidate set, threshold or user gives what a fresh computation gives."""
 
 from __future__ import annotations
 
@@ -13,6 +13,7 @@ from types import MappingProxyType
 import pytest
 from test_planner import CONFIG, budget, inp, view
 
+from llm_router_middleware._build import builder
 from llm_router_middleware.config.schema import ExperimentSpec
 from llm_router_middleware.context import RequestContext
 from llm_router_middleware.routing import (
@@ -29,7 +30,6 @@ from llm_router_middleware.routing.candidates import (
     strongest_first,
 )
 from llm_router_middleware.routing.learned import LearnedInput, _knob, _level
-from llm_router_middleware.routing.plan import filled
 from llm_router_middleware.routing.reasons import shown
 from llm_router_middleware.routing.selection import _first
 
@@ -51,8 +51,8 @@ FIELDS = (
 )
 
 
-def test_a_filled_plan_is_an_ordinary_frozen_plan() -> None:
-    built = filled(Plan)(*FIELDS)
+def test_a_built_plan_is_an_ordinary_frozen_plan() -> None:
+    built = builder(Plan)(*FIELDS)
     plain = Plan(*FIELDS)
     assert type(built) is Plan
     assert built == plain
@@ -67,8 +67,8 @@ def test_a_filled_plan_is_an_ordinary_frozen_plan() -> None:
     assert pickle.loads(pickle.dumps(picklable)) == picklable
 
 
-def test_a_filled_complexity_result_equals_the_constructor_s() -> None:
-    built = filled(ComplexityResult)("simple", "short", {"chars": 2})
+def test_a_built_complexity_result_equals_the_constructor_s() -> None:
+    built = builder(ComplexityResult)("simple", "short", {"chars": 2})
     assert type(built) is ComplexityResult
     assert built == ComplexityResult("simple", "short", {"chars": 2})
     with pytest.raises(dataclasses.FrozenInstanceError):
