@@ -31,6 +31,7 @@ class ProviderHandler(BaseHandler):
         "/chat/completions": "_chat",
         "/embeddings": "_embeddings",
     }
+    generation = 0  # the provider's generation when the request being answered arrived
 
     @property
     def provider(self) -> FakeProvider:
@@ -63,6 +64,7 @@ class ProviderHandler(BaseHandler):
             self.send_json(400, Behavior(error_message=message).error_body(400))
             return
         model = str(body.get("model", ""))
+        self.generation = self.provider.generation
         behavior, index, request_id = self.provider._next(model)
         headers, had_auth, suffix = redact_headers(dict(self.headers.items()))
         messages = body.get("messages") if isinstance(body.get("messages"), list) else []
@@ -98,12 +100,12 @@ class ProviderHandler(BaseHandler):
     ) -> None:
         if behavior.latency_s and not self.sleep(behavior.latency_s):
             if not self.server.stopping.is_set():
-                self.provider._gone(model)
+                self.provider._gone(model, self.generation)
             return
         if behavior.hang:
             self.hang()
             if not self.server.stopping.is_set():
-                self.provider._gone(model)
+                self.provider._gone(model, self.generation)
             return
         try:
             getattr(self, handler_name)(body, model, behavior, index, request_id)
@@ -217,7 +219,7 @@ class ProviderHandler(BaseHandler):
             completed = True
         finally:
             record = StreamRecord(str(base["model"]), "".join(sent), completed)
-            self.provider._stream_ended(record)
+            self.provider._stream_ended(record, self.generation)
 
     def _embeddings(
         self, body: dict[str, Any], model: str, behavior: Behavior, index: int, request_id: int

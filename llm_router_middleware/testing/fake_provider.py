@@ -36,6 +36,10 @@ class FakeProvider(BackgroundServer):
         self._ids = 0
         self._in_flight: dict[str, int] = {}
         self._disconnects: dict[str, int] = {}
+        #: bumped by reset(): a request answered across a reset (a stream an earlier test left
+        #: running) records its end and disconnect under its own generation, so they never land
+        #: in the next test's records
+        self.generation = 0
 
     @property
     def url(self) -> str:
@@ -75,6 +79,7 @@ class FakeProvider(BackgroundServer):
             self._requests.clear()
             self._streams.clear()
             self._disconnects.clear()
+            self.generation += 1
 
     @property
     def requests(self) -> list[RecordedRequest]:
@@ -111,9 +116,10 @@ class FakeProvider(BackgroundServer):
         with self._lock:
             self._in_flight[model] = self._in_flight.get(model, 0) + delta
 
-    def _gone(self, model: str) -> None:
+    def _gone(self, model: str, generation: int) -> None:
         with self._lock:
-            self._disconnects[model] = self._disconnects.get(model, 0) + 1
+            if generation == self.generation:
+                self._disconnects[model] = self._disconnects.get(model, 0) + 1
 
     def _next(self, model: str) -> tuple[Behavior, int, int]:
         with self._lock:
@@ -126,9 +132,10 @@ class FakeProvider(BackgroundServer):
         with self._lock:
             self._requests.append(request)
 
-    def _stream_ended(self, record: StreamRecord) -> None:
+    def _stream_ended(self, record: StreamRecord, generation: int) -> None:
         with self._lock:
-            self._streams.append(record)
+            if generation == self.generation:
+                self._streams.append(record)
 
     def _models(self) -> list[str]:
         with self._lock:

@@ -336,3 +336,26 @@ def test_a_failing_reply_callable_answers_500(fake_provider: FakeProvider) -> No
     fake_provider.set("broken", Behavior(reply=broken))
     with pytest.raises(litellm.InternalServerError, match="no canned answer"):
         call(fake_provider, "broken")
+
+
+def test_a_stream_left_running_across_a_reset_is_not_recorded_in_the_next_test() -> None:
+    # an earlier test's stream that ends (its client gone) after the provider was reset for
+    # the next test must not show up among the next test's streams or disconnects
+    with FakeProvider(Behavior(reply="one two three", stream_chunk_delay_s=0.3)) as provider:
+        body = {"model": "m", "stream": True, "messages": [{"role": "user", "content": "hi"}]}
+        url = f"{provider.base_url}/chat/completions"
+        with httpx.Client(timeout=600) as client, client.stream("POST", url, json=body) as r:
+            lines = r.iter_lines()
+            assert next(lines).startswith("data: ")  # the role chunk: the stream is open
+            provider.reset()  # the next test starts
+        # the response was closed mid-stream: the provider sees its client go
+        deadline = time.monotonic() + 60
+        while provider.in_flight() and time.monotonic() < deadline:
+            time.sleep(0.02)
+        assert provider.in_flight() == 0  # the old stream has ended...
+        assert provider.streams == []  # ...and was not recorded after the reset
+        assert provider.disconnects() == 0
+        # a stream of the new generation is recorded as before
+        with httpx.Client(timeout=600) as client:
+            client.post(f"{provider.base_url}/chat/completions", json=body)
+        assert [s.sent for s in provider.streams] == ["one two three"]
