@@ -125,6 +125,18 @@ def rewrite(model: onnx.ModelProto) -> tuple[int, int]:
     return matmuls, gathers
 
 
+def _wiring(
+    graph: onnx.GraphProto,
+) -> tuple[dict[str, onnx.NodeProto], dict[str, list[onnx.NodeProto]]]:
+    """(the node producing each value, the nodes consuming each value) of ``graph``."""
+    producer = {out: node for node in graph.node for out in node.output}
+    consumers: dict[str, list[onnx.NodeProto]] = defaultdict(list)
+    for node in graph.node:
+        for name in node.input:
+            consumers[name].append(node)
+    return producer, consumers
+
+
 def fuse_attention(model: onnx.ModelProto, num_heads: int = 12) -> int:
     """Replace each attention core by one com.microsoft MultiHeadAttention; returns how many.
 
@@ -133,11 +145,7 @@ def fuse_attention(model: onnx.ModelProto, num_heads: int = 12) -> int:
     heads merged back. MultiHeadAttention computes the same with its default scale
     head_size ** -0.5, from the three projections (batch, sequence, hidden)."""
     graph = model.graph
-    producer = {out: node for node in graph.node for out in node.output}
-    consumers: dict[str, list[onnx.NodeProto]] = defaultdict(list)
-    for node in graph.node:
-        for name in node.input:
-            consumers[name].append(node)
+    producer, consumers = _wiring(graph)
 
     def projection(name: str) -> str:
         """The bias Add a head view was reshaped, transposed or scaled from."""
@@ -191,11 +199,7 @@ def fuse_gelu(model: onnx.ModelProto) -> int:
     for bit: Gelu multiplies by 1/sqrt(2) where the export divides by sqrt(2), one rounding
     apart; everything else is the same arithmetic (the factor 0.5 is exact). Returns how many."""
     graph = model.graph
-    producer = {out: node for node in graph.node for out in node.output}
-    consumers: dict[str, list[onnx.NodeProto]] = defaultdict(list)
-    for node in graph.node:
-        for name in node.input:
-            consumers[name].append(node)
+    producer, consumers = _wiring(graph)
     tensors = {t.name: numpy_helper.to_array(t) for t in graph.initializer if not t.dims}
 
     def constant(node: onnx.NodeProto, other: str) -> float:

@@ -237,13 +237,8 @@ class MemoryStore:
         return streak, counts
 
     def _peek(self, key: str | None, now: float) -> str | None:
-        if key is None:
-            return None
-        entry = self._data.get(key)
+        entry = None if key is None else self._live(key, now)
         if entry is None:
-            return None
-        if entry[1] <= now:
-            del self._data[key]
             return None
         value: str = entry[0]
         return value
