@@ -33,7 +33,8 @@ from .transport import transport_for
 if TYPE_CHECKING:
     from litellm import ModelResponse
 
-    from .router import Prepared, Router
+    from .prepared import Prepared
+    from .router import Router
 
 logger = logging.getLogger("llm_router_middleware")
 T = TypeVar("T")

@@ -29,7 +29,8 @@ from .traffic.deployments import Choice
 from .transport.routed import routed, usage_of
 
 if TYPE_CHECKING:
-    from .router import Prepared, Router
+    from .prepared import Prepared
+    from .router import Router
 
 __all__ = ["RESERVED_PARAMS", "Call", "Execution"]
 

@@ -21,7 +21,8 @@ from .traffic.deployments import Choice
 
 if TYPE_CHECKING:
     from .context import RequestContext
-    from .router import Prepared, Router
+    from .prepared import Prepared
+    from .router import Router
     from .routing.plan import Plan
 
 

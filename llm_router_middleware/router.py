@@ -17,6 +17,7 @@ from .context import ANONYMOUS, RequestContext
 from .errors import ContextError
 from .messages import count_tokens, routable_text, validate_messages
 from .policy import Policy
+from .prepared import Prepared
 from .resilience import BreakerBoard, Cooldowns
 from .routing import (
     BudgetLedger,
@@ -50,18 +51,6 @@ class _Request:
     tier: TierSpec
     strategy: str
     text: str
-
-
-@dataclass(frozen=True, slots=True)
-class Prepared:
-    messages: list[Mapping[str, Any]]
-    context: RequestContext
-    plan: Plan
-    strategy: str
-    closed: frozenset[str] = frozenset()  # models whose breaker read closed while planning
-    waited_s: float = 0.0  # waited for a cooling candidate to recover before this plan
-    features: Any = None  # strategy "learned": the prompt's feature row, kept for feedback
-    text: str = ""
 
 
 THREADED_STRATEGIES = frozenset({"semantic", "learned"})  # aprepare runs these in a thread
@@ -126,7 +115,7 @@ class Router:
         self.plans_inline = self.astore is None and not strategies & THREADED_STRATEGIES
         if config.routing.semantic is not None:
             self.semantic_router()  # load the encoder and embed the examples now, not per request
-        if "learned" in (config.routing.strategy, *(t.strategy for t in config.tiers.values())):
+        if "learned" in strategies:
             self.learned_routing()  # load the model and the encoder now, not per request
 
     @classmethod

@@ -36,7 +36,7 @@ from .key import CacheKey, cache_key
 from .semantic import SemanticIndex
 
 if TYPE_CHECKING:
-    from ..router import Prepared
+    from ..prepared import Prepared
 
 logger = logging.getLogger("llm_router_middleware")
 
