@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import argparse
 import math
-import random
 import re
 import sys
 from pathlib import Path
@@ -91,20 +90,6 @@ def stacked(vectors: ss.Matrix, lexical: ss.Matrix, beta: float) -> ss.Matrix:
     return both.astype(np.float32)
 
 
-def split_texts(name: str) -> tuple[list[str], list[str]]:
-    """The texts behind ``semantic_splits.load``'s rows, in the same order."""
-    by_intent: dict[str, list[str]] = {}
-    for text, intent in ss._read(ss.DATA / name / "train.csv"):
-        by_intent.setdefault(intent, []).append(text)
-    rng = random.Random(0)
-    train: list[str] = []
-    for intent in sorted(by_intent):
-        texts = by_intent[intent][:]
-        rng.shuffle(texts)
-        train += texts[: ss.TRAIN_PER_INTENT]
-    return train, [t for t, _ in ss._read(ss.DATA / name / "test.csv")]
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seeds", type=int, default=10)
@@ -116,7 +101,7 @@ def main() -> None:
     background = list(background_texts())
     background_rows = background_vectors(encoder)
     data = {name: ss.load(encoder, name, args.cache) for name in ("banking77", "snips")}
-    texts = {name: split_texts(name) for name in data}
+    texts = {name: tuple([t for t, _ in part] for part in ss.lines(name)) for name in data}
     lexical = Lexical(background, [t for name in data for t in texts[name][0]])
     lex = {name: (lexical.matrix(texts[name][0]), lexical.matrix(texts[name][1])) for name in data}
     lex_background = lexical.matrix(background)

@@ -71,11 +71,9 @@ def _read(path: Path) -> list[tuple[str, str]]:
         return [(r["text"].strip(), r["category"]) for r in csv.DictReader(f)]
 
 
-def load(encoder: Encoder, name: str, cache: Path) -> Dataset:
-    path = cache / f"{name}-{encoder.name.replace(':', '_')}.npz"
-    if path.exists():
-        z = np.load(path)
-        return z["xtr"], z["ytr"], z["xte"], z["yte"]
+def lines(name: str) -> tuple[list[tuple[str, str]], list[tuple[str, str]]]:
+    """(the route-example pool: TRAIN_PER_INTENT seeded train.csv lines per intent, test.csv):
+    (text, intent) pairs in the order of ``load``'s rows."""
     by_intent: dict[str, list[str]] = {}
     for text, intent in _read(DATA / name / "train.csv"):
         by_intent.setdefault(intent, []).append(text)
@@ -85,7 +83,15 @@ def load(encoder: Encoder, name: str, cache: Path) -> Dataset:
         texts = by_intent[intent][:]
         rng.shuffle(texts)
         train += [(t, intent) for t in texts[:TRAIN_PER_INTENT]]
-    test = _read(DATA / name / "test.csv")
+    return train, _read(DATA / name / "test.csv")
+
+
+def load(encoder: Encoder, name: str, cache: Path) -> Dataset:
+    path = cache / f"{name}-{encoder.name.replace(':', '_')}.npz"
+    if path.exists():
+        z = np.load(path)
+        return z["xtr"], z["ytr"], z["xte"], z["yte"]
+    train, test = lines(name)
     print(f"embedding {len(train) + len(test)} {name} lines (cached in {path})", flush=True)
     xtr = encoder.encode([t for t, _ in train]).vectors
     xte = encoder.encode([t for t, _ in test]).vectors
