@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import cast
 
 from ..config.schema import ModelSpec, RouterConfig, TierSpec
 from .refusals import narrowed
@@ -47,11 +48,25 @@ class Candidates:
 
 _Key = tuple[int, int, tuple[str, ...] | None]  # ids of the config and tier, the allow-list
 _cache: dict[_Key, tuple[RouterConfig, TierSpec, Candidates]] = {}
+# the last lookup's (config, tier, allow-list, candidates): a router plans with the same few
+# objects call after call, and comparing identities costs less than hashing the allow-list
+# (no config is None: the placeholder never matches)
+_last: tuple[object, object, object, Candidates] = (None, None, None, cast(Candidates, None))
 _quality: dict[int, tuple[RouterConfig, Mapping[str, float], Mapping[str, float]]] = {}
 
 
 def candidates(config: RouterConfig, tier: TierSpec, allowed: tuple[str, ...] | None) -> Candidates:
     """Raises ``NoModelAvailableError`` when the view allows none of the tier's models."""
+    global _last
+    last_config, last_tier, last_allowed, found = _last
+    if config is last_config and tier is last_tier and allowed is last_allowed:
+        return found
+    found = _lookup(config, tier, allowed)
+    _last = (config, tier, allowed, found)
+    return found
+
+
+def _lookup(config: RouterConfig, tier: TierSpec, allowed: tuple[str, ...] | None) -> Candidates:
     key = (id(config), id(tier), allowed)
     hit = _cache.get(key)
     if hit is not None and hit[0] is config and hit[1] is tier:
@@ -129,3 +144,12 @@ def strongest_first(
     """``pool`` by quality, highest first, ties to the cheaper, then in pool order (the key
     (-quality, cost), as ``cheapest_first``)."""
     return sorted(sorted(pool, key=est.__getitem__), key=weakness.__getitem__)
+
+
+def narrow(order: list[str], pool: list[str]) -> list[str]:
+    """``order`` (a ranking of a pool that ``pool`` is a part of, in the same order) narrowed to
+    ``pool``'s models: the ranking ``pool`` gets from any of the sorts above, as each orders by
+    a per-model key and keeps pool order on ties. ``order`` itself when nothing was removed."""
+    if len(order) == len(pool):
+        return order
+    return [m for m in order if m in pool]

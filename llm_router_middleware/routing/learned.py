@@ -12,7 +12,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
 from .._build import builder
-from .candidates import Candidates, cheapest_first, strongest_first
+from .candidates import Candidates, cheapest_first, narrow, strongest_first
 from .plan import AttributeValue
 
 # plan attribute keys; the route span prefixes them with "llm_router." (the full names are the
@@ -118,33 +118,44 @@ def select_learned(
     est: Mapping[str, float],
     why_not: Callable[[str], str],
     brief: bool = False,
+    earlier: list[str] | None = None,
 ) -> tuple[str, str, list[str]]:
     """(selected, reason, the whole pool ordered with the selected first); ``judged`` None: an
-    empty prompt (or no learned input). ``brief``: no reason."""
+    empty prompt (or no learned input). ``brief``: no reason. ``earlier``: the order this gave
+    a pool that ``pool`` is a part of (in the same order): narrowed, it is this pool's order
+    unless that pool's first was good enough and none of the good enough is left."""
     quality, weakness = found.quality, found.weakness
     if judged is None:
-        cheapest = cheapest_first(pool, est, weakness)
+        if earlier is not None:
+            cheapest = narrow(earlier, pool)
+        else:
+            cheapest = cheapest_first(pool, est, weakness)
         if brief:
             return cheapest[0], "", cheapest
         return cheapest[0], f"learned: empty prompt -> cheapest {cheapest[0]}", cheapest
-    needed, test = judged.needed, judged.test
-    fit = [m for m in pool if quality[m] >= needed]
-    if fit:
-        # the cheapest of those good enough, then the rest, each cheapest first (the pool by
-        # cost with the good enough moved ahead: the sort is stable)
-        fit = cheapest_first(fit, est, weakness)
-        if len(fit) < len(pool):
-            fit += cheapest_first([m for m in pool if quality[m] < needed], est, weakness)
-        if brief:
-            return fit[0], "", fit
-        return fit[0], f"learned: {test} -> {fit[0]}", fit
-    # nothing good enough is available: the best there is, strongest first
-    order = strongest_first(pool, est, weakness)
+    needed = judged.needed
+    if earlier is not None:
+        order = narrow(earlier, pool)
+        fit = quality[order[0]] >= needed
+        if not fit and quality[earlier[0]] >= needed:
+            order = strongest_first(pool, est, weakness)
+    else:
+        levels = list(map(quality.__getitem__, pool))
+        fit = max(levels) >= needed
+        if fit:
+            # the cheapest of those good enough, then the rest, each cheapest first: the pool by
+            # cost with the good enough moved ahead (a stable partition of the sorted pool)
+            order = cheapest_first(pool, est, weakness)
+            if min(levels) < needed:
+                ahead = [m for m in order if quality[m] >= needed]
+                ahead += [m for m in order if quality[m] < needed]
+                order = ahead
+        else:  # nothing good enough is available: the best there is, strongest first
+            order = strongest_first(pool, est, weakness)
+    first = order[0]
     if brief:
-        return order[0], "", order
+        return first, "", order
+    if fit:
+        return first, f"learned: {judged.test} -> {first}", order
     wanted = found.strongest[needed]
-    return (
-        order[0],
-        f"learned: {test}; {why_not(wanted)} -> best available {order[0]}",
-        order,
-    )
+    return first, f"learned: {judged.test}; {why_not(wanted)} -> best available {first}", order

@@ -190,7 +190,9 @@ def make_plan(config: RouterConfig, inp: PlanInput, view: StateView) -> Plan:
             affordable = eligible.copy()
             for m in over:
                 affordable.remove(m)
-            selected, reason, order = selector.select(strategy, affordable)
+            selected, reason, order = selector.select(
+                strategy, affordable, False, order if brief else None
+            )
             reason = (
                 f"budget downgrade: preferred {preferred} ~{usd(est[preferred])} > "
                 f"{usd(left_usd)} left ({scope}); {reason}"
@@ -199,7 +201,7 @@ def make_plan(config: RouterConfig, inp: PlanInput, view: StateView) -> Plan:
             attrs["budget.preferred"] = preferred
         else:
             if brief:
-                selected, reason, order = selector.select(strategy, eligible)
+                selected, reason, order = selector.select(strategy, eligible, False, order)
             order = order.copy()  # the pool ordered: it holds every model of ``over``
             for m in over:
                 order.remove(m)

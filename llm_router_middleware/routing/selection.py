@@ -68,11 +68,17 @@ class Selector:
         return f"{model} unaffordable"
 
     def select(
-        self, strategy: str, pool: list[str], brief: bool = False
+        self,
+        strategy: str,
+        pool: list[str],
+        brief: bool = False,
+        earlier: list[str] | None = None,
     ) -> tuple[str, str, list[str]]:
         """(selected, reason, order of the whole pool with the selected first). ``brief``: the
         latency and learned strategies leave the reason empty (a pick that a budget downgrade
-        may discard: their reasons cost the most to format)."""
+        may discard: their reasons cost the most to format). ``earlier``: the order their brief
+        selection gave a pool that ``pool`` is a part of (in the same order), which they narrow
+        instead of sorting again."""
         if strategy == "fixed":
             first = pool[0]
             if first == self.cands[0]:
@@ -94,7 +100,8 @@ class Selector:
             return self._complexity(pool, "")
         if strategy == "latency":
             floor = self.attrs.get("latency.quality_floor", 0.0)
-            return fastest(pool, self.view.latency, self.found.quality, float(floor), brief)
+            figures, weakness = self.view.latency, self.found.weakness
+            return fastest(pool, figures, weakness, float(floor), brief, earlier)
         if strategy == "experiment":
             return self._experiment(pool)
         if strategy == "learned":
@@ -105,7 +112,7 @@ class Selector:
                 if learned is not None and learned.difficulty is not None:
                     judged = judge(learned, self.found.levels, self.attrs)
                 self.judged = judged
-            return select_learned(judged, pool, self.found, self.est, self.why_not, brief)
+            return select_learned(judged, pool, self.found, self.est, self.why_not, brief, earlier)
         if strategy == "semantic":
             pre = self.inp.preselection
             if pre is not None:

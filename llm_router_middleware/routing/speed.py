@@ -8,8 +8,10 @@ A model with no recent observation is never filtered (nothing says it is slow) a
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping
 
+from .candidates import narrow
 from .latency import LatencyFigures
 from .plan import AttributeValue, Rejection
 
@@ -65,23 +67,34 @@ def meet_objective(
 
 
 _leads: dict[float, str] = {}  # quality floor -> the reason's start
+_UNMEASURED = -math.inf  # an unmeasured model's speed key: before any measured one
+
+
+def by_speed(
+    pool: list[str], figures: Mapping[str, LatencyFigures], weakness: Mapping[str, float]
+) -> list[str]:
+    """``pool`` fastest first: unmeasured models first, then by EWMA latency, ties to the higher
+    quality, then in pool order. The key (measured, EWMA, -quality) as two stable sorts whose
+    keys are dict lookups (no Python call per model; an unmeasured model's EWMA key is -inf)."""
+    speed: dict[str, float] = {}
+    for name in pool:
+        seen = figures.get(name)
+        speed[name] = seen.ewma_s if seen is not None else _UNMEASURED
+    return sorted(sorted(pool, key=weakness.__getitem__), key=speed.__getitem__)
 
 
 def fastest(
     pool: list[str],
     figures: Mapping[str, LatencyFigures],
-    quality: Mapping[str, float],
+    weakness: Mapping[str, float],
     floor: float,
     brief: bool = False,
+    earlier: list[str] | None = None,
 ) -> tuple[str, str, list[str]]:
-    """(selected, reason, the pool ordered fastest first): unmeasured models first (config
-    order), then by EWMA latency, ties to the higher quality. ``brief``: no reason."""
-
-    def key(name: str) -> tuple[bool, float, float]:
-        seen = figures.get(name)
-        return (seen is not None, seen.ewma_s if seen else 0.0, -quality[name])
-
-    ranked = sorted(pool, key=key)
+    """(selected, reason, the pool ordered fastest first, as ``by_speed``). ``brief``: no
+    reason. ``earlier``: the order this gave a pool that ``pool`` is a part of (in the same
+    order): narrowed, it is this pool's order, without sorting again."""
+    ranked = by_speed(pool, figures, weakness) if earlier is None else narrow(earlier, pool)
     first = ranked[0]
     if brief:
         return first, "", ranked

@@ -25,13 +25,21 @@ from llm_router_middleware.routing import (
     make_plan,
 )
 from llm_router_middleware.routing.candidates import (
+    Candidates,
     candidates,
     cheapest_first,
     strongest_first,
 )
-from llm_router_middleware.routing.learned import LearnedInput, _knob, _level
+from llm_router_middleware.routing.learned import (
+    Judgement,
+    LearnedInput,
+    _knob,
+    _level,
+    select_learned,
+)
 from llm_router_middleware.routing.reasons import shown
 from llm_router_middleware.routing.selection import _first
+from llm_router_middleware.routing.speed import by_speed, fastest
 
 FIELDS = (
     "fixed",
@@ -178,6 +186,71 @@ def test_two_stable_sorts_rank_as_the_tuple_key() -> None:
         assert strongest_first(pool, est, weakness) == sorted(
             pool, key=lambda m: (-quality[m], est[m])
         )
+
+
+def test_the_speed_ranking_is_the_tuple_key_s() -> None:
+    rng = random.Random(11)
+    for _ in range(500):
+        pool = [f"m{i}" for i in range(rng.randint(1, 8))]
+        quality = {m: rng.choice((0.3, 0.5, 0.9)) for m in pool}
+        figures = {
+            m: LatencyFigures(rng.choice((0.0, 0.2, 0.4)), 1.0, 3)
+            for m in pool
+            if rng.random() < 0.7
+        }
+        weakness = {m: -q for m, q in quality.items()}
+        ranked = by_speed(pool, figures, weakness)
+        assert ranked == sorted(
+            pool,
+            key=lambda m: (m in figures, figures[m].ewma_s if m in figures else 0.0, -quality[m]),
+        )
+
+
+def _candidates(quality: dict[str, float]) -> Candidates:
+    names = tuple(quality)
+    levels = tuple(sorted(set(quality.values())))
+    strongest = {q: next(m for m in names if quality[m] >= q) for q in levels}
+    weakness = {m: -q for m, q in quality.items()}
+    return Candidates(names, (), quality, weakness, levels, 0.0, strongest, {})
+
+
+def test_a_narrowed_earlier_order_is_what_selecting_again_gives() -> None:
+    """The latency and learned strategies narrow their first selection's order to the pool a
+    budget downgrade leaves, instead of sorting again: the same order and reason."""
+    rng = random.Random(13)
+    for _ in range(2000):
+        pool = [f"m{i}" for i in range(rng.randint(1, 7))]
+        if rng.random() < 0.2:  # a tier that lists a model twice
+            pool.insert(rng.randrange(len(pool) + 1), rng.choice(pool))
+        quality = {m: rng.choice((0.3, 0.5, 0.7, 0.9)) for m in pool}
+        found = _candidates(quality)
+        est = {m: rng.choice((0.001, 0.002, 0.5)) for m in pool}
+        gone = {m for m in pool if rng.random() < 0.4}
+        part = [m for m in pool if m not in gone] or pool
+
+        def why_not(model: str) -> str:
+            return f"{model} unavailable"
+
+        judged = rng.choice(
+            (None, *(Judgement(q, f"needs {q}") for q in found.levels), Judgement(0.95, "x"))
+        )
+        if judged is not None and judged.needed not in found.strongest:
+            continue  # a level no candidate has: not a judgement the planner makes
+        first = select_learned(judged, pool, found, est, why_not, True)
+        again = select_learned(judged, part, found, est, why_not)
+        needed = judged.needed if judged is not None else 0.0
+        fit = [m for m in part if quality[m] >= needed]
+        if fit:  # the definition: the good enough cheapest first, then the rest
+            cheap = sorted(fit, key=lambda m: (est[m], -quality[m]))
+            cheap += sorted((m for m in part if m not in fit), key=lambda m: (est[m], -quality[m]))
+            assert again[2] == cheap
+        else:  # nothing good enough: strongest first
+            assert again[2] == sorted(part, key=lambda m: (-quality[m], est[m]))
+        assert select_learned(judged, part, found, est, why_not, False, first[2]) == again
+        figures = {m: LatencyFigures(rng.choice((0.1, 0.3)), 0.5, 3) for m in pool[1:]}
+        first = fastest(pool, figures, found.weakness, 0.5, True)
+        again = fastest(part, figures, found.weakness, 0.5)
+        assert fastest(part, figures, found.weakness, 0.5, False, first[2]) == again
 
 
 def test_the_learned_level_matches_the_step_by_step_rule() -> None:
