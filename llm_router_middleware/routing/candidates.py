@@ -7,7 +7,7 @@ reading six slots per model) and keeps them while the config lives.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import cast
 
@@ -146,10 +146,14 @@ def strongest_first(
     return sorted(sorted(pool, key=est.__getitem__), key=weakness.__getitem__)
 
 
-def narrow(order: list[str], pool: list[str]) -> list[str]:
-    """``order`` (a ranking of a pool that ``pool`` is a part of, in the same order) narrowed to
-    ``pool``'s models: the ranking ``pool`` gets from any of the sorts above, as each orders by
-    a per-model key and keeps pool order on ties. ``order`` itself when nothing was removed."""
-    if len(order) == len(pool):
+def narrow(order: list[str], removed: Sequence[str]) -> list[str]:
+    """``order`` (a ranking of a pool) without ``removed`` (some of the pool's models, once per
+    time the pool lists them): the ranking the pool left gets from any of the sorts above, as
+    each orders by a per-model key and keeps pool order on ties. ``order`` itself when nothing
+    is removed. (A copy and a few removals: cheaper than a comprehension for a few models.)"""
+    if not removed:
         return order
-    return [m for m in order if m in pool]
+    narrowed = order.copy()
+    for m in removed:
+        narrowed.remove(m)
+    return narrowed

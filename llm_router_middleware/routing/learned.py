@@ -8,10 +8,9 @@ levels, prompts at or above the threshold go to the strongest, the rest to the c
 from __future__ import annotations
 
 from bisect import bisect_right
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 
-from .._build import builder
 from .candidates import Candidates, cheapest_first, narrow, strongest_first
 from .plan import AttributeValue
 
@@ -43,44 +42,38 @@ class LearnedInput:
         return "threshold"
 
 
-@dataclass(frozen=True, slots=True)
-class Judgement:
-    """What the difficulty asks of the model, whatever the pool: judged once per plan (a budget
-    downgrade selects again from a smaller pool)."""
-
-    needed: float  # the quality level the difficulty needs
-    test: str  # the reason's account of the difficulty against the threshold
+# What the difficulty asks of the model, whatever the pool, judged once per plan (a budget
+# downgrade selects again from a smaller pool): (the quality level the difficulty needs, the
+# reason's account of the difficulty against the threshold). A tuple: made on every call.
+Judgement = tuple[float, str]
 
 
 def judge(
     inp: LearnedInput, levels: tuple[float, ...], attrs: dict[str, AttributeValue]
 ) -> Judgement:
     """``levels``: the candidates' distinct qualities, ascending; ``inp.difficulty`` not None."""
-    d, t = inp.difficulty, inp.threshold
+    d, t, share = inp.difficulty, inp.threshold, inp.strong_share
     assert d is not None
     k = len(levels)
-    knob = _knob(k, t, inp.strong_share)
+    knob = _knobs.get((k, t, share)) or _knob(k, t, share)
     steps, rounded, told = knob
     attrs[_DIFFICULTY] = round(d, 4)
     attrs[_THRESHOLD] = rounded
     attrs[_CACHED] = inp.cached
     attrs[_TRUNCATED] = inp.truncated
-    if inp.strong_share is not None:
-        attrs[_SHARE] = inp.strong_share
-    level = _level(d, t, steps)
+    if share is not None:
+        attrs[_SHARE] = share
+    # _level inlined for the usual knob: the steps ascend, d is a number
+    level = bisect_right(steps, d) if t >= 0 and d == d else _level(d, t, steps)
     needed = levels[level]
     attrs[_REQUIRED] = needed
     if k > 1 and level == k - 1:
-        test = f"difficulty {d:.2f} >= {told}"
-    elif level == 0:
-        test = f"difficulty {d:.2f} < {told}"
-    else:
-        step = t * level / (k - 1)
-        test = f"difficulty {d:.2f} < {told}, >= {step:.2f} for quality {needed:g}"
-    return _new_judgement(needed, test)
+        return needed, f"difficulty {d:.2f} >= {told}"
+    if level == 0:
+        return needed, f"difficulty {d:.2f} < {told}"
+    step = t * level / (k - 1)
+    return needed, f"difficulty {d:.2f} < {told}, >= {step:.2f} for quality {needed:g}"
 
-
-_new_judgement = builder(Judgement)
 
 # (levels, threshold, strong share) -> the threshold's steps between levels, the threshold
 # rounded for the plan's attributes and as the reason tells it: the knob is configuration, the
@@ -119,34 +112,39 @@ def select_learned(
     why_not: Callable[[str], str],
     brief: bool = False,
     earlier: list[str] | None = None,
+    removed: Sequence[str] = (),
 ) -> tuple[str, str, list[str]]:
     """(selected, reason, the whole pool ordered with the selected first); ``judged`` None: an
     empty prompt (or no learned input). ``brief``: no reason. ``earlier``: the order this gave
-    a pool that ``pool`` is a part of (in the same order): narrowed, it is this pool's order
-    unless that pool's first was good enough and none of the good enough is left."""
+    the pool ``pool`` is with ``removed`` removed: that order without them is this pool's order,
+    unless the earlier one led with a model good enough and none of the good enough is left."""
     quality, weakness = found.quality, found.weakness
     if judged is None:
         if earlier is not None:
-            cheapest = narrow(earlier, pool)
+            cheapest = narrow(earlier, removed)
         else:
             cheapest = cheapest_first(pool, est, weakness)
         if brief:
             return cheapest[0], "", cheapest
         return cheapest[0], f"learned: empty prompt -> cheapest {cheapest[0]}", cheapest
-    needed = judged.needed
+    needed, test = judged
     if earlier is not None:
-        order = narrow(earlier, pool)
+        order = narrow(earlier, removed)
         fit = quality[order[0]] >= needed
         if not fit and quality[earlier[0]] >= needed:
             order = strongest_first(pool, est, weakness)
     else:
-        levels = list(map(quality.__getitem__, pool))
-        fit = max(levels) >= needed
+        fit = unfit = False
+        for m in pool:
+            if quality[m] >= needed:
+                fit = True
+            else:
+                unfit = True
         if fit:
             # the cheapest of those good enough, then the rest, each cheapest first: the pool by
             # cost with the good enough moved ahead (a stable partition of the sorted pool)
             order = cheapest_first(pool, est, weakness)
-            if min(levels) < needed:
+            if unfit:
                 ahead = [m for m in order if quality[m] >= needed]
                 ahead += [m for m in order if quality[m] < needed]
                 order = ahead
@@ -156,6 +154,6 @@ def select_learned(
     if brief:
         return first, "", order
     if fit:
-        return first, f"learned: {judged.test} -> {first}", order
+        return first, f"learned: {test} -> {first}", order
     wanted = found.strongest[needed]
-    return first, f"learned: {judged.test}; {why_not(wanted)} -> best available {first}", order
+    return first, f"learned: {test}; {why_not(wanted)} -> best available {first}", order

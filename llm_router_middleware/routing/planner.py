@@ -190,9 +190,10 @@ def make_plan(config: RouterConfig, inp: PlanInput, view: StateView) -> Plan:
             affordable = eligible.copy()
             for m in over:
                 affordable.remove(m)
-            selected, reason, order = selector.select(
-                strategy, affordable, False, order if brief else None
-            )
+            if brief:  # the pool's order is the brief selection's without ``over``
+                selected, reason, order = selector.select(strategy, affordable, False, order, over)
+            else:
+                selected, reason, order = selector.select(strategy, affordable)
             reason = (
                 f"budget downgrade: preferred {preferred} ~{usd(est[preferred])} > "
                 f"{usd(left_usd)} left ({scope}); {reason}"

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from ..config.schema import RouterConfig
 from ..errors import InvalidRequestError
 from .candidates import Candidates, cheapest_first
@@ -13,7 +15,7 @@ from .plan import AttributeValue, Rejection
 from .reasons import shown, usd
 from .speed import fastest
 
-_UNJUDGED = Judgement(0.0, "")  # the learned strategy has not judged the prompt yet
+_UNJUDGED: Judgement = (0.0, "")  # the learned strategy has not judged the prompt yet
 _LEVEL_PREFERENCE = {
     "complex": ("complex", "medium", "simple"),
     "medium": ("medium", "simple", "complex"),
@@ -26,7 +28,6 @@ class Selector:
 
     __slots__ = (
         "attrs",
-        "cands",
         "complexity",
         "config",
         "est",
@@ -50,7 +51,6 @@ class Selector:
         self.view = view
         self.config = config
         self.inp = inp
-        self.cands = found.names
         self.found = found
         self.est = est
         self.rejected = rejected
@@ -62,7 +62,7 @@ class Selector:
         for r in self.rejected:
             if r.model == model:
                 return f"{model} unavailable ({r.code})"
-        if model not in self.cands:
+        if model not in self.found.names:
             where = " and this view" if self.inp.allowed is not None else ""
             return f"{model} not allowed for tier {self.inp.tier.name}{where}"
         return f"{model} unaffordable"
@@ -73,17 +73,19 @@ class Selector:
         pool: list[str],
         brief: bool = False,
         earlier: list[str] | None = None,
+        removed: Sequence[str] = (),
     ) -> tuple[str, str, list[str]]:
         """(selected, reason, order of the whole pool with the selected first). ``brief``: the
         latency and learned strategies leave the reason empty (a pick that a budget downgrade
         may discard: their reasons cost the most to format). ``earlier``: the order their brief
-        selection gave a pool that ``pool`` is a part of (in the same order), which they narrow
+        selection gave the pool that ``pool`` is with ``removed`` removed, which they narrow
         instead of sorting again."""
         if strategy == "fixed":
             first = pool[0]
-            if first == self.cands[0]:
+            lead = self.found.names[0]
+            if first == lead:
                 return first, f"fixed: first in order -> {first}", pool
-            return first, f"fixed: {self.why_not(self.cands[0])} -> {first}", pool
+            return first, f"fixed: {self.why_not(lead)} -> {first}", pool
         if strategy == "cost":
             est, quality = self.est, self.found.quality
             ranked = cheapest_first(pool, est, self.found.weakness)
@@ -101,7 +103,7 @@ class Selector:
         if strategy == "latency":
             floor = self.attrs.get("latency.quality_floor", 0.0)
             figures, weakness = self.view.latency, self.found.weakness
-            return fastest(pool, figures, weakness, float(floor), brief, earlier)
+            return fastest(pool, figures, weakness, float(floor), brief, earlier, removed)
         if strategy == "experiment":
             return self._experiment(pool)
         if strategy == "learned":
@@ -112,7 +114,9 @@ class Selector:
                 if learned is not None and learned.difficulty is not None:
                     judged = judge(learned, self.found.levels, self.attrs)
                 self.judged = judged
-            return select_learned(judged, pool, self.found, self.est, self.why_not, brief, earlier)
+            return select_learned(
+                judged, pool, self.found, self.est, self.why_not, brief, earlier, removed
+            )
         if strategy == "semantic":
             pre = self.inp.preselection
             if pre is not None:

@@ -9,7 +9,7 @@ A model with no recent observation is never filtered (nothing says it is slow) a
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 
 from .candidates import narrow
 from .latency import LatencyFigures
@@ -90,11 +90,12 @@ def fastest(
     floor: float,
     brief: bool = False,
     earlier: list[str] | None = None,
+    removed: Sequence[str] = (),
 ) -> tuple[str, str, list[str]]:
     """(selected, reason, the pool ordered fastest first, as ``by_speed``). ``brief``: no
-    reason. ``earlier``: the order this gave a pool that ``pool`` is a part of (in the same
-    order): narrowed, it is this pool's order, without sorting again."""
-    ranked = by_speed(pool, figures, weakness) if earlier is None else narrow(earlier, pool)
+    reason. ``earlier``: the order this gave the pool ``pool`` is with ``removed`` removed:
+    without them, it is this pool's order (no sorting again)."""
+    ranked = by_speed(pool, figures, weakness) if earlier is None else narrow(earlier, removed)
     first = ranked[0]
     if brief:
         return first, "", ranked

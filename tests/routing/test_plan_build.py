@@ -31,7 +31,6 @@ from llm_router_middleware.routing.candidates import (
     strongest_first,
 )
 from llm_router_middleware.routing.learned import (
-    Judgement,
     LearnedInput,
     _knob,
     _level,
@@ -227,18 +226,17 @@ def test_a_narrowed_earlier_order_is_what_selecting_again_gives() -> None:
         est = {m: rng.choice((0.001, 0.002, 0.5)) for m in pool}
         gone = {m for m in pool if rng.random() < 0.4}
         part = [m for m in pool if m not in gone] or pool
+        removed = [m for m in pool if m not in part]  # as the planner's ``over``
 
         def why_not(model: str) -> str:
             return f"{model} unavailable"
 
-        judged = rng.choice(
-            (None, *(Judgement(q, f"needs {q}") for q in found.levels), Judgement(0.95, "x"))
-        )
-        if judged is not None and judged.needed not in found.strongest:
+        judged = rng.choice((None, *((q, f"needs {q}") for q in found.levels), (0.95, "x")))
+        if judged is not None and judged[0] not in found.strongest:
             continue  # a level no candidate has: not a judgement the planner makes
         first = select_learned(judged, pool, found, est, why_not, True)
         again = select_learned(judged, part, found, est, why_not)
-        needed = judged.needed if judged is not None else 0.0
+        needed = judged[0] if judged is not None else 0.0
         fit = [m for m in part if quality[m] >= needed]
         if fit:  # the definition: the good enough cheapest first, then the rest
             cheap = sorted(fit, key=lambda m: (est[m], -quality[m]))
@@ -246,11 +244,11 @@ def test_a_narrowed_earlier_order_is_what_selecting_again_gives() -> None:
             assert again[2] == cheap
         else:  # nothing good enough: strongest first
             assert again[2] == sorted(part, key=lambda m: (-quality[m], est[m]))
-        assert select_learned(judged, part, found, est, why_not, False, first[2]) == again
+        assert select_learned(judged, part, found, est, why_not, False, first[2], removed) == again
         figures = {m: LatencyFigures(rng.choice((0.1, 0.3)), 0.5, 3) for m in pool[1:]}
         first = fastest(pool, figures, found.weakness, 0.5, True)
         again = fastest(part, figures, found.weakness, 0.5)
-        assert fastest(part, figures, found.weakness, 0.5, False, first[2]) == again
+        assert fastest(part, figures, found.weakness, 0.5, False, first[2], removed) == again
 
 
 def test_the_learned_level_matches_the_step_by_step_rule() -> None:
