@@ -37,7 +37,7 @@ from .speed import meet_objective
 __all__ = ["Plan", "PlanInput", "Preselection", "StateView", "make_plan"]
 
 _EPS = 1e-12
-_NO_FLOATS: Mapping[str, float] = MappingProxyType({})
+_NO_FLOATS: dict[str, float] = {}  # read only (a plain dict: the cheapest lookups)
 _new = object.__new__
 
 
@@ -58,7 +58,7 @@ def make_plan(config: RouterConfig, inp: PlanInput, view: StateView) -> Plan:
     tpm_used = view.tpm_used
     cap = inp.max_cost_usd
     attrs: dict[str, AttributeValue] = {}
-    needs = inp.features
+    needs = inp.features or None  # None: the cheap test in the loop
 
     time_left: float | None = None
     deadline = inp.context.deadline
@@ -87,8 +87,9 @@ def make_plan(config: RouterConfig, inp: PlanInput, view: StateView) -> Plan:
     over: list[str] = []  # eligible but over the budget, in order
     # Rejections are built inline (object.__new__ and four slot stores, their text deferred):
     # a plan makes several and a helper call per rejection costs as much again.
-    for name, spec, out, room, rpm, tpm, quality, in_cost, out_usd, window in found.fit(expected):
-        if needs and not needs.isdisjoint(lacks := model_lacks(spec)):
+    rows = found.fitted.get(expected) or found.fit(expected)
+    for name, spec, out, room, rpm, tpm, quality, in_cost, out_usd, window in rows:
+        if needs is not None and not needs.isdisjoint(lacks := model_lacks(spec)):
             r = _new(Rejection)
             r.model, r.code, r._format = name, "capability", why_capability
             r._args = (name, missing(needs, lacks))
@@ -104,18 +105,20 @@ def make_plan(config: RouterConfig, inp: PlanInput, view: StateView) -> Plan:
             r = _new(Rejection)
             r.model, r.code, r._format = name, "cooldown", why_cooldown
             r._args = (name, cooldowns[name])
-        elif rpm is not None and name in rpm_used and rpm_used[name] >= rpm:  # rpm >= 1
+        # one lookup each for the counts and latencies (most models have them): a model with
+        # none reads 0.0, under any rpm (>= 1) and any time left (> 0 when there is a deadline)
+        elif rpm is not None and (used := rpm_used.get(name, 0.0)) >= rpm:
             r = _new(Rejection)
             r.model, r.code, r._format = name, "rate_limit", why_rpm
-            r._args = (name, rpm_used[name], spec.rpm)
+            r._args = (name, used, spec.rpm)
         elif tpm is not None and tpm_used.get(name, 0.0) + pt + out > tpm:
             r = _new(Rejection)
             r.model, r.code, r._format = name, "token_limit", why_tpm
             r._args = (name, tpm_used.get(name, 0.0), pt + out, tpm)
-        elif name in slow and slow[name] > left:
+        elif (typical := slow.get(name, 0.0)) > left:
             r = _new(Rejection)
             r.model, r.code, r._format = name, "deadline", why_deadline
-            r._args = (name, slow[name], left)
+            r._args = (name, typical, left)
         elif floor and quality < floor:
             r = _new(Rejection)
             r.model, r.code, r._format = name, "quality", why_quality
@@ -146,7 +149,7 @@ def make_plan(config: RouterConfig, inp: PlanInput, view: StateView) -> Plan:
         if over:  # the objective may have filtered some of them
             over = [m for m in over if m in eligible]
     if not eligible:
-        no_capable_model(needs, rejected)
+        no_capable_model(inp.features, rejected)
         too_long(config, cands, rejected, pt, expected)
         no_model(tier, cands, rejected, cooldowns, view.blocked_retry_s)
 
@@ -209,7 +212,8 @@ def make_plan(config: RouterConfig, inp: PlanInput, view: StateView) -> Plan:
 
     if note:
         reason = note + reason
-    order_t = tuple(order[: routing.max_attempts])
+    most = routing.max_attempts
+    order_t = tuple(order) if len(order) <= most else tuple(order[:most])
     estimates = {}
     for m in order_t:
         estimates[m] = est[m]
