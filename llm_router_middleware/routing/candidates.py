@@ -33,6 +33,7 @@ class Candidates:
     floor: float  # the quality floor of the cost and latency strategies for this tier
     strongest: Mapping[float, str]  # level -> the first candidate of that quality or more
     fitted: dict[int, tuple[Fitted, ...]]  # expected output tokens -> rows (see ``fit``)
+    distinct: bool = False  # no two candidates of the same quality (one sort ranks by quality)
 
     def fit(self, expected: int) -> tuple[Fitted, ...]:
         """The rows for a call expecting ``expected`` output tokens: what the candidate loop
@@ -89,6 +90,7 @@ def _lookup(config: RouterConfig, tier: TierSpec, allowed: tuple[str, ...] | Non
         floor,
         {q: next(row[0] for row in rows if row[6] >= q) for q in levels},
         {},
+        len(levels) == len(set(names)),
     )
     if len(_cache) > 256:  # configs, tiers and views are few and long-lived; stay bounded
         _cache.clear()
@@ -139,18 +141,24 @@ def cheapest_first(
 
 
 def strongest_first(
-    pool: list[str], est: Mapping[str, float], weakness: Mapping[str, float]
+    pool: list[str],
+    est: Mapping[str, float],
+    weakness: Mapping[str, float],
+    distinct: bool = False,
 ) -> list[str]:
     """``pool`` by quality, highest first, ties to the cheaper, then in pool order (the key
-    (-quality, cost), as ``cheapest_first``)."""
+    (-quality, cost), as ``cheapest_first``). ``distinct``: no two models of the pool share a
+    quality (a model listed twice aside), so no tie is left to the cost."""
+    if distinct:
+        return sorted(pool, key=weakness.__getitem__)
     return sorted(sorted(pool, key=est.__getitem__), key=weakness.__getitem__)
 
 
 def narrow(order: list[str], removed: Sequence[str]) -> list[str]:
-    """``order`` (a ranking of a pool) without ``removed`` (some of the pool's models, once per
-    time the pool lists them): the ranking the pool left gets from any of the sorts above, as
-    each orders by a per-model key and keeps pool order on ties. ``order`` itself when nothing
-    is removed. (A copy and a few removals: cheaper than a comprehension for a few models.)"""
+    """``order`` (a pool, or a ranking of one) without ``removed`` (some of the pool's models,
+    once per time the pool lists them): the ranking the pool left gets from any of the sorts
+    above, as each orders by a per-model key and keeps pool order on ties. ``order`` itself
+    when nothing is removed. (A copy and a few removals: cheaper than a comprehension.)"""
     if not removed:
         return order
     narrowed = order.copy()

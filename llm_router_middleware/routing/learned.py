@@ -116,8 +116,8 @@ def select_learned(
 ) -> tuple[str, str, list[str]]:
     """(selected, reason, the whole pool ordered with the selected first); ``judged`` None: an
     empty prompt (or no learned input). ``brief``: no reason. ``earlier``: the order this gave
-    the pool ``pool`` is with ``removed`` removed: that order without them is this pool's order,
-    unless the earlier one led with a model good enough and none of the good enough is left."""
+    ``pool``: the selection is then from ``pool`` without ``removed``, whose order is that one
+    without them, unless it led with a model good enough and none of the good enough is left."""
     quality, weakness = found.quality, found.weakness
     if judged is None:
         if earlier is not None:
@@ -132,7 +132,7 @@ def select_learned(
         order = narrow(earlier, removed)
         fit = quality[order[0]] >= needed
         if not fit and quality[earlier[0]] >= needed:
-            order = strongest_first(pool, est, weakness)
+            order = strongest_first(narrow(pool, removed), est, weakness, found.distinct)
     else:
         fit = unfit = False
         for m in pool:
@@ -149,7 +149,7 @@ def select_learned(
                 ahead += [m for m in order if quality[m] < needed]
                 order = ahead
         else:  # nothing good enough is available: the best there is, strongest first
-            order = strongest_first(pool, est, weakness)
+            order = strongest_first(pool, est, weakness, found.distinct)
     first = order[0]
     if brief:
         return first, "", order

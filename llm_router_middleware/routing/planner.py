@@ -190,12 +190,12 @@ def make_plan(config: RouterConfig, inp: PlanInput, view: StateView) -> Plan:
                     remaining_usd=left_usd,
                     status_code=config.budgets.refuse_status,
                 )
-            affordable = eligible.copy()
-            for m in over:
-                affordable.remove(m)
-            if brief:  # the pool's order is the brief selection's without ``over``
-                selected, reason, order = selector.select(strategy, affordable, False, order, over)
+            if brief:  # eligible without ``over``: ordered as the brief selection, narrowed
+                selected, reason, order = selector.select(strategy, eligible, False, order, over)
             else:
+                affordable = eligible.copy()
+                for m in over:
+                    affordable.remove(m)
                 selected, reason, order = selector.select(strategy, affordable)
             reason = (
                 f"budget downgrade: preferred {preferred} ~{usd(est[preferred])} > "

@@ -78,8 +78,8 @@ class Selector:
         """(selected, reason, order of the whole pool with the selected first). ``brief``: the
         latency and learned strategies leave the reason empty (a pick that a budget downgrade
         may discard: their reasons cost the most to format). ``earlier``: the order their brief
-        selection gave the pool that ``pool`` is with ``removed`` removed, which they narrow
-        instead of sorting again."""
+        selection gave ``pool``; they then select from ``pool`` without ``removed``, narrowing
+        that order instead of sorting again."""
         if strategy == "fixed":
             first = pool[0]
             lead = self.found.names[0]

@@ -93,8 +93,8 @@ def fastest(
     removed: Sequence[str] = (),
 ) -> tuple[str, str, list[str]]:
     """(selected, reason, the pool ordered fastest first, as ``by_speed``). ``brief``: no
-    reason. ``earlier``: the order this gave the pool ``pool`` is with ``removed`` removed:
-    without them, it is this pool's order (no sorting again)."""
+    reason. ``earlier``: the order this gave ``pool``: the selection is then from ``pool``
+    without ``removed``, whose order is that one without them (no sorting again)."""
     ranked = by_speed(pool, figures, weakness) if earlier is None else narrow(earlier, removed)
     first = ranked[0]
     if brief:

@@ -182,9 +182,10 @@ def test_two_stable_sorts_rank_as_the_tuple_key() -> None:
         assert cheapest_first(pool, est, weakness) == sorted(
             pool, key=lambda m: (est[m], -quality[m])
         )
-        assert strongest_first(pool, est, weakness) == sorted(
-            pool, key=lambda m: (-quality[m], est[m])
-        )
+        by_strength = sorted(pool, key=lambda m: (-quality[m], est[m]))
+        assert strongest_first(pool, est, weakness) == by_strength
+        if len(set(quality.values())) == len(quality):
+            assert strongest_first(pool, est, weakness, distinct=True) == by_strength
 
 
 def test_the_speed_ranking_is_the_tuple_key_s() -> None:
@@ -210,7 +211,8 @@ def _candidates(quality: dict[str, float]) -> Candidates:
     levels = tuple(sorted(set(quality.values())))
     strongest = {q: next(m for m in names if quality[m] >= q) for q in levels}
     weakness = {m: -q for m, q in quality.items()}
-    return Candidates(names, (), quality, weakness, levels, 0.0, strongest, {})
+    distinct = len(levels) == len(set(names))
+    return Candidates(names, (), quality, weakness, levels, 0.0, strongest, {}, distinct)
 
 
 def test_a_narrowed_earlier_order_is_what_selecting_again_gives() -> None:
@@ -244,11 +246,11 @@ def test_a_narrowed_earlier_order_is_what_selecting_again_gives() -> None:
             assert again[2] == cheap
         else:  # nothing good enough: strongest first
             assert again[2] == sorted(part, key=lambda m: (-quality[m], est[m]))
-        assert select_learned(judged, part, found, est, why_not, False, first[2], removed) == again
+        assert select_learned(judged, pool, found, est, why_not, False, first[2], removed) == again
         figures = {m: LatencyFigures(rng.choice((0.1, 0.3)), 0.5, 3) for m in pool[1:]}
         first = fastest(pool, figures, found.weakness, 0.5, True)
         again = fastest(part, figures, found.weakness, 0.5)
-        assert fastest(part, figures, found.weakness, 0.5, False, first[2], removed) == again
+        assert fastest(pool, figures, found.weakness, 0.5, False, first[2], removed) == again
 
 
 def test_the_learned_level_matches_the_step_by_step_rule() -> None:
