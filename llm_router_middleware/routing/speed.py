@@ -74,13 +74,16 @@ def by_speed(
     pool: list[str], figures: Mapping[str, LatencyFigures], weakness: Mapping[str, float]
 ) -> list[str]:
     """``pool`` fastest first: unmeasured models first, then by EWMA latency, ties to the higher
-    quality, then in pool order. The key (measured, EWMA, -quality) as two stable sorts whose
-    keys are dict lookups (no Python call per model; an unmeasured model's EWMA key is -inf)."""
+    quality, then in pool order. The key (measured, EWMA, -quality) as stable sorts whose keys
+    are dict lookups (no Python call per model; an unmeasured model's EWMA key is -inf); the
+    sort by quality only when two models tie on the first (two unmeasured, or equal EWMAs)."""
     speed: dict[str, float] = {}
     for name in pool:
         seen = figures.get(name)
         speed[name] = seen.ewma_s if seen is not None else _UNMEASURED
-    return sorted(sorted(pool, key=weakness.__getitem__), key=speed.__getitem__)
+    if len(set(speed.values())) < len(speed):
+        pool = sorted(pool, key=weakness.__getitem__)
+    return sorted(pool, key=speed.__getitem__)
 
 
 def fastest(

@@ -192,9 +192,11 @@ def test_the_speed_ranking_is_the_tuple_key_s() -> None:
     rng = random.Random(11)
     for _ in range(500):
         pool = [f"m{i}" for i in range(rng.randint(1, 8))]
+        if rng.random() < 0.2:  # a tier that lists a model twice
+            pool.insert(rng.randrange(len(pool) + 1), rng.choice(pool))
         quality = {m: rng.choice((0.3, 0.5, 0.9)) for m in pool}
-        figures = {
-            m: LatencyFigures(rng.choice((0.0, 0.2, 0.4)), 1.0, 3)
+        figures = {  # ties (two unmeasured, equal EWMAs) or none
+            m: LatencyFigures(rng.choice((0.0, 0.2, 0.4, rng.random())), 1.0, 3)
             for m in pool
             if rng.random() < 0.7
         }
