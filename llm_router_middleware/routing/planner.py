@@ -38,6 +38,7 @@ __all__ = ["Plan", "PlanInput", "Preselection", "StateView", "make_plan"]
 
 _EPS = 1e-12
 _NO_FLOATS: dict[str, float] = {}  # read only (a plain dict: the cheapest lookups)
+_NONE = -math.inf  # no requests counted, no latency observed
 _new = object.__new__
 
 
@@ -88,6 +89,7 @@ def make_plan(config: RouterConfig, inp: PlanInput, view: StateView) -> Plan:
     # Rejections are built inline (object.__new__ and four slot stores, their text deferred):
     # a plan makes several and a helper call per rejection costs as much again.
     rows = found.fitted.get(expected) or found.fit(expected)
+    none = _NONE
     for name, spec, out, room, rpm, tpm, quality, in_cost, out_usd, window in rows:
         if needs is not None and not needs.isdisjoint(lacks := model_lacks(spec)):
             r = _new(Rejection)
@@ -106,8 +108,8 @@ def make_plan(config: RouterConfig, inp: PlanInput, view: StateView) -> Plan:
             r.model, r.code, r._format = name, "cooldown", why_cooldown
             r._args = (name, cooldowns[name])
         # one lookup each for the counts and latencies (most models have them): a model with
-        # none reads 0.0, under any rpm (>= 1) and any time left (> 0 when there is a deadline)
-        elif rpm is not None and (used := rpm_used.get(name, 0.0)) >= rpm:
+        # none reads -inf, under any rpm and any time left
+        elif rpm is not None and (used := rpm_used.get(name, none)) >= rpm:
             r = _new(Rejection)
             r.model, r.code, r._format = name, "rate_limit", why_rpm
             r._args = (name, used, spec.rpm)
@@ -115,7 +117,7 @@ def make_plan(config: RouterConfig, inp: PlanInput, view: StateView) -> Plan:
             r = _new(Rejection)
             r.model, r.code, r._format = name, "token_limit", why_tpm
             r._args = (name, tpm_used.get(name, 0.0), pt + out, tpm)
-        elif (typical := slow.get(name, 0.0)) > left:
+        elif (typical := slow.get(name, none)) > left:
             r = _new(Rejection)
             r.model, r.code, r._format = name, "deadline", why_deadline
             r._args = (name, typical, left)
