@@ -185,10 +185,11 @@ class Execution(Failures):
         tails = self.router.kwargs_tails
         found = tails.get(id(spec))
         if found is None or found[0] is not spec:
-            found = tails[id(spec)] = (spec, _tail(spec))
+            tail = _tail(spec)
+            found = tails[id(spec)] = (spec, tail, {**spec.params, **tail})
         params = self.params
         kwargs: dict[str, Any] = (
-            {**spec.params, **params, **found[1]} if params else {**spec.params, **found[1]}
+            {**spec.params, **params, **found[1]} if params else found[2].copy()
         )
         kwargs["messages"] = self.prepared.messages
         kwargs["timeout"] = timeout

@@ -96,7 +96,7 @@ class Router:
         self._fallthrough = (semantic.fallthrough if semantic else None) or "complexity"
         self._models = tuple(config.models)
         # per model spec (by id, the spec kept to check it): the call kwargs the router sets
-        self.kwargs_tails: dict[int, tuple[Any, dict[str, Any]]] = {}
+        self.kwargs_tails: dict[int, tuple[Any, dict[str, Any], dict[str, Any]]] = {}
         self.hedging = any(t.hedge for t in config.tiers.values())  # a tier hedges acomplete
         self.reader = StateReads(
             config,
