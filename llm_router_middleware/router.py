@@ -15,7 +15,7 @@ from .cache import ResponseCache
 from .config import RouterConfig, TierSpec, load_config
 from .context import ANONYMOUS, RequestContext
 from .errors import ContextError
-from .messages import count_tokens, routable_text, validate_messages
+from .messages import count_tokens, read_messages
 from .policy import Policy
 from .prepared import Prepared
 from .resilience import BreakerBoard, Cooldowns
@@ -51,6 +51,7 @@ class _Request:
     tier: TierSpec
     strategy: str
     text: str
+    tokens: int | None  # the prompt's tokens when read with the messages, else counted later
 
 
 THREADED_STRATEGIES = frozenset({"semantic", "learned"})  # aprepare runs these in a thread
@@ -222,13 +223,20 @@ class Router:
         )
 
     def _request(self, messages: Any, context: RequestContext, policy: Policy | None) -> _Request:
-        checked = validate_messages(messages)
-        if policy is not None and policy.deadline_s is not None:
+        checked, text, tokens = read_messages(messages)
+        if policy is None:  # tier_of and strategy_for, inlined: on every call's path
+            name = context.tier
+            tier = self.config.tiers.get(
+                name if name is not None else self.config.routing.default_tier
+            )
+            if tier is None:
+                tier = self.tier_of(context)  # raises: the tier is not configured
+            strategy = tier.strategy or self.config.routing.strategy
+            return _new_request(checked, context, tier, strategy, text, tokens)
+        if policy.deadline_s is not None:
             context = context.with_timeout(policy.deadline_s)
         tier = self.tier_of(context, policy)
-        return _new_request(
-            checked, context, tier, self.strategy_for(tier, policy), routable_text(checked)
-        )
+        return _new_request(checked, context, tier, self.strategy_for(tier, policy), text, tokens)
 
     def _decide(
         self,
@@ -242,7 +250,7 @@ class Router:
     ) -> Prepared:
         inp = _new_input(
             request.text,
-            count_tokens(request.messages),
+            request.tokens if request.tokens is not None else count_tokens(request.messages),
             request.context,
             request.tier,
             request.strategy,
