@@ -201,12 +201,12 @@ class Execution(Failures):
 
     def succeeded(self, call: Call, response: Any) -> Any:
         usage = usage_of(response)
-        info = self.finish(
-            call,
-            response,
-            int(getattr(usage, "prompt_tokens", 0) or 0),
-            int(getattr(usage, "completion_tokens", 0) or 0),
-        )
+        try:
+            prompt, completion = usage.prompt_tokens, usage.completion_tokens
+        except AttributeError:  # no usage, or a part of it missing: read as 0
+            prompt = getattr(usage, "prompt_tokens", 0)
+            completion = getattr(usage, "completion_tokens", 0)
+        info = self.finish(call, response, int(prompt or 0), int(completion or 0))
         return routed(response, info)
 
     def finish(
@@ -224,7 +224,8 @@ class Execution(Failures):
             router.tokens.settle(call.tokens, prompt_tokens + completion_tokens)
             call.tokens = None
         if not call.counted:
-            move = router.breakers.record_success(spec.target, probe=call.probe)
+            target = spec.name if spec.deployment is None else spec.target
+            move = router.breakers.record_success(target, probe=call.probe)
             if move is not None:
                 self._transition(move)
         router.latency.observe(spec.name, latency)

@@ -6,7 +6,7 @@ import asyncio
 import os
 import threading
 from collections.abc import Mapping
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
 from . import status as reads
@@ -42,21 +42,14 @@ if TYPE_CHECKING:
     from .client import RequestLLM
 
 
-@dataclass(frozen=True, slots=True)
-class _Request:
-    """A validated request before planning."""
-
-    messages: list[Mapping[str, Any]]
-    context: RequestContext
-    tier: TierSpec
-    strategy: str
-    text: str
-    tokens: int | None  # the prompt's tokens when read with the messages, else counted later
+# A validated request before planning: the messages, the context, the tier, the strategy, the
+# routable text and the prompt's tokens when read with the messages (else counted later). A
+# plain tuple: built and unpacked on every call's path.
+_Request = tuple[list[Mapping[str, Any]], RequestContext, TierSpec, str, str, int | None]
 
 
 THREADED_STRATEGIES = frozenset({"semantic", "learned"})  # aprepare runs these in a thread
 _default_store = default_store  # where learned/cli.py imports it from
-_new_request = builder(_Request)
 _new_input = builder(PlanInput)
 _new_prepared = builder(Prepared)
 
@@ -185,12 +178,13 @@ class Router:
         features: frozenset[str] = frozenset(),
     ) -> Prepared:
         request = self._request(messages, context, policy)
+        _, context, tier, strategy, text, _ = request
         preselection = learned = None
-        if request.strategy == "semantic":
-            preselection = self._preselect(request.text, request.tier)
-        elif request.strategy == "learned":
-            learned = self.learned_routing().measure(request.text, request.tier.name)
-        state = self.reader.read_plan(request.context, request.tier)
+        if strategy == "semantic":
+            preselection = self._preselect(text, tier)
+        elif strategy == "learned":
+            learned = self.learned_routing().measure(text, tier.name)
+        state = self.reader.read_plan(context, tier)
         return self._decide(
             request, policy, expected_output_tokens, preselection, state, learned, features
         )
@@ -206,18 +200,17 @@ class Router:
         """``prepare`` for async callers: the semantic encoder (CPU for the local one, network
         for litellm embeddings) runs in a worker thread instead of blocking the event loop."""
         request = self._request(messages, context, policy)
+        _, context, tier, strategy, text, _ = request
         preselection = learned = None
-        if request.strategy == "semantic":
-            preselection = await asyncio.to_thread(self._preselect, request.text, request.tier)
-        elif request.strategy == "learned":
-            learned = await asyncio.to_thread(
-                self.learned_routing().measure, request.text, request.tier.name
-            )
+        if strategy == "semantic":
+            preselection = await asyncio.to_thread(self._preselect, text, tier)
+        elif strategy == "learned":
+            learned = await asyncio.to_thread(self.learned_routing().measure, text, tier.name)
         reader = self.reader
         if self.astore is None:
-            state = reader.read_plan(request.context, request.tier)
+            state = reader.read_plan(context, tier)
         else:
-            state = await reader.aread(*reader.plan_reads(request.context, request.tier))
+            state = await reader.aread(*reader.plan_reads(context, tier))
         return self._decide(
             request, policy, expected_output_tokens, preselection, state, learned, features
         )
@@ -232,11 +225,11 @@ class Router:
             if tier is None:
                 tier = self.tier_of(context)  # raises: the tier is not configured
             strategy = tier.strategy or self.config.routing.strategy
-            return _new_request(checked, context, tier, strategy, text, tokens)
+            return checked, context, tier, strategy, text, tokens
         if policy.deadline_s is not None:
             context = context.with_timeout(policy.deadline_s)
         tier = self.tier_of(context, policy)
-        return _new_request(checked, context, tier, self.strategy_for(tier, policy), text, tokens)
+        return checked, context, tier, self.strategy_for(tier, policy), text, tokens
 
     def _decide(
         self,
@@ -248,12 +241,13 @@ class Router:
         learned: tuple[Any, Any] | None = None,
         features: frozenset[str] = frozenset(),
     ) -> Prepared:
+        messages, context, tier, strategy, text, tokens = request
         inp = _new_input(
-            request.text,
-            request.tokens if request.tokens is not None else count_tokens(request.messages),
-            request.context,
-            request.tier,
-            request.strategy,
+            text,
+            tokens if tokens is not None else count_tokens(messages),
+            context,
+            tier,
+            strategy,
             policy.models if policy else None,
             policy.max_cost_usd if policy else None,
             preselection,
@@ -263,19 +257,19 @@ class Router:
             features,
         )
         view, closed = state
-        if request.strategy == "latency" or request.tier.max_latency_s is not None:
+        if strategy == "latency" or tier.max_latency_s is not None:
             view = replace(view, latency=self.latency.figures(self._models))
         plan = make_plan(self.config, inp, view)
         if learned is None:
-            return _new_prepared(request.messages, request.context, plan, request.strategy, closed)
+            return _new_prepared(messages, context, plan, strategy, closed)
         return Prepared(
-            messages=request.messages,
-            context=request.context,
+            messages=messages,
+            context=context,
             plan=plan,
-            strategy=request.strategy,
+            strategy=strategy,
             closed=closed,
             features=learned[1],
-            text=request.text,
+            text=text,
         )
 
     def count_request(self, model: str) -> None:
