@@ -148,14 +148,18 @@ class Execution(Failures):
     ) -> Call:
         kwargs = self._kwargs(spec, timeout)
         retry, self.retries = self.retries, 0
-        span = telemetry.start_attempt_span(
-            spec,
-            self.span,
-            index,
-            self.params,
-            timeout_s=timeout,
-            retry=retry,
-            messages=self.prepared.messages,
+        span = (
+            INVALID_SPAN  # no TracerProvider when the call started: no attempt span either
+            if self.span is INVALID_SPAN
+            else telemetry.start_attempt_span(
+                spec,
+                self.span,
+                index,
+                self.params,
+                timeout_s=timeout,
+                retry=retry,
+                messages=self.prepared.messages,
+            )
         )
         if spec.deployment is not None:
             self.router.deployments.started(spec.target)

@@ -99,7 +99,14 @@ class StateReads:
             return self.read(*self.plan_reads(context, tier))
         ledgers = self.ledger.current(context.budget_key, tier.name)
         raws, values = self.read_both(self.keys, ledgers.limited_keys)
-        return self.view(context, raws, _EMPTY, ledgers.snapshot(values))
+        budget = ledgers.snapshot(values)
+        if any(raws):  # a breaker record or a cooldown
+            return self.view(context, raws, _EMPTY, budget)
+        latency_s = self.latency.snapshot(self.models) if context.deadline is not None else _EMPTY
+        now = time.monotonic()  # view()'s every-breaker-closed case, inlined
+        return _new_view(_EMPTY, _EMPTY, _EMPTY, budget, latency_s, now, _NONE, _NONE, _NONE), (
+            self.all_closed
+        )
 
     def read(self, numeric: list[str], finish: Finish) -> State:
         if self.read_both is not None:
