@@ -90,7 +90,7 @@ class Execution(Failures):
             endpoint=self.context.endpoint,
             request_id=self.request_id,
             waited_s=prepared.waited_s,
-            degraded=router.degraded,
+            degraded=router.may_degrade and router.degraded,
         )
 
     # --- before an attempt -------------------------------------------------------------------

@@ -29,7 +29,7 @@ from .routing import (
     make_plan,
 )
 from .routing.plan import Plan
-from .state import StateStore
+from .state import MemoryStore, StateStore
 from .state.base import AsyncStateStore
 from .state_reads import State, StateReads
 from .state_setup import default_store
@@ -63,6 +63,8 @@ class Router:
         self.astore: AsyncStateStore | None = (
             self.store if isinstance(self.store, AsyncStateStore) else None
         )
+        # the memory store never loses its state: no need to ask it on every call
+        self.may_degrade = type(self.store) is not MemoryStore
         self.warmed = False
         prefix = config.state.key_prefix
         self.prefix = prefix
