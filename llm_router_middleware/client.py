@@ -196,8 +196,20 @@ class RequestLLM:
 
     async def acomplete(self, messages: Any, **params: Any) -> ModelResponse:
         context = self._context if self._context is not None else await self.acontext()
-        prepared = await self._aprepare(messages, context, params)
-        cache = self.router.cache  # off unless a tier or this view opts in: skip the await
+        router = self.router
+        if params or self._policy is not None or not router.plans_inline:
+            prepared = await self._aprepare(messages, context, params)
+        else:  # _aprepare's first step, without a coroutine: nothing in it awaits
+            try:
+                prepared = router.prepare(
+                    messages, context, None, None, required_features(messages, params)
+                )
+            except NoModelAvailableError:  # waiting for a cooling candidate may help
+                prepared = await self._aprepare(messages, context, params)
+            except RouterError as error:
+                self._refused(context, error)
+                raise
+        cache = router.cache  # off unless a tier or this view opts in: skip the await
         probe = (
             await cache.aprobe(prepared, params, self._policy)
             if self._policy is not None or cache.tiers

@@ -90,7 +90,7 @@ class Execution(Failures):
             endpoint=self.context.endpoint,
             request_id=self.request_id,
             waited_s=prepared.waited_s,
-            degraded=router.degraded,
+            degraded=router.may_degrade and router.degraded,
         )
 
     # --- before an attempt -------------------------------------------------------------------
@@ -148,14 +148,18 @@ class Execution(Failures):
     ) -> Call:
         kwargs = self._kwargs(spec, timeout)
         retry, self.retries = self.retries, 0
-        span = telemetry.start_attempt_span(
-            spec,
-            self.span,
-            index,
-            self.params,
-            timeout_s=timeout,
-            retry=retry,
-            messages=self.prepared.messages,
+        span = (
+            INVALID_SPAN  # no TracerProvider when the call started: no attempt span either
+            if self.span is INVALID_SPAN
+            else telemetry.start_attempt_span(
+                spec,
+                self.span,
+                index,
+                self.params,
+                timeout_s=timeout,
+                retry=retry,
+                messages=self.prepared.messages,
+            )
         )
         if spec.deployment is not None:
             self.router.deployments.started(spec.target)
@@ -185,10 +189,11 @@ class Execution(Failures):
         tails = self.router.kwargs_tails
         found = tails.get(id(spec))
         if found is None or found[0] is not spec:
-            found = tails[id(spec)] = (spec, _tail(spec))
+            tail = _tail(spec)
+            found = tails[id(spec)] = (spec, tail, {**spec.params, **tail})
         params = self.params
         kwargs: dict[str, Any] = (
-            {**spec.params, **params, **found[1]} if params else {**spec.params, **found[1]}
+            {**spec.params, **params, **found[1]} if params else found[2].copy()
         )
         kwargs["messages"] = self.prepared.messages
         kwargs["timeout"] = timeout
@@ -200,12 +205,12 @@ class Execution(Failures):
 
     def succeeded(self, call: Call, response: Any) -> Any:
         usage = usage_of(response)
-        info = self.finish(
-            call,
-            response,
-            int(getattr(usage, "prompt_tokens", 0) or 0),
-            int(getattr(usage, "completion_tokens", 0) or 0),
-        )
+        try:
+            prompt, completion = usage.prompt_tokens, usage.completion_tokens
+        except AttributeError:  # no usage, or a part of it missing: read as 0
+            prompt = getattr(usage, "prompt_tokens", 0)
+            completion = getattr(usage, "completion_tokens", 0)
+        info = self.finish(call, response, int(prompt or 0), int(completion or 0))
         return routed(response, info)
 
     def finish(
@@ -223,7 +228,8 @@ class Execution(Failures):
             router.tokens.settle(call.tokens, prompt_tokens + completion_tokens)
             call.tokens = None
         if not call.counted:
-            move = router.breakers.record_success(spec.target, probe=call.probe)
+            target = spec.name if spec.deployment is None else spec.target
+            move = router.breakers.record_success(target, probe=call.probe)
             if move is not None:
                 self._transition(move)
         router.latency.observe(spec.name, latency)

@@ -67,6 +67,39 @@ def validate_messages(messages: Any) -> list[Mapping[str, Any]]:
     return list(messages)
 
 
+def read_messages(messages: Any) -> tuple[list[Mapping[str, Any]], str, int | None]:
+    """``validate_messages(messages)``, ``routable_text`` of the result and its prompt tokens,
+    in one pass when every message is a plain ``{"role", "content"}`` dict with ASCII text (the
+    common case). The tokens are None unless every text's count is already cached (then
+    ``count_tokens`` counts them, when planning needs them)."""
+    if messages.__class__ is list and messages:
+        total: int | None = _MESSAGE_OVERHEAD
+        text: str | None = None  # the last user message's
+        last = ""  # the last message's
+        cache = _TOKEN_CACHE
+        for message in messages:
+            if message.__class__ is not dict or len(message) != 2:
+                break
+            role, content = message.get("role"), message.get("content")
+            if (
+                role.__class__ is not str
+                or content.__class__ is not str
+                or role not in ROLES
+                or not content.isascii()
+            ):
+                break
+            last = content
+            if role == "user":
+                text = content
+            if total is not None:
+                counted = cache.get(content)
+                total = None if counted is None else total + _MESSAGE_OVERHEAD + counted
+        else:  # every message plain: what the three walks would find
+            return list(messages), last if text is None else text, total
+    checked = validate_messages(messages)
+    return checked, routable_text(checked), None
+
+
 def _check_part(part: Any, where: str) -> None:
     if not isinstance(part, Mapping) or not isinstance(part.get("type"), str):
         raise InvalidRequestError(f"{where} must be an object with a 'type'", where)

@@ -6,7 +6,7 @@ import asyncio
 import os
 import threading
 from collections.abc import Mapping
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
 from . import status as reads
@@ -15,7 +15,7 @@ from .cache import ResponseCache
 from .config import RouterConfig, TierSpec, load_config
 from .context import ANONYMOUS, RequestContext
 from .errors import ContextError
-from .messages import count_tokens, routable_text, validate_messages
+from .messages import count_tokens, read_messages
 from .policy import Policy
 from .prepared import Prepared
 from .resilience import BreakerBoard, Cooldowns
@@ -29,7 +29,7 @@ from .routing import (
     make_plan,
 )
 from .routing.plan import Plan
-from .state import StateStore
+from .state import MemoryStore, StateStore
 from .state.base import AsyncStateStore
 from .state_reads import State, StateReads
 from .state_setup import default_store
@@ -42,20 +42,14 @@ if TYPE_CHECKING:
     from .client import RequestLLM
 
 
-@dataclass(frozen=True, slots=True)
-class _Request:
-    """A validated request before planning."""
-
-    messages: list[Mapping[str, Any]]
-    context: RequestContext
-    tier: TierSpec
-    strategy: str
-    text: str
+# A validated request before planning: the messages, the context, the tier, the strategy, the
+# routable text and the prompt's tokens when read with the messages (else counted later). A
+# plain tuple: built and unpacked on every call's path.
+_Request = tuple[list[Mapping[str, Any]], RequestContext, TierSpec, str, str, int | None]
 
 
 THREADED_STRATEGIES = frozenset({"semantic", "learned"})  # aprepare runs these in a thread
 _default_store = default_store  # where learned/cli.py imports it from
-_new_request = builder(_Request)
 _new_input = builder(PlanInput)
 _new_prepared = builder(Prepared)
 
@@ -69,6 +63,8 @@ class Router:
         self.astore: AsyncStateStore | None = (
             self.store if isinstance(self.store, AsyncStateStore) else None
         )
+        # the memory store never loses its state: no need to ask it on every call
+        self.may_degrade = type(self.store) is not MemoryStore
         self.warmed = False
         prefix = config.state.key_prefix
         self.prefix = prefix
@@ -96,7 +92,7 @@ class Router:
         self._fallthrough = (semantic.fallthrough if semantic else None) or "complexity"
         self._models = tuple(config.models)
         # per model spec (by id, the spec kept to check it): the call kwargs the router sets
-        self.kwargs_tails: dict[int, tuple[Any, dict[str, Any]]] = {}
+        self.kwargs_tails: dict[int, tuple[Any, dict[str, Any], dict[str, Any]]] = {}
         self.hedging = any(t.hedge for t in config.tiers.values())  # a tier hedges acomplete
         self.reader = StateReads(
             config,
@@ -184,12 +180,13 @@ class Router:
         features: frozenset[str] = frozenset(),
     ) -> Prepared:
         request = self._request(messages, context, policy)
+        _, context, tier, strategy, text, _ = request
         preselection = learned = None
-        if request.strategy == "semantic":
-            preselection = self._preselect(request.text, request.tier)
-        elif request.strategy == "learned":
-            learned = self.learned_routing().measure(request.text, request.tier.name)
-        state = self.reader.read_plan(request.context, request.tier)
+        if strategy == "semantic":
+            preselection = self._preselect(text, tier)
+        elif strategy == "learned":
+            learned = self.learned_routing().measure(text, tier.name)
+        state = self.reader.read_plan(context, tier)
         return self._decide(
             request, policy, expected_output_tokens, preselection, state, learned, features
         )
@@ -205,30 +202,36 @@ class Router:
         """``prepare`` for async callers: the semantic encoder (CPU for the local one, network
         for litellm embeddings) runs in a worker thread instead of blocking the event loop."""
         request = self._request(messages, context, policy)
+        _, context, tier, strategy, text, _ = request
         preselection = learned = None
-        if request.strategy == "semantic":
-            preselection = await asyncio.to_thread(self._preselect, request.text, request.tier)
-        elif request.strategy == "learned":
-            learned = await asyncio.to_thread(
-                self.learned_routing().measure, request.text, request.tier.name
-            )
+        if strategy == "semantic":
+            preselection = await asyncio.to_thread(self._preselect, text, tier)
+        elif strategy == "learned":
+            learned = await asyncio.to_thread(self.learned_routing().measure, text, tier.name)
         reader = self.reader
         if self.astore is None:
-            state = reader.read_plan(request.context, request.tier)
+            state = reader.read_plan(context, tier)
         else:
-            state = await reader.aread(*reader.plan_reads(request.context, request.tier))
+            state = await reader.aread(*reader.plan_reads(context, tier))
         return self._decide(
             request, policy, expected_output_tokens, preselection, state, learned, features
         )
 
     def _request(self, messages: Any, context: RequestContext, policy: Policy | None) -> _Request:
-        checked = validate_messages(messages)
-        if policy is not None and policy.deadline_s is not None:
+        checked, text, tokens = read_messages(messages)
+        if policy is None:  # tier_of and strategy_for, inlined: on every call's path
+            name = context.tier
+            tier = self.config.tiers.get(
+                name if name is not None else self.config.routing.default_tier
+            )
+            if tier is None:
+                tier = self.tier_of(context)  # raises: the tier is not configured
+            strategy = tier.strategy or self.config.routing.strategy
+            return checked, context, tier, strategy, text, tokens
+        if policy.deadline_s is not None:
             context = context.with_timeout(policy.deadline_s)
         tier = self.tier_of(context, policy)
-        return _new_request(
-            checked, context, tier, self.strategy_for(tier, policy), routable_text(checked)
-        )
+        return checked, context, tier, self.strategy_for(tier, policy), text, tokens
 
     def _decide(
         self,
@@ -240,12 +243,13 @@ class Router:
         learned: tuple[Any, Any] | None = None,
         features: frozenset[str] = frozenset(),
     ) -> Prepared:
+        messages, context, tier, strategy, text, tokens = request
         inp = _new_input(
-            request.text,
-            count_tokens(request.messages),
-            request.context,
-            request.tier,
-            request.strategy,
+            text,
+            tokens if tokens is not None else count_tokens(messages),
+            context,
+            tier,
+            strategy,
             policy.models if policy else None,
             policy.max_cost_usd if policy else None,
             preselection,
@@ -255,19 +259,19 @@ class Router:
             features,
         )
         view, closed = state
-        if request.strategy == "latency" or request.tier.max_latency_s is not None:
+        if strategy == "latency" or tier.max_latency_s is not None:
             view = replace(view, latency=self.latency.figures(self._models))
         plan = make_plan(self.config, inp, view)
         if learned is None:
-            return _new_prepared(request.messages, request.context, plan, request.strategy, closed)
+            return _new_prepared(messages, context, plan, strategy, closed)
         return Prepared(
-            messages=request.messages,
-            context=request.context,
+            messages=messages,
+            context=context,
             plan=plan,
-            strategy=request.strategy,
+            strategy=strategy,
             closed=closed,
             features=learned[1],
-            text=request.text,
+            text=text,
         )
 
     def count_request(self, model: str) -> None:

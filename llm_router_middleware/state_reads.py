@@ -9,9 +9,10 @@ the models whose breaker read closed.
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import replace
-from typing import TYPE_CHECKING
+from types import MappingProxyType
+from typing import TYPE_CHECKING, Any
 
 from ._build import builder
 from .config import RouterConfig, TierSpec
@@ -30,6 +31,7 @@ Finish = Callable[[list[str | None], list[float]], State]
 
 _new_view = builder(StateView)
 _EMPTY: dict[str, float] = {}
+_NONE: Mapping[str, Any] = MappingProxyType({})  # the view's empty defaults, shared (read-only)
 
 
 class StateReads:
@@ -95,9 +97,16 @@ class StateReads:
         or tpm limit (the common case), planning's whole read without building a closure."""
         if self.read_both is None or self.limited or self.tpm_limited:
             return self.read(*self.plan_reads(context, tier))
-        budget_keys, budget_of = self.ledger.snapshot_reader(context.budget_key, tier.name)
-        raws, values = self.read_both(self.keys, budget_keys)
-        return self.view(context, raws, _EMPTY, budget_of(values))
+        ledgers = self.ledger.current(context.budget_key, tier.name)
+        raws, values = self.read_both(self.keys, ledgers.limited_keys)
+        budget = ledgers.snapshot(values)
+        if any(raws):  # a breaker record or a cooldown
+            return self.view(context, raws, _EMPTY, budget)
+        latency_s = self.latency.snapshot(self.models) if context.deadline is not None else _EMPTY
+        now = time.monotonic()  # view()'s every-breaker-closed case, inlined
+        return _new_view(_EMPTY, _EMPTY, _EMPTY, budget, latency_s, now, _NONE, _NONE, _NONE), (
+            self.all_closed
+        )
 
     def read(self, numeric: list[str], finish: Finish) -> State:
         if self.read_both is not None:
@@ -123,7 +132,9 @@ class StateReads:
         latency_s = self.latency.snapshot(models) if context.deadline is not None else _EMPTY
         if not any(raws):  # no breaker record and no cooldown: every breaker reads closed
             return (
-                _new_view(_EMPTY, _EMPTY, used, budget, latency_s, time.monotonic()),
+                _new_view(
+                    _EMPTY, _EMPTY, used, budget, latency_s, time.monotonic(), _NONE, _NONE, _NONE
+                ),
                 self.all_closed,
             )
         count = len(models)
@@ -146,6 +157,8 @@ class StateReads:
             latency_s,
             time.monotonic(),
             waits,
+            _NONE,
+            _NONE,
         )
         return view, frozenset(closed)
 

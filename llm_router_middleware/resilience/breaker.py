@@ -170,24 +170,16 @@ class BreakerBoard:
         """Count a success; a probe's success closes a half-open breaker. ``probe=False`` is
         for a call planned while the breaker was closed (a straggler): only counted."""
         bucket = int(self._clock() // self._bucket_s)
+        peek = self._prefix + model if probe else None  # a straggler's count reads nothing
         if self._count_success is not None:
             raw = self._count_success(
-                self._outcomes + model,
-                bucket,
-                bucket - _BUCKETS + 1,
-                self._closed_ttl,
-                self._prefix + model,
+                self._outcomes + model, bucket, bucket - _BUCKETS + 1, self._closed_ttl, peek
             )
         else:
             raw = self._store.tally(
-                self._outcomes + model,
-                bucket,
-                bucket - _BUCKETS + 1,
-                False,
-                self._closed_ttl,
-                self._prefix + model,
+                self._outcomes + model, bucket, bucket - _BUCKETS + 1, False, self._closed_ttl, peek
             )[3]
-        if not probe or raw is None or not raw.startswith(_HALF_OPEN_PREFIX):
+        if raw is None or not raw.startswith(_HALF_OPEN_PREFIX):
             return None
         return self._close_after_probe(model)
 
@@ -202,10 +194,10 @@ class BreakerBoard:
                 *self._buckets(),
                 False,
                 self._closed_ttl,
-                self._prefix + model,
+                self._prefix + model if probe else None,
             )
         )[3]
-        if not probe or raw is None or not raw.startswith(_HALF_OPEN_PREFIX):
+        if raw is None or not raw.startswith(_HALF_OPEN_PREFIX):
             return None
         return await asyncio.to_thread(self._close_after_probe, model)
 

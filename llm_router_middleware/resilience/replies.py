@@ -96,12 +96,20 @@ def _plainly_usable(response: Any) -> bool:
         content = message.get("content") if isinstance(message, dict) else None
         finish = choice.get("finish_reason")
     else:
-        choices = getattr(response, "choices", None)
-        if not choices or len(choices) != 1:
-            return False
-        choice = choices[0]
-        content = getattr(getattr(choice, "message", None), "content", None)
-        finish = getattr(choice, "finish_reason", None)
+        try:  # plain attribute reads; an attribute missing anywhere: read as getattr would
+            choices = response.choices
+            if not choices or len(choices) != 1:
+                return False
+            choice = choices[0]
+            content = choice.message.content
+            finish = choice.finish_reason
+        except AttributeError:  # missing somewhere: read as None, as getattr would
+            choices = getattr(response, "choices", None)
+            if not choices or len(choices) != 1:
+                return False
+            choice = choices[0]
+            content = getattr(getattr(choice, "message", None), "content", None)
+            finish = getattr(choice, "finish_reason", None)
     return (
         finish not in _FINISH_FAILURES
         and isinstance(content, str)

@@ -13,6 +13,7 @@ from zoneinfo import ZoneInfo
 from .._build import builder
 from ..config.schema import BudgetSpec
 from ..state.base import AsyncStateStore, StateStore
+from ..state.memory import MemoryStore
 
 _GRACE_S = 3600.0
 _SCOPE_CACHE_SIZE = 10_000
@@ -40,19 +41,51 @@ class _Scope:
     limit: float  # math.inf when the scope is tracked but unlimited
 
 
-class _Ledgers:
-    __slots__ = ("limited", "limited_keys", "limits", "scopes", "unlimited")
+_new_reservation = builder(Reservation)
+_new_snapshot = builder(BudgetSnapshot)
 
-    def __init__(self, scopes: list[_Scope]) -> None:
+
+class _Ledgers:
+    """The scopes of one user and tier in one daily window, and what every call derives from
+    them (computed once per user, tier and day)."""
+
+    __slots__ = (
+        "labels",
+        "limited",
+        "limited_keys",
+        "limited_limits",
+        "limits",
+        "scopes",
+        "unlimited",
+        "unlimited_snapshot",
+        "window",
+    )
+
+    def __init__(self, scopes: list[_Scope], window: str) -> None:
         self.scopes = scopes
+        self.window = window
         self.limits = tuple((s.key, s.limit) for s in scopes)  # what a reservation holds
         self.unlimited = [(s.key, math.inf) for s in scopes]  # for settling, no limit applies
         self.limited = [s for s in scopes if s.limit != math.inf]  # what a snapshot reads
         self.limited_keys = [s.key for s in self.limited]
+        self.limited_limits = tuple(s.limit for s in self.limited)
+        self.labels = tuple(s.label for s in self.limited)
+        self.unlimited_snapshot = _new_snapshot(None, None, window)
 
-
-_new_reservation = builder(Reservation)
-_new_snapshot = builder(BudgetSnapshot)
+    def snapshot(self, spent: Sequence[float]) -> BudgetSnapshot:
+        """The snapshot from the values read at ``limited_keys``: what the scope with the
+        least left has left (the first such scope on a tie), never below zero."""
+        limits = self.limited_limits
+        if not limits:
+            return self.unlimited_snapshot
+        at, least = -1, 0.0
+        for i, limit in enumerate(limits):
+            remaining = limit - spent[i]
+            if not remaining > 0.0:  # max(0.0, remaining), NaN included
+                remaining = 0.0
+            if at < 0 or remaining < least:
+                least, at = remaining, i
+        return _new_snapshot(least, self.labels[at], self.window)
 
 
 class BudgetLedger:
@@ -71,6 +104,8 @@ class BudgetLedger:
         self._window_cache: tuple[float, float, str] = (math.inf, -math.inf, "")
         self._scope_cache: dict[tuple[str | None, str, str], _Ledgers] = {}
         self._unlimited: dict[tuple[tuple[str, float], ...], list[tuple[str, float]]] = {}
+        # the memory store charges a settlement without checking limits nobody applies then
+        self._charge = store.charge if type(store) is MemoryStore else None
 
     def _window(self) -> tuple[str, float]:
         """(local date, wall-clock end of that local day) for now."""
@@ -98,7 +133,7 @@ class BudgetLedger:
             if len(self._scope_cache) >= _SCOPE_CACHE_SIZE:
                 self._scope_cache.clear()
                 self._unlimited.clear()
-            ledgers = _Ledgers(self._build_scopes(budget_key, tier, window))
+            ledgers = _Ledgers(self._build_scopes(budget_key, tier, window), window)
             self._scope_cache[cache_key] = ledgers
             self._unlimited[ledgers.limits] = ledgers.unlimited
         return ledgers
@@ -131,40 +166,40 @@ class BudgetLedger:
     ) -> tuple[list[str], Callable[[Sequence[float]], BudgetSnapshot]]:
         """The keys a snapshot reads and how to finish it from their values, for a caller that
         batches this read with others (one store round trip for all of planning's numbers)."""
-        window, _ = self._window()
-        ledgers = self._ledgers(budget_key, tier, window)
-        scopes = ledgers.limited
-        if not scopes:
-            unlimited = _new_snapshot(None, None, window)
-            return [], lambda spent: unlimited
+        ledgers = self.current(budget_key, tier)
+        return ledgers.limited_keys, ledgers.snapshot
 
-        def finish(spent: Sequence[float]) -> BudgetSnapshot:
-            best: tuple[float, str] | None = None
-            for scope, used in zip(scopes, spent, strict=True):
-                remaining = max(0.0, scope.limit - used)
-                if best is None or remaining < best[0]:
-                    best = (remaining, scope.label)
-            assert best is not None  # scopes is not empty
-            return _new_snapshot(best[0], best[1], window)
-
-        return ledgers.limited_keys, finish
+    def current(self, budget_key: str | None, tier: str) -> _Ledgers:
+        """The ledgers of a user and tier today: ``limited_keys`` to read, ``snapshot`` to
+        finish a snapshot from their values (planning's read, batched with its others)."""
+        now = self._clock()
+        start, end, window = self._window_cache
+        if not start <= now < end:
+            window = self._window()[0]
+        ledgers = self._scope_cache.get((budget_key, tier, window))
+        return ledgers if ledgers is not None else self._ledgers(budget_key, tier, window)
 
     def reserve(
         self, budget_key: str | None, tier: str, amount: float
     ) -> Reservation | BudgetSnapshot:
         """Add ``amount`` to every scope at once, or to none: on refusal, the snapshot names the
         scope that refused and what it has left."""
-        window, end = self._window()
-        ledgers = self._ledgers(budget_key, tier, window)
+        now = self._clock()
+        start, end, window = self._window_cache
+        if not start <= now < end:
+            window, end = self._window()
+        ledgers = self._scope_cache.get((budget_key, tier, window))
+        if ledgers is None:
+            ledgers = self._ledgers(budget_key, tier, window)
         expires_at = end + _GRACE_S
         keys = ledgers.limits
-        if not (amount >= 0.0 and math.isfinite(amount)):  # also NaN
+        if not 0.0 <= amount < math.inf:  # also NaN
             raise ValueError(f"a budget reservation must be a finite amount >= 0, got {amount!r}")
         if amount == 0.0:
             # Free calls always pass, even when a scope is already over its limit.
             return _new_reservation(keys, 0.0, window, expires_at)
-        ttl = max(1.0, expires_at - self._clock())
-        refused = self._store.reserve(keys, amount, ttl)
+        ttl = expires_at - now
+        refused = self._store.reserve(keys, amount, ttl if ttl > 1.0 else 1.0)
         if refused is None:
             return _new_reservation(keys, amount, window, expires_at)
         scope = next(s for s in ledgers.scopes if s.key == refused)
@@ -179,6 +214,10 @@ class BudgetLedger:
         delta = actual_usd - reservation.amount
         if delta == 0.0:
             return
+        if self._charge is not None:  # the memory store, directly (on every call's path)
+            ttl = reservation.expires_at - self._clock()
+            self._charge(reservation.keys, delta, ttl if ttl > 1.0 else 1.0)
+            return
         self._add(reservation, delta)
 
     def release(self, reservation: Reservation) -> None:
@@ -190,7 +229,10 @@ class BudgetLedger:
     def _add(self, reservation: Reservation, delta: float) -> None:
         """Add ``delta`` to every ledger of the reservation in one atomic store call (no limit
         applies: the actual cost is charged even when it exceeds the estimate)."""
-        self._store.reserve(self._unlimited_of(reservation), delta, self._ttl(reservation))
+        if self._charge is not None:
+            self._charge(reservation.keys, delta, self._ttl(reservation))
+        else:
+            self._store.reserve(self._unlimited_of(reservation), delta, self._ttl(reservation))
 
     def _unlimited_of(self, reservation: Reservation) -> list[tuple[str, float]]:
         unlimited = self._unlimited.get(reservation.keys)

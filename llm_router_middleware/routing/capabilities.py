@@ -44,7 +44,7 @@ def required_features(messages: Any, params: Mapping[str, Any]) -> frozenset[str
             if name in params:
                 needs = _from_params(params)
                 break
-    if isinstance(messages, list | tuple):
+    if messages.__class__ is list or isinstance(messages, (list, tuple)):  # no union per call
         for message in messages:
             if message.__class__ is dict or isinstance(message, Mapping):
                 content = message.get("content")

@@ -63,9 +63,11 @@ class LatencyTracker:
 
     def observe(self, model: str, seconds: float) -> None:
         now = self._clock()
-        with self._lock:
+        lock = self._lock
+        lock.acquire()  # not ``with``: every answered call observes
+        try:
             current = self._values.get(model)
-            if current is None or self._expired(current[1], now):
+            if current is None or (self._ttl_s is not None and now - current[1] > self._ttl_s):
                 samples: deque[float] = deque((seconds,), maxlen=self._window)
                 self._values[model] = (seconds, now, samples, 1)
                 self._p95.pop(model, None)  # a cached p95 of a former life
@@ -74,6 +76,8 @@ class LatencyTracker:
                 samples.append(seconds)
                 value = self._alpha * seconds + (1.0 - self._alpha) * current[0]
                 self._values[model] = (value, now, samples, current[3] + 1)
+        finally:
+            lock.release()
 
     def observe_ttft(self, model: str, seconds: float) -> None:
         """A stream's first chunk arrived ``seconds`` after the call started."""

@@ -103,6 +103,27 @@ class MemoryStore:
         finally:
             lock.release()
 
+    def charge(
+        self, limits: Sequence[tuple[str, float]], amount: float, ttl_s: float | None = None
+    ) -> None:
+        """``reserve(limits, amount, ttl_s)`` with no limit applied (a budget settlement:
+        the actual cost is charged even past a limit), in one pass."""
+        now = self._clock()
+        data = self._data
+        lock = self._lock
+        lock.acquire()
+        try:
+            for key, _limit in limits:
+                entry = data.get(key)
+                if entry is not None and entry[1] > now:
+                    data[key] = (float(entry[0]) + amount, entry[1])
+                else:
+                    if entry is None and len(data) >= self._maxsize:
+                        self._evict(now)
+                    data[key] = (0.0 + amount, _FOREVER if ttl_s is None else now + ttl_s)
+        finally:
+            lock.release()
+
     def hincr(self, key: str, fields: Mapping[str, float], ttl_s: float | None = None) -> None:
         now = self._clock()
         with self._lock:
@@ -202,11 +223,30 @@ class MemoryStore:
         """``tally(key, bucket, keep_from, False, ttl_s, peek)[3]`` without summing the window:
         every answered call's breaker count comes here (``BreakerBoard.record_success``)."""
         now = self._clock()
+        data = self._data
         lock = self._lock
         lock.acquire()
         try:
-            self._count(key, bucket, keep_from, False, ttl_s, now)
-            return self._peek(peek, now)
+            entry = data.get(key)  # _count's success path, inlined
+            if entry is not None and entry[1] > now:
+                counts = entry[0][2]
+                if counts and min(counts) < keep_from:
+                    counts = {b: rf for b, rf in counts.items() if b >= keep_from}
+                requests, failures = counts.get(bucket, (0, 0))
+                counts[bucket] = (requests + 1, failures)
+                data[key] = ((0, entry[0][1], counts), now + ttl_s)
+            else:
+                self._count(key, bucket, keep_from, False, ttl_s, now)
+            if peek is None:  # _peek, inlined
+                return None
+            entry = data.get(peek)
+            if entry is None:
+                return None
+            if entry[1] <= now:
+                del data[peek]
+                return None
+            value: str = entry[0]
+            return value
         finally:
             lock.release()
 

@@ -4,8 +4,10 @@ with ``routing`` attached, for either transport's reply.
 litellm's ``ModelResponse`` keeps ``usage`` among pydantic's extra fields, which plain attribute
 access reaches only after a failed lookup and pydantic's ``__getattr__`` (about 1 µs); and
 ``copy.copy`` of it dispatches once for the model and once for each of its four parts. For a
-pydantic model that keeps pydantic's own ``__copy__`` and ``__new__``, both are done here
-directly, with the same result (tests/transport/test_routed.py compares them).
+pydantic model that keeps pydantic's own ``__copy__``, ``__new__`` and slots, both are done here
+directly, with the same result (tests/transport/test_routed.py compares them): the copy's four
+slots are set through BaseModel's slot descriptors, as ``object.__setattr__`` would find them
+after a lookup along the class's MRO.
 """
 
 from __future__ import annotations
@@ -19,9 +21,13 @@ if TYPE_CHECKING:
     from ..response import RoutingInfo
 
 _new_object = object.__new__
-_put = object.__setattr__
 _PLAIN: dict[type, bool] = {}  # per reply class: a pydantic model read and copied directly
 _UNDEFINED: Any = None  # pydantic_core.PydanticUndefined, once a pydantic reply was seen
+_SLOTS = ("__dict__", "__pydantic_extra__", "__pydantic_fields_set__", "__pydantic_private__")
+_set_dict: Any = None  # BaseModel's setters of those slots, once a pydantic reply was seen
+_set_extra: Any = None
+_set_fields_set: Any = None
+_set_private: Any = None
 
 
 def _plain(cls: type) -> bool:
@@ -32,9 +38,10 @@ def _plain(cls: type) -> bool:
 
 
 def _plain_pydantic(cls: type) -> bool:
-    """A pydantic model with pydantic's own ``__copy__`` and ``__new__`` and no class
-    attribute named ``usage`` (so ``usage``, when set, is a field or an extra)."""
-    global _UNDEFINED
+    """A pydantic model with pydantic's own ``__copy__`` and ``__new__``, BaseModel's slots
+    unshadowed, and no class attribute named ``usage`` (so ``usage``, when set, is a field or
+    an extra)."""
+    global _UNDEFINED, _set_dict, _set_extra, _set_fields_set, _set_private
     copier = getattr(cls, "__copy__", None)
     if (
         getattr(copier, "__module__", None) != "pydantic.main"
@@ -43,9 +50,17 @@ def _plain_pydantic(cls: type) -> bool:
         or hasattr(cls, "usage")
     ):
         return False
+    from pydantic import BaseModel
     from pydantic_core import PydanticUndefined
 
+    slots: list[Any] = [BaseModel.__dict__.get(name) for name in _SLOTS]
+    found = [
+        next((k.__dict__[name] for k in cls.__mro__ if name in k.__dict__), None) for name in _SLOTS
+    ]
+    if any(s is None or f is not s for s, f in zip(slots, found, strict=True)):
+        return False
     _UNDEFINED = PydanticUndefined
+    _set_dict, _set_extra, _set_fields_set, _set_private = (s.__set__ for s in slots)
     return True
 
 
@@ -80,12 +95,12 @@ def routed(response: Any, info: RoutingInfo) -> Any:
     new = _new_object(cls)
     fields = response.__dict__.copy()
     fields["routing"] = info
-    _put(new, "__dict__", fields)
+    _set_dict(new, fields)
     extra = response.__pydantic_extra__
     if extra is not None:
         extra = extra.copy() if extra.__class__ is dict else copy.copy(extra)
-    _put(new, "__pydantic_extra__", extra)
-    _put(new, "__pydantic_fields_set__", response.__pydantic_fields_set__.copy())
+    _set_extra(new, extra)
+    _set_fields_set(new, response.__pydantic_fields_set__.copy())
     private = getattr(response, "__pydantic_private__", None)
     if private is not None:
         kept = private.copy()
@@ -93,5 +108,5 @@ def routed(response: Any, info: RoutingInfo) -> Any:
             if value is _UNDEFINED:
                 del kept[key]
         private = kept
-    _put(new, "__pydantic_private__", private)
+    _set_private(new, private)
     return new

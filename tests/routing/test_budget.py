@@ -56,6 +56,21 @@ def test_snapshot_names_the_binding_scope() -> None:
     assert unlimited.snapshot("u1", "free") == BudgetSnapshot(None, None, "2026-11-26")
 
 
+def test_snapshot_of_spent_scopes_names_the_first_with_nothing_left() -> None:
+    """Ties go to the first scope (user, tier, global); an overspent scope reads 0 left."""
+    clock = Clock(at("2026-11-26T10:00:00"))
+    store = MemoryStore()
+    ledger = BudgetLedger(store, budgets(per_user_usd=5.0), prefix="t", clock=clock)
+    store.incr("t:budget:2026-11-26:user:u1", 1.0)
+    store.incr("t:budget:2026-11-26:tier:free", 1.0)  # both have 4 left
+    assert ledger.snapshot("u1", "free") == BudgetSnapshot(4.0, "user:u1", "2026-11-26")
+    store.incr("t:budget:2026-11-26:global", 99.5)  # global: 0.5 left
+    assert ledger.snapshot("u1", "free") == BudgetSnapshot(0.5, "global", "2026-11-26")
+    store.incr("t:budget:2026-11-26:tier:free", 7.0)  # tier overspent, global 0.5 left
+    store.incr("t:budget:2026-11-26:global", 1.0)  # global overspent too: the tier is first
+    assert ledger.snapshot("u1", "free") == BudgetSnapshot(0.0, "tier:free", "2026-11-26")
+
+
 def test_reserve_settle_release() -> None:
     ledger = BudgetLedger(MemoryStore(), budgets(), clock=Clock(at("2026-11-26T10:00:00")))
     r = ledger.reserve("u1", "free", 0.4)

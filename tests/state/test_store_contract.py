@@ -316,3 +316,34 @@ def test_memory_count_success_is_a_tally_of_a_success() -> None:
         == (1, 3, 1, None)
     )
     assert fast.count_success("w", 13, 4, 60.0, peek="absent") is None
+
+
+def test_memory_count_success_reads_an_expired_peek_as_absent() -> None:
+    now = [100.0]
+    store = MemoryStore(clock=lambda: now[0])
+    store.set("b", "record", ttl_s=5.0)
+    store.tally("w", 10, 1, True, 60.0)
+    assert store.count_success("w", 10, 1, 60.0, peek="b") == "record"
+    now[0] = 106.0
+    assert store.count_success("w", 10, 1, 60.0, peek="b") is None
+    assert store.get_many(["b"]) == [None]
+    assert store.tally("w", 10, 1, False, 60.0) == (0, 4, 1, None)
+
+
+def test_memory_charge_is_a_reserve_without_limits() -> None:
+    """The memory store's settlement path: every key charged, whatever its limit, with the
+    TTL given to new keys only; as ``reserve`` with every limit infinite."""
+    now = [100.0]
+    fast, slow = MemoryStore(clock=lambda: now[0]), MemoryStore(clock=lambda: now[0])
+    for store in (fast, slow):
+        store.incr("old", 5.0)
+        store.incr("expiring", 5.0, ttl_s=1.0)
+    now[0] = 102.0
+    limits = [("old", 1.0), ("new", 0.0), ("expiring", 1.0)]
+    fast.charge(limits, 0.5, ttl_s=10.0)
+    assert slow.reserve([(k, math.inf) for k, _ in limits], 0.5, ttl_s=10.0) is None
+    for store in (fast, slow):
+        assert store.get_numbers(["old", "new", "expiring"]) == [5.5, 0.5, 0.5]
+    now[0] = 113.0  # past the new keys' TTL; "old" has none
+    for store in (fast, slow):
+        assert store.get_numbers(["old", "new", "expiring"]) == [5.5, 0.0, 0.0]
