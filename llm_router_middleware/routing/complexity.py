@@ -20,7 +20,8 @@ keywords can occur at all:
   occurrence's non-word neighbours, which separate the prompt's runs too). Those that pass are
   checked exactly by one compiled search (``_exact``).
 
-Above ``_LONG`` characters, where tokenizing costs more than a substring test per keyword, the
+Above ``_LONG`` characters, where tokenizing costs more than a substring test per keyword (for
+vocabularies of at most ``_PROBED`` keywords; the probes' cost grows with their number), the
 same token test is a probe: a token is present when " token " occurs in " " +
 ``_separated(prompt)`` + " " (``_Vocabulary.hits_in_long``); the reasoning above is unchanged.
 
@@ -33,6 +34,7 @@ classifier with the former character-level one on generated prompts and vocabula
 from __future__ import annotations
 
 import re
+import sys
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from itertools import compress, repeat
@@ -50,6 +52,7 @@ _SEPARATE = bytes(c if (chr(c).isalnum() and c < 128) or c == 95 else 32 for c i
 # up to this many characters a prompt is tokenized, above it probed keyword by keyword (callgrind,
 # default vocabularies: the two cost about the same near 100 characters)
 _LONG = 100
+_PROBED = 24
 
 
 def _separated(lowered: str) -> str:
@@ -219,6 +222,7 @@ class _Compiled:
     simple: _Vocabulary
     complex: _Vocabulary
     index: frozenset[str]  # every token that a keyword of either vocabulary holds
+    long: int  # prompts longer than this are probed (hits_in_long), shorter ones tokenized
 
 
 _compiled: dict[int, _Compiled] = {}
@@ -231,7 +235,9 @@ def _compile(spec: ComplexitySpec) -> _Compiled:
     index = index.union(*(k.tokens for k in simple.others + complex_.others))
     if len(_compiled) > 64:  # specs are few and long-lived; never let this grow unbounded
         _compiled.clear()
-    compiled = _compiled[id(spec)] = _Compiled(spec, simple, complex_, index)
+    largest = max(len(simple.rank), len(complex_.rank))
+    long = _LONG if largest <= _PROBED else sys.maxsize
+    compiled = _compiled[id(spec)] = _Compiled(spec, simple, complex_, index, long)
     return compiled
 
 
@@ -242,7 +248,7 @@ def classify_complexity(text: str, spec: ComplexitySpec) -> ComplexityResult:
         c = _compile(spec)
     lowered = text.lower()
     n = len(text)
-    if n <= _LONG:
+    if n <= c.long:
         present = c.index.intersection(_tokens(lowered))
         complex_hits = c.complex.hits(lowered, present) if present or c.complex.others else []
     else:
@@ -264,7 +270,7 @@ def classify_complexity(text: str, spec: ComplexitySpec) -> ComplexityResult:
         level = "medium"
         reason = f"complexity=medium: complex keyword ({complex_hits[0]}) in a short prompt"
     else:
-        if n > _LONG:
+        if n > c.long:
             simple_hits = c.simple.hits_in_long(lowered, spaced)
         elif present or c.simple.others:
             simple_hits = c.simple.hits(lowered, present)

@@ -15,7 +15,7 @@ from llm_router_middleware.config.routing import (
     DEFAULT_SIMPLE_KEYWORDS,
 )
 from llm_router_middleware.config.schema import ComplexitySpec
-from llm_router_middleware.routing import ComplexityResult, classify_complexity
+from llm_router_middleware.routing import ComplexityResult, classify_complexity, complexity
 from llm_router_middleware.routing.complexity import _may_overlap
 
 
@@ -195,6 +195,15 @@ def generated(rng: random.Random) -> str:
     return text
 
 
+@pytest.fixture(params=["chosen", "always probed"])
+def paths(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> None:
+    """As configured, or long prompts probed whatever the vocabulary size (complexity._PROBED)."""
+    if request.param == "always probed":
+        monkeypatch.setattr(complexity, "_PROBED", 10**9)
+    monkeypatch.setattr(complexity, "_compiled", {})
+
+
+@pytest.mark.usefixtures("paths")
 @pytest.mark.parametrize("name", list(VOCABULARIES))
 @pytest.mark.parametrize("needed", [1, 2, 3])
 def test_same_results_as_the_character_level_classifier(name: str, needed: int) -> None:
@@ -227,6 +236,7 @@ HAND_PICKED = [
 ]
 
 
+@pytest.mark.usefixtures("paths")
 @pytest.mark.parametrize("name", list(VOCABULARIES))
 @pytest.mark.parametrize("text", HAND_PICKED)
 def test_hand_picked_edges(name: str, text: str) -> None:
