@@ -36,7 +36,7 @@ def builder(cls: type[T]) -> Callable[..., T]:
     if sorted(slots) != sorted(names):  # e.g. a __weakref__ slot: not a layout we copy
         return cls
     twin = type(f"_{cls.__name__}Twin", (), {"__slots__": slots, "__module__": __name__})
-    namespace: dict[str, Any] = {"_new": object.__new__, "_cls": cls, "_twin": twin}
+    namespace: dict[str, Any] = {"_cls": cls, "_twin": twin}
     params, body = [], []
     for i, f in enumerate(fields(cls)):
         if f.default is not MISSING:
@@ -53,7 +53,7 @@ def builder(cls: type[T]) -> Callable[..., T]:
     namespace["_MISSING"] = MISSING
     source = (
         f"def build_{cls.__name__}({', '.join(params)}):\n"
-        "    obj = _new(_twin)\n" + "\n".join(body) + "\n    obj.__class__ = _cls\n    return obj\n"
+        "    obj = _twin()\n" + "\n".join(body) + "\n    obj.__class__ = _cls\n    return obj\n"
     )
     exec(source, namespace)  # generated from the dataclass's own field names
     built: Callable[..., T] = namespace[f"build_{cls.__name__}"]
