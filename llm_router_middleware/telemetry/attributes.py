@@ -159,13 +159,12 @@ def attempt_attributes(
 def route_attributes(
     plan: Plan, *, user_id: str | None, endpoint: str | None, request_id: str
 ) -> dict[str, Any]:
-    """The route span's attributes from the plan. Sequences go as lists: the SDK checks every
-    value against ``collections.abc.Sequence``, and CPython never caches that answer for a
-    registered virtual subclass like ``tuple``, so a tuple costs a full ABC check per value."""
+    """The route span's attributes from the plan (its sequences as the tuples the SDK would
+    make of them, so they can be stored as they are)."""
     attrs: dict[str, Any] = {
         STRATEGY: plan.strategy,
-        CANDIDATES: list(plan.candidates),
-        ORDER: list(plan.order),
+        CANDIDATES: plan.candidates,
+        ORDER: plan.order,
         SELECTED: plan.order[0],
         REASON: plan.reason,
         TIER: plan.tier,
@@ -215,7 +214,7 @@ def response_attributes(
         if reason:
             finish.append(reason if type(reason) is str else str(reason))
     if finish:
-        attrs[GEN_AI_RESPONSE_FINISH_REASONS] = finish
+        attrs[GEN_AI_RESPONSE_FINISH_REASONS] = tuple(finish)
     if capture_content():
         out = [
             {

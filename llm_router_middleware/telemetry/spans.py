@@ -47,6 +47,7 @@ from .names import (
     TIER,
     USER_ID,
 )
+from .sdkspans import start, write
 
 _meter = metrics.get_meter("llm_router_middleware")
 _duration = _meter.create_histogram(
@@ -131,9 +132,7 @@ def start_route(
         attrs[RECOVERY_WAIT_S] = waited_s
     if degraded:  # the shared state store is lost: serving from local state
         attrs[STATE_DEGRADED] = True
-    span = tracer.start_span(
-        route_span_name(plan.strategy), kind=SpanKind.INTERNAL, attributes=attrs
-    )
+    span = start(tracer, route_span_name(plan.strategy), SpanKind.INTERNAL, attrs)
     if plan.rejected and span.is_recording():
         _rejections(span, plan)
     return span
@@ -161,7 +160,7 @@ def start_attempt_span(
     if messages is not None and capture_content():
         attrs[GEN_AI_INPUT_MESSAGES] = json.dumps(list(messages), default=str)
     ctx = trace.set_span_in_context(parent)
-    return tracer.start_span(static.span_name, context=ctx, kind=SpanKind.CLIENT, attributes=attrs)
+    return start(tracer, static.span_name, SpanKind.CLIENT, attrs, ctx)
 
 
 def record_plan(
@@ -192,12 +191,10 @@ def record_outcome(
     span: Span, model: str, fallback_count: int, cost_usd: float, deployment: str | None = None
 ) -> None:
     """The route span's outcome of a plan that got an answer."""
-    if not span.is_recording():
-        return
     attrs: dict[str, Any] = {MODEL_USED: model, FALLBACK_COUNT: fallback_count, COST_USD: cost_usd}
     if deployment is not None:
         attrs[DEPLOYMENT] = deployment
-    span.set_attributes(attrs)
+    write(span, attrs)
 
 
 def record_input(span: Span, messages: Sequence[Mapping[str, Any]]) -> None:
@@ -221,9 +218,8 @@ def record_response(
         _tokens.record(input_tokens, static.metric_input)
         _tokens.record(output_tokens, static.metric_output)
         _cost.add(cost_usd, static.metric)
-    if not span.is_recording():
-        return
-    span.set_attributes(response_attributes(response, cost_usd, input_tokens, output_tokens))
+    if span.is_recording():
+        write(span, response_attributes(response, cost_usd, input_tokens, output_tokens))
 
 
 def record_error(
