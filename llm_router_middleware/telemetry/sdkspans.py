@@ -32,9 +32,9 @@ from opentelemetry.context import Context
 from opentelemetry.trace import Span, SpanKind, Tracer
 
 _STR = frozenset((str,))
-_SCALARS = frozenset((str, bool, int, float))
+_SCALARS = frozenset((str, bool, int, float, type(None)))  # the SDK stores these as they are
 _SCALARS_AND_TUPLE = _SCALARS | {tuple}
-_SAMPLE: dict[str, Any] = {"s": "x", "b": True, "i": 3, "f": 0.5, "t": ("a", "b")}
+_SAMPLE: dict[str, Any] = {"s": "x", "b": True, "i": 3, "f": 0.5, "n": None, "t": ("a", "b")}
 
 
 class _Sdk:
@@ -111,10 +111,12 @@ def _span_fits(span: Any) -> bool:
     return fits
 
 
-def _plain(bounded: Any, attrs: Mapping[str, Any]) -> bool:
-    """Whether setting ``attrs`` on ``bounded`` stores them as they are, dropping nothing (the
-    type checks run in C: ``map(type, ...)`` into set comparisons). Keys are not checked: every
-    caller's keys are non-empty strings, the constants of ``names`` or ``llm_router.<key>``."""
+def _fits(bounded: Any, attrs: Mapping[str, Any], checked: bool) -> bool:
+    """Whether setting ``attrs`` on ``bounded`` stores them as they are, dropping nothing.
+    ``checked``: the caller built every value as a str, bool, int, float, None or tuple of str,
+    so only the limits are looked at. Else the types are checked, in C where it can be
+    (``map(type, ...)`` into set comparisons). Keys are never checked: every caller's keys are
+    non-empty strings, the constants of ``names`` or ``llm_router.<key>``."""
     data = bounded._dict
     limit = bounded.maxlen
     if limit is not None and len(data) + len(attrs) > limit:
@@ -122,17 +124,18 @@ def _plain(bounded: Any, attrs: Mapping[str, Any]) -> bool:
     if data and not data.keys().isdisjoint(attrs):
         return False
     values = attrs.values()
-    kinds = set(map(type, values))
-    if not kinds <= _SCALARS:
-        if not kinds <= _SCALARS_AND_TUPLE:
-            return False
-        for value in values:
-            if value.__class__ is tuple and not _STR.issuperset(map(type, value)):
+    if not checked:
+        kinds = set(map(type, values))
+        if not kinds <= _SCALARS:
+            if not kinds <= _SCALARS_AND_TUPLE:
                 return False
+            for value in values:
+                if value.__class__ is tuple and not _STR.issuperset(map(type, value)):
+                    return False
     longest = bounded.max_value_len
     if longest is not None:
         for value in values:
-            if value.__class__ is str:
+            if isinstance(value, str):
                 if len(value) > longest:
                     return False
             elif value.__class__ is tuple and any(len(item) > longest for item in value):
@@ -140,14 +143,14 @@ def _plain(bounded: Any, attrs: Mapping[str, Any]) -> bool:
     return True
 
 
-def write(span: Span, attrs: Mapping[str, Any]) -> None:
+def write(span: Span, attrs: Mapping[str, Any], checked: bool = False) -> None:
     """``span.set_attributes(attrs)`` of a recording span, in one ``dict.update`` where that
-    stores the same."""
+    stores the same (``checked``: as in ``_fits``)."""
     if not _Sdk.probed:
         _probe()
     if span.__class__ is _Sdk.span and (_Sdk.checked_span or _span_fits(span)):
         bounded = span._attributes  # type: ignore[attr-defined]
-        if bounded.__class__ is _Sdk.bounded and _plain(bounded, attrs):
+        if bounded.__class__ is _Sdk.bounded and _fits(bounded, attrs, checked):
             with span._lock:  # type: ignore[attr-defined]
                 if span._end_time is None:  # type: ignore[attr-defined]
                     with bounded._lock:
@@ -208,11 +211,19 @@ def start(
     kind: SpanKind,
     attrs: Mapping[str, Any],
     context: Context | None = None,
+    checked: bool = False,
 ) -> Span:
     """``tracer.start_span(name, context, kind, attributes=attrs)``, the attributes written
-    straight in where that gives the same span."""
+    straight in where that gives the same span (``checked``: as in ``_fits``)."""
     if not _quiet(tracer):
         return tracer.start_span(name, context=context, kind=kind, attributes=attrs)
-    span = tracer.start_span(name, context=context, kind=kind)
-    write(span, attrs)
-    return span
+    span: Any = tracer.start_span(name, context=context, kind=kind)
+    if span.__class__ is _Sdk.span and (_Sdk.checked_span or _span_fits(span)):
+        bounded = span._attributes
+        if bounded.__class__ is _Sdk.bounded and _fits(bounded, attrs, checked):
+            # no locks: nothing else holds the span yet (each processor's on_start is a no-op)
+            bounded._dict.update(attrs)
+            return span  # type: ignore[no-any-return]
+    if span.is_recording():
+        span.set_attributes(attrs)
+    return span  # type: ignore[no-any-return]

@@ -25,6 +25,7 @@ from .attributes import (
     response_attributes,
     route_attributes,
     route_span_name,
+    route_values_plain,
 )
 from .environ import metering, tracer_provider
 from .log import log_decision
@@ -132,7 +133,8 @@ def start_route(
         attrs[RECOVERY_WAIT_S] = waited_s
     if degraded:  # the shared state store is lost: serving from local state
         attrs[STATE_DEGRADED] = True
-    span = start(tracer, route_span_name(plan.strategy), SpanKind.INTERNAL, attrs)
+    checked = route_values_plain(plan, user_id, endpoint)
+    span = start(tracer, route_span_name(plan.strategy), SpanKind.INTERNAL, attrs, None, checked)
     if plan.rejected and span.is_recording():
         _rejections(span, plan)
     return span
@@ -160,7 +162,7 @@ def start_attempt_span(
     if messages is not None and capture_content():
         attrs[GEN_AI_INPUT_MESSAGES] = json.dumps(list(messages), default=str)
     ctx = trace.set_span_in_context(parent)
-    return start(tracer, static.span_name, SpanKind.CLIENT, attrs, ctx)
+    return start(tracer, static.span_name, SpanKind.CLIENT, attrs, ctx, static.plain)
 
 
 def record_plan(
@@ -194,7 +196,7 @@ def record_outcome(
     attrs: dict[str, Any] = {MODEL_USED: model, FALLBACK_COUNT: fallback_count, COST_USD: cost_usd}
     if deployment is not None:
         attrs[DEPLOYMENT] = deployment
-    write(span, attrs)
+    write(span, attrs, checked=True)
 
 
 def record_input(span: Span, messages: Sequence[Mapping[str, Any]]) -> None:
@@ -219,7 +221,8 @@ def record_response(
         _tokens.record(output_tokens, static.metric_output)
         _cost.add(cost_usd, static.metric)
     if span.is_recording():
-        write(span, response_attributes(response, cost_usd, input_tokens, output_tokens))
+        attrs = response_attributes(response, cost_usd, input_tokens, output_tokens)
+        write(span, attrs, checked=True)
 
 
 def record_error(

@@ -9,10 +9,14 @@ import os
 import subprocess
 import sys
 import textwrap
+import uuid
 from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import replace
+from types import MappingProxyType
 from typing import Any
 
 import pytest
+from core_support import Spans
 from opentelemetry import trace
 from opentelemetry.context import Context
 from opentelemetry.sdk.trace import ReadableSpan, Span, SpanProcessor, TracerProvider
@@ -27,7 +31,9 @@ from opentelemetry.sdk.trace.sampling import (
 from opentelemetry.trace import Link, SpanKind
 from opentelemetry.trace.span import TraceState
 from opentelemetry.util.types import Attributes
+from test_telemetry_attributes import PLAN
 
+from llm_router_middleware import telemetry
 from llm_router_middleware.telemetry import sdkspans
 
 START: dict[str, Any] = {
@@ -309,3 +315,42 @@ def test_a_real_otlp_receiver_reads_the_same_spans_either_way(limits: dict[str, 
     else:
         candidates = ["llm_router.candidates", ["premium", "balanced", "cheap"], "tuple"]
         assert candidates in route["attributes"]
+
+
+class Score:
+    """A value of a type the SDK turns into its str(): a strategy's number that is not a float."""
+
+    def __str__(self) -> str:
+        return "0.75"
+
+
+@pytest.mark.parametrize(
+    ("user_id", "extra"),
+    [
+        ("u1", {}),
+        (uuid.UUID(int=7), {}),  # an id object from the app, not a str
+        ("u1", {"learned.difficulty": Score()}),
+    ],
+    ids=["plain", "uuid-user", "odd-strategy-value"],
+)
+def test_route_spans_from_any_request_read_as_through_the_public_api(
+    spans: Spans, user_id: Any, extra: dict[str, Any]
+) -> None:
+    plan = replace(PLAN, attributes=MappingProxyType({**PLAN.attributes, **extra}))
+    kwargs: dict[str, Any] = {"user_id": user_id, "endpoint": "/chat", "request_id": "rid-1"}
+    span = telemetry.start_route(plan, **kwargs)
+    telemetry.record_outcome(span, "cheap", 1, 0.002, "east")
+    span.end()
+    (direct,) = spans.named("route ")
+    spans.clear()
+    span = telemetry.start_route_span(plan.strategy)
+    telemetry.record_plan(span, plan, **kwargs)
+    span.set_attributes({"llm_router.model_used": "cheap", "llm_router.fallback_count": 1})
+    span.set_attributes({"llm_router.cost_usd": 0.002, "llm_router.deployment": "east"})
+    span.end()
+    (public,) = spans.named("route ")
+    assert _view(direct) == _view(public)
+    assert [(e.name, dict(e.attributes or {})) for e in direct.events] == [
+        (e.name, dict(e.attributes or {})) for e in public.events
+    ]
+    assert (direct.attributes or {})["llm_router.user_id"] == str(user_id)
