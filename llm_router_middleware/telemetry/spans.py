@@ -70,6 +70,9 @@ class _Tracer:
 def _active_tracer() -> trace.Tracer | None:
     """None while no TracerProvider has been installed: then spans are skipped outright (the
     API's no-op path still costs microseconds per span through its proxies)."""
+    installed = getattr(trace, "_TRACER_PROVIDER", None)  # what get_tracer_provider() returns
+    if installed is not None and installed is _Tracer.provider:  # once it is set
+        return _Tracer.tracer
     provider = tracer_provider()
     if provider is not _Tracer.provider:
         tracer = None if provider is None else provider.get_tracer("llm_router_middleware")
