@@ -45,10 +45,9 @@ class _Sdk:
     span: Any = None  # the SDK's _Span class
     bounded: Any = None  # the SDK's BoundedAttributes class
     checked_span = False  # the first span's own fields were looked at
-    tracer: Any = None  # the tracer last judged, and what it was judged with
-    sampler: object = None
-    processors: object = None
-    tracer_ok = False
+    judged: tuple[Any, Any, Any, bool] = (None, None, None, False)  # the tracer last judged,
+    # its sampler and span processors then, and whether it was quiet (one tuple: read whole)
+    tracer_class: Any = None
     multi: Any = None
     quiet_start: frozenset[object] = frozenset()  # on_start functions known to do nothing
     samplers: frozenset[object] = frozenset()  # should_sample functions that read no attributes
@@ -65,6 +64,7 @@ def _probe() -> None:
             _Span,
             sampling,
         )
+        from opentelemetry.sdk.trace import Tracer as SdkTracer
         from opentelemetry.sdk.trace.export import BatchSpanProcessor, SimpleSpanProcessor
 
         bounded = BoundedAttributes(8, _SAMPLE, immutable=False, max_value_len=None)
@@ -93,6 +93,7 @@ def _probe() -> None:
         )
         _Sdk.parent_based = sampling.ParentBased.should_sample
         _Sdk.multi = SynchronousMultiSpanProcessor
+        _Sdk.tracer_class = SdkTracer
         _Sdk.span, _Sdk.bounded = _Span, BoundedAttributes
     except (ImportError, AttributeError, TypeError, ValueError):  # another SDK, or none
         _Sdk.span = _Sdk.bounded = None
@@ -186,21 +187,23 @@ def _judge(tracer: Any) -> bool:
     processors = getattr(processor, "_span_processors", None)
     ok = (
         _Sdk.span is not None
+        and type(tracer) is _Sdk.tracer_class
         and type(processor) is _Sdk.multi
         and type(processors) is tuple
         and all(type(p).on_start in _Sdk.quiet_start for p in processors)
         and _quiet_sampler(sampler)
     )
-    _Sdk.tracer, _Sdk.sampler, _Sdk.processors, _Sdk.tracer_ok = tracer, sampler, processors, ok
+    _Sdk.judged = (tracer, sampler, processors, ok)
     return ok
 
 
 def _quiet(tracer: Any) -> bool:
-    if tracer is not _Sdk.tracer:
+    judged, sampler, processors, ok = _Sdk.judged
+    if tracer is not judged:
         return _judge(tracer)
-    if not _Sdk.tracer_ok:
+    if not ok:
         return False
-    if tracer.sampler is _Sdk.sampler and tracer.span_processor._span_processors is _Sdk.processors:
+    if tracer.sampler is sampler and tracer.span_processor._span_processors is processors:
         return True
     return _judge(tracer)  # a processor was added, or the sampler replaced
 

@@ -5,6 +5,7 @@ the attributes at start, or a value needs the SDK's cleaning, the public API is 
 
 from __future__ import annotations
 
+import copy
 import os
 import subprocess
 import sys
@@ -20,6 +21,7 @@ from core_support import Spans
 from opentelemetry import trace
 from opentelemetry.context import Context
 from opentelemetry.sdk.trace import ReadableSpan, Span, SpanProcessor, TracerProvider
+from opentelemetry.sdk.trace import Tracer as SdkTracer
 from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 from opentelemetry.sdk.trace.sampling import (
@@ -354,3 +356,17 @@ def test_route_spans_from_any_request_read_as_through_the_public_api(
         (e.name, dict(e.attributes or {})) for e in public.events
     ]
     assert (direct.attributes or {})["llm_router.user_id"] == str(user_id)
+
+
+def test_a_tracer_of_its_own_class_gets_the_attributes_at_start(recorder: Recorder) -> None:
+    class SeeingTracer(SdkTracer):
+        seen: list[dict[str, Any]] = []
+
+        def start_span(self, *args: Any, **kwargs: Any) -> trace.Span:
+            self.seen.append(dict(kwargs.get("attributes") or {}))
+            return super().start_span(*args, **kwargs)
+
+    tracer = copy.copy(recorder.tracer)
+    tracer.__class__ = SeeingTracer
+    sdkspans.start(tracer, "route cost", SpanKind.INTERNAL, START).end()
+    assert SeeingTracer.seen == [START]
