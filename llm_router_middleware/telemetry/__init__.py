@@ -3,6 +3,8 @@
 - ``names``: every attribute, event and metric attribute name, as constants;
 - ``attributes``: the attribute sets, built once per model where they never change;
 - ``spans``: starting and recording the route and chat spans, and the call metrics;
+- ``sdkspans``: attributes written straight into the OpenTelemetry SDK's spans where that gives
+  the same span (else through the public API);
 - ``log``: the decision log line.
 """
 

@@ -8,7 +8,7 @@ its metrics' attribute sets) is computed once per ``ModelSpec`` and reused by ev
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlsplit
@@ -82,6 +82,15 @@ class ModelAttributes:
     metric: Mapping[str, Any]
     metric_input: Mapping[str, Any]
     metric_output: Mapping[str, Any]
+    plain: bool = True  # every span value a str or an int, as the SDK stores them
+
+
+_PLAIN = frozenset((str, bool, int, float, type(None)))
+
+
+def plain(values: Iterable[Any]) -> bool:
+    """Whether each value is of a type the SDK stores as it is (checked in C)."""
+    return _PLAIN.issuperset(map(type, values))
 
 
 _MODEL_ATTRS: dict[int, ModelAttributes] = {}
@@ -118,6 +127,7 @@ def _model_attributes(spec: ModelSpec) -> ModelAttributes:
         span[DEPLOYMENT] = spec.deployment
     metric = {GEN_AI_OPERATION_NAME: "chat", GEN_AI_PROVIDER_NAME: spec.provider, MODEL: spec.name}
     return ModelAttributes(
+        plain=plain(span.values()),
         spec=spec,
         span_name=f"chat {request_model}",
         span=span,
@@ -156,16 +166,23 @@ def attempt_attributes(
     return attrs
 
 
+def route_values_plain(plan: Plan, user_id: str | None, endpoint: str | None) -> bool:
+    """Whether the route attributes are all of types the SDK stores as they are, looking only
+    at the values that come from outside the router's own code (the request's context, the
+    plan's strategy-made attributes); the rest are built as such."""
+    outside = (user_id, endpoint, plan.tier, plan.budget_scope, plan.experiment, plan.arm)
+    return plain(outside) and plain(plan.attributes.values())
+
+
 def route_attributes(
     plan: Plan, *, user_id: str | None, endpoint: str | None, request_id: str
 ) -> dict[str, Any]:
-    """The route span's attributes from the plan. Sequences go as lists: the SDK checks every
-    value against ``collections.abc.Sequence``, and CPython never caches that answer for a
-    registered virtual subclass like ``tuple``, so a tuple costs a full ABC check per value."""
+    """The route span's attributes from the plan (its sequences as the tuples the SDK would
+    make of them, so they can be stored as they are)."""
     attrs: dict[str, Any] = {
         STRATEGY: plan.strategy,
-        CANDIDATES: list(plan.candidates),
-        ORDER: list(plan.order),
+        CANDIDATES: plan.candidates,
+        ORDER: plan.order,
         SELECTED: plan.order[0],
         REASON: plan.reason,
         TIER: plan.tier,
@@ -215,7 +232,7 @@ def response_attributes(
         if reason:
             finish.append(reason if type(reason) is str else str(reason))
     if finish:
-        attrs[GEN_AI_RESPONSE_FINISH_REASONS] = finish
+        attrs[GEN_AI_RESPONSE_FINISH_REASONS] = tuple(finish)
     if capture_content():
         out = [
             {

@@ -25,6 +25,7 @@ from .attributes import (
     response_attributes,
     route_attributes,
     route_span_name,
+    route_values_plain,
 )
 from .environ import metering, tracer_provider
 from .log import log_decision
@@ -47,6 +48,7 @@ from .names import (
     TIER,
     USER_ID,
 )
+from .sdkspans import start, write
 
 _meter = metrics.get_meter("llm_router_middleware")
 _duration = _meter.create_histogram(
@@ -68,6 +70,9 @@ class _Tracer:
 def _active_tracer() -> trace.Tracer | None:
     """None while no TracerProvider has been installed: then spans are skipped outright (the
     API's no-op path still costs microseconds per span through its proxies)."""
+    installed = getattr(trace, "_TRACER_PROVIDER", None)  # what get_tracer_provider() returns
+    if installed is not None and installed is _Tracer.provider:  # once it is set
+        return _Tracer.tracer
     provider = tracer_provider()
     if provider is not _Tracer.provider:
         tracer = None if provider is None else provider.get_tracer("llm_router_middleware")
@@ -131,9 +136,8 @@ def start_route(
         attrs[RECOVERY_WAIT_S] = waited_s
     if degraded:  # the shared state store is lost: serving from local state
         attrs[STATE_DEGRADED] = True
-    span = tracer.start_span(
-        route_span_name(plan.strategy), kind=SpanKind.INTERNAL, attributes=attrs
-    )
+    checked = route_values_plain(plan, user_id, endpoint)
+    span = start(tracer, route_span_name(plan.strategy), SpanKind.INTERNAL, attrs, None, checked)
     if plan.rejected and span.is_recording():
         _rejections(span, plan)
     return span
@@ -161,7 +165,7 @@ def start_attempt_span(
     if messages is not None and capture_content():
         attrs[GEN_AI_INPUT_MESSAGES] = json.dumps(list(messages), default=str)
     ctx = trace.set_span_in_context(parent)
-    return tracer.start_span(static.span_name, context=ctx, kind=SpanKind.CLIENT, attributes=attrs)
+    return start(tracer, static.span_name, SpanKind.CLIENT, attrs, ctx, static.plain)
 
 
 def record_plan(
@@ -192,12 +196,10 @@ def record_outcome(
     span: Span, model: str, fallback_count: int, cost_usd: float, deployment: str | None = None
 ) -> None:
     """The route span's outcome of a plan that got an answer."""
-    if not span.is_recording():
-        return
     attrs: dict[str, Any] = {MODEL_USED: model, FALLBACK_COUNT: fallback_count, COST_USD: cost_usd}
     if deployment is not None:
         attrs[DEPLOYMENT] = deployment
-    span.set_attributes(attrs)
+    write(span, attrs, checked=True)
 
 
 def record_input(span: Span, messages: Sequence[Mapping[str, Any]]) -> None:
@@ -221,9 +223,9 @@ def record_response(
         _tokens.record(input_tokens, static.metric_input)
         _tokens.record(output_tokens, static.metric_output)
         _cost.add(cost_usd, static.metric)
-    if not span.is_recording():
-        return
-    span.set_attributes(response_attributes(response, cost_usd, input_tokens, output_tokens))
+    if span.is_recording():
+        attrs = response_attributes(response, cost_usd, input_tokens, output_tokens)
+        write(span, attrs, checked=True)
 
 
 def record_error(

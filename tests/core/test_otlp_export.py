@@ -7,9 +7,8 @@ from collections.abc import Callable, Iterator
 
 import pytest
 from opentelemetry import trace
-from opentelemetry.context import Context
 from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter
-from opentelemetry.sdk.trace import ReadableSpan, Span, SpanProcessor, TracerProvider
+from opentelemetry.sdk.trace import ReadableSpan, SpanProcessor, TracerProvider
 from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 from opentelemetry.trace import SpanKind
 
@@ -18,13 +17,11 @@ from llm_router_middleware.testing import Behavior, FakeProvider, OTLPReceiver
 
 
 class Switch(SpanProcessor):
-    """Forwards to an exporter processor only while a test has one plugged in."""
+    """Forwards to an exporter processor only while a test has one plugged in. It keeps the
+    base class's no-op ``on_start`` (the SimpleSpanProcessor it forwards to has nothing to do
+    there either), so the core tests' spans get their attributes as production ones do."""
 
     inner: SpanProcessor | None = None
-
-    def on_start(self, span: Span, parent_context: Context | None = None) -> None:
-        if self.inner is not None:
-            self.inner.on_start(span, parent_context)
 
     def on_end(self, span: ReadableSpan) -> None:
         if self.inner is not None:

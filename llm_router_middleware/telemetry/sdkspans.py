@@ -1,0 +1,232 @@
+"""Attributes written straight into the OpenTelemetry SDK's spans, where that gives the very span
+the public API would.
+
+The SDK cleans every value it is given, one Python call and several type checks per value plus
+a lock per set (about 6,000 instructions an attribute, more than the two spans themselves cost
+together). Our values are plain already: strings, numbers, booleans and tuples of strings, which
+the SDK stores as they are. So, where nothing could tell the difference, they go into the span's
+attribute dict in one ``dict.update``:
+
+- the span is the SDK's ``_Span`` holding the SDK's ``BoundedAttributes``, and a probe made once
+  showed that ``BoundedAttributes`` keeps plain values unchanged in its ``_dict`` and reads them
+  back from there (``_dict``, ``maxlen``, ``max_value_len`` and the locks are where this module
+  expects them);
+- every value is a ``str``, ``bool``, ``int`` or ``float`` or a tuple of ``str``; no key is set
+  twice; the span's attribute count limit is not reached and no string is over its length limit
+  (``OTEL_SPAN_ATTRIBUTE_COUNT_LIMIT``, ``OTEL_ATTRIBUTE_VALUE_LENGTH_LIMIT``, ``SpanLimits``);
+- for the attributes a span starts with (``start``), also: the tracer is the SDK's, its sampler
+  one of the SDK's own (which read no attributes) and each span processor's ``on_start`` the
+  SDK's no-op, since the attributes are then written just after the span has started rather
+  than handed to ``start_span``.
+
+Anything else goes through the public API (``start_span(attributes=...)``, ``set_attributes``),
+which drops, truncates and warns as the SDK always has.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from opentelemetry.context import Context
+from opentelemetry.trace import Span, SpanKind, Tracer
+
+_STR = frozenset((str,))
+_SCALARS = frozenset((str, bool, int, float, type(None)))  # the SDK stores these as they are
+_SCALARS_AND_TUPLE = _SCALARS | {tuple}
+_SAMPLE: dict[str, Any] = {"s": "x", "b": True, "i": 3, "f": 0.5, "n": None, "t": ("a", "b")}
+
+
+class _Sdk:
+    """What the probe found: the SDK's span and attribute classes (None: write through the API)
+    and the parts of a tracer whose attributes at start are safe to write after it."""
+
+    probed = False
+    span: Any = None  # the SDK's _Span class
+    bounded: Any = None  # the SDK's BoundedAttributes class
+    checked_span = False  # the first span's own fields were looked at
+    judged: tuple[Any, Any, Any, bool] = (None, None, None, False)  # the tracer last judged,
+    # its sampler and span processors then, and whether it was quiet (one tuple: read whole)
+    tracer_class: Any = None
+    multi: Any = None
+    quiet_start: frozenset[object] = frozenset()  # on_start functions known to do nothing
+    samplers: frozenset[object] = frozenset()  # should_sample functions that read no attributes
+    parent_based: object = None
+
+
+def _probe() -> None:
+    _Sdk.probed = True
+    try:
+        from opentelemetry.attributes import BoundedAttributes
+        from opentelemetry.sdk.trace import (
+            SpanProcessor,
+            SynchronousMultiSpanProcessor,
+            _Span,
+            sampling,
+        )
+        from opentelemetry.sdk.trace import Tracer as SdkTracer
+        from opentelemetry.sdk.trace.export import BatchSpanProcessor, SimpleSpanProcessor
+
+        bounded = BoundedAttributes(8, _SAMPLE, immutable=False, max_value_len=None)
+        kept = bounded._dict
+        if type(kept) is not dict or kept != _SAMPLE or type(kept["t"]) is not tuple:
+            return  # this SDK changes plain values, or keeps them elsewhere
+        if bounded.maxlen != 8 or bounded.max_value_len is not None or bounded.dropped != 0:
+            return
+        with bounded._lock:
+            kept["late"] = "y"
+        if dict(bounded) != {**_SAMPLE, "late": "y"}:
+            return
+        _Sdk.quiet_start = frozenset(
+            {
+                SpanProcessor.on_start,
+                BatchSpanProcessor.on_start,
+                SimpleSpanProcessor.on_start,
+            }
+        )
+        _Sdk.samplers = frozenset(
+            {
+                sampling.StaticSampler.should_sample,
+                sampling.TraceIdRatioBased.should_sample,
+                sampling.ParentBased.should_sample,
+            }
+        )
+        _Sdk.parent_based = sampling.ParentBased.should_sample
+        _Sdk.multi = SynchronousMultiSpanProcessor
+        _Sdk.tracer_class = SdkTracer
+        _Sdk.span, _Sdk.bounded = _Span, BoundedAttributes
+    except (ImportError, AttributeError, TypeError, ValueError):  # another SDK, or none
+        _Sdk.span = _Sdk.bounded = None
+
+
+def _span_fits(span: Any) -> bool:
+    """The first SDK span: its fields are the ones written through (else never write)."""
+    _Sdk.checked_span = True
+    fits = (
+        type(getattr(span, "_attributes", None)) is _Sdk.bounded
+        and hasattr(getattr(span, "_lock", None), "__enter__")
+        and hasattr(span, "_end_time")
+    )
+    if not fits:
+        _Sdk.span = None
+    return fits
+
+
+def _fits(bounded: Any, attrs: Mapping[str, Any], checked: bool) -> bool:
+    """Whether setting ``attrs`` on ``bounded`` stores them as they are, dropping nothing.
+    ``checked``: the caller built every value as a str, bool, int, float, None or tuple of str,
+    so only the limits are looked at. Else the types are checked, in C where it can be
+    (``map(type, ...)`` into set comparisons). Keys are never checked: every caller's keys are
+    non-empty strings, the constants of ``names`` or ``llm_router.<key>``."""
+    data = bounded._dict
+    limit = bounded.maxlen
+    if limit is not None and len(data) + len(attrs) > limit:
+        return False
+    if data and not data.keys().isdisjoint(attrs):
+        return False
+    values = attrs.values()
+    if not checked:
+        kinds = set(map(type, values))
+        if not kinds <= _SCALARS:
+            if not kinds <= _SCALARS_AND_TUPLE:
+                return False
+            for value in values:
+                if value.__class__ is tuple and not _STR.issuperset(map(type, value)):
+                    return False
+    longest = bounded.max_value_len
+    if longest is not None:
+        for value in values:
+            if isinstance(value, str):
+                if len(value) > longest:
+                    return False
+            elif value.__class__ is tuple and any(len(item) > longest for item in value):
+                return False
+    return True
+
+
+def write(span: Span, attrs: Mapping[str, Any], checked: bool = False) -> None:
+    """``span.set_attributes(attrs)`` of a recording span, in one ``dict.update`` where that
+    stores the same (``checked``: as in ``_fits``)."""
+    if not _Sdk.probed:
+        _probe()
+    if span.__class__ is _Sdk.span and (_Sdk.checked_span or _span_fits(span)):
+        bounded = span._attributes  # type: ignore[attr-defined]
+        if bounded.__class__ is _Sdk.bounded and _fits(bounded, attrs, checked):
+            with span._lock:  # type: ignore[attr-defined]
+                if span._end_time is None:  # type: ignore[attr-defined]
+                    with bounded._lock:
+                        bounded._dict.update(attrs)
+                    return
+    if span.is_recording():
+        span.set_attributes(attrs)
+
+
+def _quiet_sampler(sampler: Any, depth: int = 0) -> bool:
+    should_sample = getattr(type(sampler), "should_sample", None)
+    if should_sample not in _Sdk.samplers or depth > 3:
+        return False
+    if should_sample is not _Sdk.parent_based:
+        return True
+    parts = (
+        "_root",
+        "_remote_parent_sampled",
+        "_remote_parent_not_sampled",
+        "_local_parent_sampled",
+        "_local_parent_not_sampled",
+    )
+    return all(_quiet_sampler(getattr(sampler, part, None), depth + 1) for part in parts)
+
+
+def _judge(tracer: Any) -> bool:
+    """Whether attributes written just after ``tracer`` starts a span give the same span as
+    attributes handed to ``start_span``: nothing reads them in between."""
+    if not _Sdk.probed:
+        _probe()
+    sampler = getattr(tracer, "sampler", None)
+    processor = getattr(tracer, "span_processor", None)
+    processors = getattr(processor, "_span_processors", None)
+    ok = (
+        _Sdk.span is not None
+        and type(tracer) is _Sdk.tracer_class
+        and type(processor) is _Sdk.multi
+        and type(processors) is tuple
+        and all(type(p).on_start in _Sdk.quiet_start for p in processors)
+        and _quiet_sampler(sampler)
+    )
+    _Sdk.judged = (tracer, sampler, processors, ok)
+    return ok
+
+
+def _quiet(tracer: Any) -> bool:
+    judged, sampler, processors, ok = _Sdk.judged
+    if tracer is not judged:
+        return _judge(tracer)
+    if not ok:
+        return False
+    if tracer.sampler is sampler and tracer.span_processor._span_processors is processors:
+        return True
+    return _judge(tracer)  # a processor was added, or the sampler replaced
+
+
+def start(
+    tracer: Tracer,
+    name: str,
+    kind: SpanKind,
+    attrs: Mapping[str, Any],
+    context: Context | None = None,
+    checked: bool = False,
+) -> Span:
+    """``tracer.start_span(name, context, kind, attributes=attrs)``, the attributes written
+    straight in where that gives the same span (``checked``: as in ``_fits``)."""
+    if not _quiet(tracer):
+        return tracer.start_span(name, context=context, kind=kind, attributes=attrs)
+    span: Any = tracer.start_span(name, context=context, kind=kind)
+    if span.__class__ is _Sdk.span and (_Sdk.checked_span or _span_fits(span)):
+        bounded = span._attributes
+        if bounded.__class__ is _Sdk.bounded and _fits(bounded, attrs, checked):
+            # no locks: nothing else holds the span yet (each processor's on_start is a no-op)
+            bounded._dict.update(attrs)
+            return span  # type: ignore[no-any-return]
+    if span.is_recording():
+        span.set_attributes(attrs)
+    return span  # type: ignore[no-any-return]
