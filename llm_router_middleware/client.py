@@ -6,14 +6,14 @@ import asyncio
 import inspect
 import logging
 import time
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import replace
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import TYPE_CHECKING, Any
 
 from . import telemetry
 from .config import TrafficSpec
 from .context import RequestContext
-from .disconnect import DisconnectWatcher
+from .disconnect import DisconnectWatcher, guarded
 from .errors import ClientDisconnectedError, ContextError, NoModelAvailableError, RouterError
 from .execution import Execution
 from .execution_async import AsyncExecution
@@ -37,7 +37,6 @@ if TYPE_CHECKING:
     from .router import Router
 
 logger = logging.getLogger("llm_router_middleware")
-T = TypeVar("T")
 
 
 class RequestLLM:
@@ -226,7 +225,7 @@ class RequestLLM:
             hedge := hedge_for(self.router.config, prepared.plan.tier, self._policy)
         ) is not None:
             hedged: ModelResponse = await complete_hedged(
-                execution, hedge, lambda work, model: _guarded(work, watcher, model)
+                execution, hedge, lambda work, model: guarded(work, watcher, model)
             )
             if probe is not None:
                 await self.router.cache.aremember(probe, hedged)
@@ -244,7 +243,7 @@ class RequestLLM:
                 if watcher is None:
                     response = await work
                 else:
-                    response = await _guarded(work, watcher, call.spec.name)
+                    response = await guarded(work, watcher, call.spec.name)
                 check_reply(response, call.spec.reply_failures)
             except ClientDisconnectedError as gone:
                 execution.disconnected(call, gone)
@@ -291,7 +290,7 @@ class RequestLLM:
         watcher = self.disconnect
         while (call := await execution.anext_call()) is not None:
             try:
-                first, chunks = await _guarded(
+                first, chunks = await guarded(
                     first_chunk(
                         transport_for(call.spec), stream_kwargs(call), call.spec.reply_failures
                     ),
@@ -387,25 +386,3 @@ class RequestLLM:
 def _max_tokens(params: Mapping[str, Any]) -> int | None:
     value = params.get("max_tokens") or params.get("max_completion_tokens")
     return int(value) if isinstance(value, int | float) else None  # validated: a whole number
-
-
-async def _guarded(work: Awaitable[T], watcher: DisconnectWatcher | None, model: str) -> T:
-    """Await ``work`` (a model call); the watcher cancels it if the client disconnects meanwhile."""
-    if watcher is None:
-        return await work
-    if not watcher.arm():
-        if inspect.iscoroutine(work):
-            work.close()
-        raise ClientDisconnectedError(f"the client disconnected before model {model!r} was called")
-    try:
-        return await work
-    except asyncio.CancelledError:
-        task = asyncio.current_task()
-        if not watcher.fired or task is None:
-            raise
-        task.uncancel()
-        raise ClientDisconnectedError(
-            f"the client disconnected while model {model!r} was answering; the call was cancelled"
-        ) from None
-    finally:
-        watcher.disarm()

@@ -12,9 +12,16 @@ the cost is one pending read per request.
 from __future__ import annotations
 
 import asyncio
+import inspect
 from collections import deque
+from collections.abc import Awaitable
+from typing import TypeVar
 
 from starlette.types import Message, Receive
+
+from .errors import ClientDisconnectedError
+
+T = TypeVar("T")
 
 
 class DisconnectWatcher:
@@ -70,3 +77,25 @@ class DisconnectWatcher:
         self._buffer.append(message)
         if self._task is not None:
             self._read()  # still guarding a call: keep listening
+
+
+async def guarded(work: Awaitable[T], watcher: DisconnectWatcher | None, model: str) -> T:
+    """Await ``work`` (a model call); the watcher cancels it if the client disconnects meanwhile."""
+    if watcher is None:
+        return await work
+    if not watcher.arm():
+        if inspect.iscoroutine(work):
+            work.close()
+        raise ClientDisconnectedError(f"the client disconnected before model {model!r} was called")
+    try:
+        return await work
+    except asyncio.CancelledError:
+        task = asyncio.current_task()
+        if not watcher.fired or task is None:
+            raise
+        task.uncancel()
+        raise ClientDisconnectedError(
+            f"the client disconnected while model {model!r} was answering; the call was cancelled"
+        ) from None
+    finally:
+        watcher.disarm()
