@@ -8,7 +8,7 @@ its metrics' attribute sets) is computed once per ``ModelSpec`` and reused by ev
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlsplit
@@ -54,6 +54,7 @@ from .names import (
     TIMEOUT_S,
     USER_ID,
 )
+from .sdkspans import plain
 
 _capture_env = env_reader(CAPTURE_CONTENT_ENV)
 _CAPTURE: dict[str | None, bool] = {}  # the variable's value -> on or off
@@ -83,14 +84,6 @@ class ModelAttributes:
     metric_input: Mapping[str, Any]
     metric_output: Mapping[str, Any]
     plain: bool = True  # every span value a str or an int, as the SDK stores them
-
-
-_PLAIN = frozenset((str, bool, int, float, type(None)))
-
-
-def plain(values: Iterable[Any]) -> bool:
-    """Whether each value is of a type the SDK stores as it is (checked in C)."""
-    return _PLAIN.issuperset(map(type, values))
 
 
 _MODEL_ATTRS: dict[int, ModelAttributes] = {}

@@ -25,7 +25,7 @@ which drops, truncates and warns as the SDK always has.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from typing import Any
 
 from opentelemetry.context import Context
@@ -34,6 +34,13 @@ from opentelemetry.trace import Span, SpanKind, Tracer
 _STR = frozenset((str,))
 _SCALARS = frozenset((str, bool, int, float, type(None)))  # the SDK stores these as they are
 _SCALARS_AND_TUPLE = _SCALARS | {tuple}
+
+
+def plain(values: Iterable[Any]) -> bool:
+    """Whether each value is of a type the SDK stores as it is (checked in C)."""
+    return _SCALARS.issuperset(map(type, values))
+
+
 _SAMPLE: dict[str, Any] = {"s": "x", "b": True, "i": 3, "f": 0.5, "n": None, "t": ("a", "b")}
 
 
