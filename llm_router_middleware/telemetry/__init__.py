@@ -5,6 +5,8 @@
 - ``spans``: starting and recording the route and chat spans, and the call metrics;
 - ``sdkspans``: attributes written straight into the OpenTelemetry SDK's spans where that gives
   the same span (else through the public API);
+- ``sdkbuild``: the SDK's spans built as ``Tracer.start_span`` builds them, where the SDK's
+  default pieces (its samplers, no-op span start hooks and internal metrics) fix every step;
 - ``log``: the decision log line.
 """
 

@@ -28,8 +28,10 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from typing import Any
 
-from opentelemetry.context import Context
+from opentelemetry import trace
 from opentelemetry.trace import Span, SpanKind, Tracer
+
+from .sdkbuild import Decisions, build, decisions
 
 _STR = frozenset((str,))
 _SCALARS = frozenset((str, bool, int, float, type(None)))  # the SDK stores these as they are
@@ -52,8 +54,9 @@ class _Sdk:
     span: Any = None  # the SDK's _Span class
     bounded: Any = None  # the SDK's BoundedAttributes class
     checked_span = False  # the first span's own fields were looked at
-    judged: tuple[Any, Any, Any, bool] = (None, None, None, False)  # the tracer last judged,
-    # its sampler and span processors then, and whether it was quiet (one tuple: read whole)
+    judged: tuple[Any, Any, Any, bool, Decisions | None] = (None, None, None, False, None)
+    # the tracer last judged, its sampler and span processors then, whether it was quiet and
+    # its sampler's decisions where spans can be built for it (one tuple: read whole)
     tracer_class: Any = None
     multi: Any = None
     quiet_start: frozenset[object] = frozenset()  # on_start functions known to do nothing
@@ -200,12 +203,14 @@ def _judge(tracer: Any) -> bool:
         and all(type(p).on_start in _Sdk.quiet_start for p in processors)
         and _quiet_sampler(sampler)
     )
-    _Sdk.judged = (tracer, sampler, processors, ok)
+    _Sdk.judged = (tracer, sampler, processors, ok, None)
+    if ok:  # the probe of sdkbuild starts spans: only where nothing sees them start
+        _Sdk.judged = (tracer, sampler, processors, ok, decisions(tracer))
     return ok
 
 
 def _quiet(tracer: Any) -> bool:
-    judged, sampler, processors, ok = _Sdk.judged
+    judged, sampler, processors, ok, _ = _Sdk.judged
     if tracer is not judged:
         return _judge(tracer)
     if not ok:
@@ -220,14 +225,22 @@ def start(
     name: str,
     kind: SpanKind,
     attrs: Mapping[str, Any],
-    context: Context | None = None,
+    parent: Span | None = None,
     checked: bool = False,
 ) -> Span:
-    """``tracer.start_span(name, context, kind, attributes=attrs)``, the attributes written
-    straight in where that gives the same span (``checked``: as in ``_fits``)."""
+    """``tracer.start_span(name, context, kind, attributes=attrs)``, ``context`` holding
+    ``parent`` (None: the current context), the attributes written straight in where that gives
+    the same span (``checked``: as in ``_fits``), the span built by ``sdkbuild`` where it can."""
     if not _quiet(tracer):
+        context = None if parent is None else trace.set_span_in_context(parent)
         return tracer.start_span(name, context=context, kind=kind, attributes=attrs)
-    span: Any = tracer.start_span(name, context=context, kind=kind)
+    span: Any = None
+    sampled = _Sdk.judged[4]
+    if sampled is not None:
+        span = build(tracer, name, kind, parent, sampled)
+    if span is None:
+        context = None if parent is None else trace.set_span_in_context(parent)
+        span = tracer.start_span(name, context=context, kind=kind)
     if span.__class__ is _Sdk.span and (_Sdk.checked_span or _span_fits(span)):
         bounded = span._attributes
         if bounded.__class__ is _Sdk.bounded and _fits(bounded, attrs, checked):

@@ -164,8 +164,7 @@ def start_attempt_span(
     attrs = attempt_attributes(static, index, params, timeout_s, retry)
     if messages is not None and capture_content():
         attrs[GEN_AI_INPUT_MESSAGES] = json.dumps(list(messages), default=str)
-    ctx = trace.set_span_in_context(parent)
-    return start(tracer, static.span_name, SpanKind.CLIENT, attrs, ctx, static.plain)
+    return start(tracer, static.span_name, SpanKind.CLIENT, attrs, parent, static.plain)
 
 
 def record_plan(

@@ -239,7 +239,7 @@ from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExport
 from opentelemetry.sdk.trace import TracerProvider
 from opentelemetry.sdk.trace.export import BatchSpanProcessor
 from llm_router_middleware import RequestContext, Router
-from llm_router_middleware.telemetry import sdkspans
+from llm_router_middleware.telemetry import sdkbuild, sdkspans
 from llm_router_middleware.testing import Behavior, FakeProvider, OTLPReceiver
 
 def model(fake, name, quality, cost):
@@ -262,7 +262,9 @@ with OTLPReceiver() as receiver, FakeProvider() as fake:
     messages = [{"role": "user", "content": "hi there, a longer prompt"}]
     router.handle(context).complete(messages, max_tokens=20, temperature=0.5)
     direct = sdkspans._quiet(trace.get_tracer_provider().get_tracer("llm_router_middleware"))
-    sdkspans._Sdk.span = None  # from here on, the public API only
+    built = sdkspans._Sdk.judged[4] is not None
+    sdkspans._Sdk.span = sdkbuild._Sdk.span = None  # from here on, the public API only
+    sdkspans._Sdk.judged = (None, None, None, False, None)
     router.handle(context).complete(messages, max_tokens=20, temperature=0.5)
     processor.force_flush()
     spans = receiver.wait_for(6, timeout=20)
@@ -277,7 +279,7 @@ with OTLPReceiver() as receiver, FakeProvider() as fake:
             "events": [[n, a] for n, a in span.events],
             "status": [span.status_code.name, span.status_description],
         })
-    print(json.dumps({"direct": direct, "spans": out}))
+    print(json.dumps({"direct": direct, "built": built, "spans": out}))
 """
 
 
@@ -303,6 +305,7 @@ def test_a_real_otlp_receiver_reads_the_same_spans_either_way(limits: dict[str, 
     assert done.returncode == 0, done.stderr[-3000:]
     found = json.loads(done.stdout.strip().splitlines()[-1])
     assert found["direct"] is True
+    assert found["built"] is True
     by_trace: dict[str, list[dict[str, Any]]] = {}
     for span in found["spans"]:
         by_trace.setdefault(span.pop("trace"), []).append(span)
