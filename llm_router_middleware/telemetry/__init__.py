@@ -5,6 +5,8 @@
 - ``spans``: starting and recording the route and chat spans, and the call metrics;
 - ``sdkspans``: attributes written straight into the OpenTelemetry SDK's spans where that gives
   the same span (else through the public API);
+- ``sdkend``: ``end_span``, ``span.end()`` of the SDK's spans taken directly where that hands
+  every processor the same span;
 - ``sdkbuild``: the SDK's spans built as ``Tracer.start_span`` builds them, where the SDK's
   default pieces (its samplers, no-op span start hooks and internal metrics) fix every step;
 - ``log``: the decision log line.
@@ -90,6 +92,7 @@ from llm_router_middleware.telemetry.names import (
     TIMEOUT_S,
     USER_ID,
 )
+from llm_router_middleware.telemetry.sdkend import end as end_span
 from llm_router_middleware.telemetry.spans import (
     breaker_event,
     record_error,
@@ -172,6 +175,7 @@ __all__ = [
     "attempt_attributes",
     "breaker_event",
     "capture_content",
+    "end_span",
     "log_decision",
     "log_plan_outcome",
     "logger",
