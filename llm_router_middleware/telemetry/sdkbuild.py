@@ -35,6 +35,7 @@ from opentelemetry.trace.span import DEFAULT_TRACE_STATE
 
 _Lock = threading.Lock
 new = object.__new__
+new_tuple = tuple.__new__
 _SAMPLED = TraceFlags(TraceFlags.SAMPLED)
 _SAMPLED_RANDOM = TraceFlags(TraceFlags.SAMPLED | TraceFlags.RANDOM_TRACE_ID)
 
@@ -50,17 +51,23 @@ _DELEGATES = (
 Decisions = tuple[bool, bool, bool, bool, bool]
 
 
-class _Sdk:
-    probed = False
-    span: Any = None  # the SDK's _Span class; None: never build
-    bounded: Any = None
-    bounded_list: Any = None
-    static: Any = None  # StaticSampler
-    parent_based: Any = None
-    noop_metrics: Any = None
-    record_and_sample: Any = None
-    status: Any = None  # the Status every new span shares (ReadableSpan's default)
-    end_metrics: Callable[[], None] | None = None  # what the no-op metrics hand each span
+class _State:
+    def __init__(self) -> None:
+        self.probed = False
+        self.span: Any = None  # the SDK's _Span class; None: never build
+        self.bounded: Any = None
+        self.bounded_list: Any = None
+        self.static: Any = None  # StaticSampler
+        self.parent_based: Any = None
+        self.noop_metrics: Any = None
+        self.record_and_sample: Any = None
+        self.status: Any = None  # the Status every new span shares (ReadableSpan's default)
+        self.end_metrics: Callable[[], None] | None = None  # what the no-op metrics hand each span
+        self.trace_max = 0  # the largest valid trace id and span id (0 < id <= max)
+        self.span_max = 0
+
+
+_Sdk = _State()  # an instance: its attributes read faster than a class's (CPython 3.11)
 
 
 def _probe_classes() -> None:
@@ -70,7 +77,10 @@ def _probe_classes() -> None:
         from opentelemetry.sdk.trace import ReadableSpan, _Span, sampling
         from opentelemetry.sdk.trace._tracer_metrics import NoOpTracerMetrics
         from opentelemetry.sdk.util import BoundedList
+        from opentelemetry.trace import span as api_span
 
+        if not _validity_as_the_apis(api_span):
+            return
         status = inspect.signature(ReadableSpan.__init__).parameters["status"].default
         _Sdk.end_metrics = NoOpTracerMetrics().start_span(None, sampling.Decision.DROP)
         _Sdk.static, _Sdk.parent_based = sampling.StaticSampler, sampling.ParentBased
@@ -80,6 +90,21 @@ def _probe_classes() -> None:
         _Sdk.span = _Span
     except (ImportError, AttributeError, TypeError, ValueError, KeyError):
         _Sdk.span = None
+
+
+def _validity_as_the_apis(api_span: Any) -> bool:
+    """Whether ``build``'s rule for a valid SpanContext (``0 < id <= max``) is the API's."""
+    if api_span.INVALID_TRACE_ID != 0 or api_span.INVALID_SPAN_ID != 0:
+        return False
+    _Sdk.trace_max, _Sdk.span_max = api_span._TRACE_ID_MAX_VALUE, api_span._SPAN_ID_MAX_VALUE
+    for trace_id, span_id in ((0, 1), (1, 0), (1, 1), (_Sdk.trace_max, _Sdk.span_max)):
+        for more in (0, 1):
+            ids = (trace_id + more, span_id + more)
+            valid = 0 < ids[0] <= _Sdk.trace_max and 0 < ids[1] <= _Sdk.span_max
+            made = SpanContext(ids[0], ids[1], False, _SAMPLED, None)
+            if made != (*ids, False, _SAMPLED, DEFAULT_TRACE_STATE, valid):
+                return False
+    return True
 
 
 def decisions(tracer: Any) -> Decisions | None:
@@ -130,16 +155,17 @@ def build(tracer: Any, name: str, kind: SpanKind, parent: Span | None, sampled: 
         trace_id = tracer.id_generator.generate_trace_id()
         state = DEFAULT_TRACE_STATE
         random_id = tracer.id_generator.is_trace_id_random()
-    context = SpanContext(
-        trace_id,
-        tracer.id_generator.generate_span_id(),
-        False,
-        _SAMPLED_RANDOM if random_id else _SAMPLED,
-        state,
-    )
+    span_id = tracer.id_generator.generate_span_id()
+    # SpanContext(trace_id, span_id, False, flags, state): the tuple its Python __new__ makes
+    # (checked against it by the probe), without the call through type_call and slot_tp_new.
+    valid = 0 < trace_id <= _Sdk.trace_max and 0 < span_id <= _Sdk.span_max
+    flags = _SAMPLED_RANDOM if random_id else _SAMPLED
+    context = new_tuple(SpanContext, (trace_id, span_id, False, flags, state, valid))
     limits = tracer._span_limits
     # The SDK's BoundedAttributes/BoundedList of a new span, their fields stored as their
-    # __init__ stores them (one attribute store each: the instances keep their compact layout).
+    # __init__ stores them, one attribute store each (so the instances keep their compact
+    # layout); deque's maxlen passed by position (by keyword, CPython 3.11 makes a str of each
+    # keyword name on every call).
     attributes = new(_Sdk.bounded)
     attributes._dict = {}
     attributes.maxlen = limits.max_span_attributes
@@ -149,11 +175,11 @@ def build(tracer: Any, name: str, kind: SpanKind, parent: Span | None, sampled: 
     attributes._immutable = False
     events = new(_Sdk.bounded_list)
     events.dropped = 0
-    events._dq = deque(maxlen=limits.max_events)
+    events._dq = deque((), limits.max_events)  # noqa: RUF037 - see above
     events._lock = _Lock()
     links = new(_Sdk.bounded_list)
     links.dropped = 0
-    links._dq = deque(maxlen=limits.max_links)
+    links._dq = deque((), limits.max_links)  # noqa: RUF037
     links._lock = _Lock()
     span = new(_Sdk.span)
     # _Span.__init__'s fields in its order (ReadableSpan's first), then start()'s start time.

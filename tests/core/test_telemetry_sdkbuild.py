@@ -262,7 +262,8 @@ def test_pieces_not_the_sdks_own_take_start_span(monkeypatch: pytest.MonkeyPatch
 
 def test_a_disabled_tracer_makes_no_span(recorder: Recorder) -> None:
     assert _built(recorder.tracer)
-    recorder.tracer._set_tracer_config(_TracerConfig(is_enabled=False))  # type: ignore[attr-defined]
+    tracer: Any = recorder.tracer
+    tracer._set_tracer_config(_TracerConfig(is_enabled=False))
     span = sdkspans.start(recorder.tracer, "chat x", SpanKind.CLIENT, START)
     assert not span.is_recording()
     span.end()
