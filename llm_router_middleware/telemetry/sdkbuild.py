@@ -129,9 +129,17 @@ def decisions(tracer: Any) -> Decisions | None:
     return found  # type: ignore[return-value]
 
 
-def build(tracer: Any, name: str, kind: SpanKind, parent: Span | None, sampled: Decisions) -> Any:
+def build(
+    tracer: Any,
+    name: str,
+    kind: SpanKind,
+    parent: Span | None,
+    sampled: Decisions,
+    attrs: dict[str, Any],
+) -> Any:
     """``tracer.start_span(name, context, kind)`` (``parent``: the context's span, None for the
-    current one) as a new ``_Span`` with no attributes; None where its decision is not
+    current one) as a new ``_Span``, ``attrs`` its attribute dict (the caller's: values the
+    SDK would store as they are, within the limits); None where the sampler's decision is not
     RECORD_AND_SAMPLE or the tracer is disabled (the caller then calls ``start_span``)."""
     if not tracer._tracer_config.is_enabled:
         return None
@@ -167,7 +175,7 @@ def build(tracer: Any, name: str, kind: SpanKind, parent: Span | None, sampled: 
     # layout); deque's maxlen passed by position (by keyword, CPython 3.11 makes a str of each
     # keyword name on every call).
     attributes = new(_Sdk.bounded)
-    attributes._dict = {}
+    attributes._dict = attrs
     attributes.maxlen = limits.max_span_attributes
     attributes.dropped = 0
     attributes.max_value_len = limits.max_span_attribute_length
@@ -230,7 +238,7 @@ def _probe(tracer: Any, sampled: Decisions) -> bool:
                 state = TraceState([("probe", "1")])
                 remote, flags = parent
                 span = trace.NonRecordingSpan(SpanContext(7, 9, remote, flags, state))
-            ours = build(tracer, "probe", SpanKind.CLIENT, span, sampled)
+            ours = build(tracer, "probe", SpanKind.CLIENT, span, sampled, {})
             theirs = tracer.start_span(
                 "probe", trace.set_span_in_context(span, Context()), SpanKind.CLIENT
             )

@@ -43,6 +43,7 @@ def plain(values: Iterable[Any]) -> bool:
     return _SCALARS.issuperset(map(type, values))
 
 
+_EMPTY: dict[str, Any] = {}  # the attributes of a span just built (never written to)
 _SAMPLE: dict[str, Any] = {"s": "x", "b": True, "i": 3, "f": 0.5, "n": None, "t": ("a", "b")}
 
 
@@ -127,14 +128,20 @@ def _span_fits(span: Any) -> bool:
     return fits
 
 
-def _fits(bounded: Any, attrs: Mapping[str, Any], checked: bool) -> bool:
-    """Whether setting ``attrs`` on ``bounded`` stores them as they are, dropping nothing.
+def _fits(
+    data: dict[str, Any],
+    limit: int | None,
+    longest: int | None,
+    attrs: Mapping[str, Any],
+    checked: bool,
+) -> bool:
+    """Whether setting ``attrs`` on a ``BoundedAttributes`` holding ``data``, of at most
+    ``limit`` attributes and strings of at most ``longest`` characters (its ``maxlen`` and
+    ``max_value_len``), stores them as they are, dropping nothing.
     ``checked``: the caller built every value as a str, bool, int, float, None or tuple of str,
     so only the limits are looked at. Else the types are checked, in C where it can be
     (``map(type, ...)`` into set comparisons). Keys are never checked: every caller's keys are
     non-empty strings, the constants of ``names`` or ``llm_router.<key>``."""
-    data = bounded._dict
-    limit = bounded.maxlen
     if limit is not None and len(data) + len(attrs) > limit:
         return False
     if data and not data.keys().isdisjoint(attrs):
@@ -148,7 +155,6 @@ def _fits(bounded: Any, attrs: Mapping[str, Any], checked: bool) -> bool:
             for value in values:
                 if value.__class__ is tuple and not _STR.issuperset(map(type, value)):
                     return False
-    longest = bounded.max_value_len
     if longest is not None:
         for value in values:
             if isinstance(value, str):
@@ -166,12 +172,14 @@ def write(span: Span, attrs: Mapping[str, Any], checked: bool = False) -> None:
         _probe()
     if span.__class__ is _Sdk.span and (_Sdk.checked_span or _span_fits(span)):
         bounded = span._attributes  # type: ignore[attr-defined]
-        if bounded.__class__ is _Sdk.bounded and _fits(bounded, attrs, checked):
-            with span._lock:  # type: ignore[attr-defined]
-                if span._end_time is None:  # type: ignore[attr-defined]
-                    with bounded._lock:
-                        bounded._dict.update(attrs)
-                    return
+        if bounded.__class__ is _Sdk.bounded:
+            data = bounded._dict
+            if _fits(data, bounded.maxlen, bounded.max_value_len, attrs, checked):
+                with span._lock:  # type: ignore[attr-defined]
+                    if span._end_time is None:  # type: ignore[attr-defined]
+                        with bounded._lock:
+                            data |= attrs  # (an operator: no method call's argument parsing)
+                        return
     if span.is_recording():
         span.set_attributes(attrs)
 
@@ -239,18 +247,27 @@ def start(
     if not _quiet(tracer):
         context = None if parent is None else trace.set_span_in_context(parent)
         return tracer.start_span(name, context=context, kind=kind, attributes=attrs)
-    span: Any = None
+    span: Any
     sampled = _Sdk.judged[4]
-    if sampled is not None:
-        span = build(tracer, name, kind, parent, sampled)
-    if span is None:
-        context = None if parent is None else trace.set_span_in_context(parent)
-        span = tracer.start_span(name, context=context, kind=kind)
+    if sampled is not None:  # built: the attributes are its dict from the start, if they fit
+        limits: Any = tracer._span_limits  # type: ignore[attr-defined]
+        longest = limits.max_span_attribute_length
+        fits = _fits(_EMPTY, limits.max_span_attributes, longest, attrs, checked)
+        span = build(tracer, name, kind, parent, sampled, {**attrs} if fits else {})
+        if span is not None:
+            if not fits:
+                span.set_attributes(attrs)
+            return span  # type: ignore[no-any-return]
+    context = None if parent is None else trace.set_span_in_context(parent)
+    span = tracer.start_span(name, context=context, kind=kind)
     if span.__class__ is _Sdk.span and (_Sdk.checked_span or _span_fits(span)):
         bounded = span._attributes
-        if bounded.__class__ is _Sdk.bounded and _fits(bounded, attrs, checked):
+        data = bounded._dict
+        if bounded.__class__ is _Sdk.bounded and _fits(
+            data, bounded.maxlen, bounded.max_value_len, attrs, checked
+        ):
             # no locks: nothing else holds the span yet (each processor's on_start is a no-op)
-            bounded._dict.update(attrs)
+            data |= attrs
             return span  # type: ignore[no-any-return]
     if span.is_recording():
         span.set_attributes(attrs)
