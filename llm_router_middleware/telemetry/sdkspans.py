@@ -174,7 +174,14 @@ def write(span: Span, attrs: Mapping[str, Any], checked: bool = False) -> None:
         bounded = span._attributes  # type: ignore[attr-defined]
         if bounded.__class__ is _Sdk.bounded:
             data = bounded._dict
-            if _fits(data, bounded.maxlen, bounded.max_value_len, attrs, checked):
+            limit, longest = bounded.maxlen, bounded.max_value_len
+            # _fits inline for the common case (checked values, no length limit), else called
+            if (
+                checked
+                and longest is None
+                and (limit is None or len(data) + len(attrs) <= limit)
+                and data.keys().isdisjoint(attrs)
+            ) or _fits(data, limit, longest, attrs, checked):
                 with span._lock:  # type: ignore[attr-defined]
                     if span._end_time is None:  # type: ignore[attr-defined]
                         with bounded._lock:
