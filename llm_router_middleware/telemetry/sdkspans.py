@@ -247,20 +247,31 @@ def start(
     attrs: Mapping[str, Any],
     parent: Span | None = None,
     checked: bool = False,
+    owned: bool = False,
 ) -> Span:
     """``tracer.start_span(name, context, kind, attributes=attrs)``, ``context`` holding
     ``parent`` (None: the current context), the attributes written straight in where that gives
-    the same span (``checked``: as in ``_fits``), the span built by ``sdkbuild`` where it can."""
-    if not _quiet(tracer):
+    the same span (``checked``: as in ``_fits``), the span built by ``sdkbuild`` where it can.
+    ``owned``: ``attrs`` is a dict the caller made for this span and hands over (a built span
+    then keeps it as its attribute dict, uncopied)."""
+    # _quiet(tracer) inline, the judged tuple read once
+    judged, sampler, processors, ok, sampled = _Sdk.judged
+    sdk: Any = tracer
+    if tracer is not judged or (
+        ok and not (sdk.sampler is sampler and sdk.span_processor._span_processors is processors)
+    ):
+        ok = _judge(tracer)  # another tracer, a processor added or the sampler replaced
+        sampled = _Sdk.judged[4]
+    if not ok:
         context = None if parent is None else trace.set_span_in_context(parent)
         return tracer.start_span(name, context=context, kind=kind, attributes=attrs)
     span: Any
-    sampled = _Sdk.judged[4]
     if sampled is not None:  # built: the attributes are its dict from the start, if they fit
         limits: Any = tracer._span_limits  # type: ignore[attr-defined]
         longest = limits.max_span_attribute_length
         fits = _fits(_EMPTY, limits.max_span_attributes, longest, attrs, checked)
-        span = build(tracer, name, kind, parent, sampled, {**attrs} if fits else {})
+        own = attrs if owned and attrs.__class__ is dict else {**attrs}
+        span = build(tracer, name, kind, parent, sampled, own if fits else {})
         if span is not None:
             if not fits:
                 span.set_attributes(attrs)

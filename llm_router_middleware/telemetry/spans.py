@@ -137,7 +137,8 @@ def start_route(
     if degraded:  # the shared state store is lost: serving from local state
         attrs[STATE_DEGRADED] = True
     checked = route_values_plain(plan, user_id, endpoint)
-    span = start(tracer, route_span_name(plan.strategy), SpanKind.INTERNAL, attrs, None, checked)
+    name = route_span_name(plan.strategy)
+    span = start(tracer, name, SpanKind.INTERNAL, attrs, None, checked, owned=True)
     if plan.rejected and span.is_recording():
         _rejections(span, plan)
     return span
@@ -164,7 +165,7 @@ def start_attempt_span(
     attrs = attempt_attributes(static, index, params, timeout_s, retry)
     if messages is not None and capture_content():
         attrs[GEN_AI_INPUT_MESSAGES] = json.dumps(list(messages), default=str)
-    return start(tracer, static.span_name, SpanKind.CLIENT, attrs, parent, static.plain)
+    return start(tracer, static.span_name, SpanKind.CLIENT, attrs, parent, static.plain, owned=True)
 
 
 def record_plan(
