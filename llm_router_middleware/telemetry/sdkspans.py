@@ -20,7 +20,9 @@ attribute dict in one ``dict.update``:
   than handed to ``start_span``.
 
 Anything else goes through the public API (``start_span(attributes=...)``, ``set_attributes``),
-which drops, truncates and warns as the SDK always has.
+which drops, truncates and warns as the SDK always has. Where the tracer is also one ``sdkbuild``
+can build spans for (the SDK's static samplers, its internal metrics off), ``start`` builds the
+span there, the attributes its dict from the start.
 """
 
 from __future__ import annotations
