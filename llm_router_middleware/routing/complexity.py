@@ -17,7 +17,7 @@ from dataclasses import dataclass
 
 from .._build import builder
 from ..config.schema import ComplexitySpec
-from .keywords import SEPARATE, Vocabulary, separated, vocabulary
+from .keywords import SEPARATE, Vocabulary, vocabulary
 from .keywords import may_overlap as _may_overlap  # noqa: F401 (tests/routing import it here)
 
 LEVELS = ("simple", "medium", "complex")
@@ -28,6 +28,8 @@ LEVELS = ("simple", "medium", "complex")
 # whose tokens the prompt holds be skipped)
 _LONG = 100
 _PROBED = 24
+# the simple reasons are built once per spec for each length up to this (``_Compiled.plain``)
+_TABLE = 2048
 
 
 @dataclass(frozen=True, slots=True)
@@ -45,7 +47,7 @@ class _Compiled:
     spec: ComplexitySpec
     simple: Vocabulary
     complex: Vocabulary
-    index: frozenset[str]  # every token that a keyword of either vocabulary holds
+    index: frozenset[bytes]  # every token that a keyword of either vocabulary holds
     long: int  # prompts longer than this are probed, shorter ones tokenized
     # the spec's numbers, and the reasons' fixed text that holds them
     needed: int  # complex_keyword_hits
@@ -53,7 +55,10 @@ class _Compiled:
     medium_chars: int
     complex_tail: str
     medium_tail: str
-    plain_tail: str
+    # n -> the reason with no keyword, and the end of the one with simple keywords, for n below
+    # medium_chars (the only lengths that can be "simple"; at most _TABLE of them)
+    plain: tuple[str, ...]
+    chars: tuple[str, ...]
     counted: tuple[str, ...]  # k -> "complexity=complex: k complex keyword(s) ("
 
 
@@ -73,6 +78,7 @@ def _find(spec: ComplexitySpec) -> _Compiled:
 def _compile(spec: ComplexitySpec) -> _Compiled:
     simple = vocabulary(spec.simple_keywords, len(spec.simple_keywords) <= _PROBED)
     complex_ = vocabulary(spec.complex_keywords, len(spec.complex_keywords) <= _PROBED)
+    simple_lengths = min(spec.medium_chars, _TABLE)
     if len(_compiled) > 64:  # specs are few and long-lived; never let this grow unbounded
         _compiled.clear()
     compiled = _compiled[id(spec)] = _Compiled(
@@ -86,7 +92,11 @@ def _compile(spec: ComplexitySpec) -> _Compiled:
         medium_chars=spec.medium_chars,
         complex_tail=f" chars >= complex_chars {spec.complex_chars}",
         medium_tail=f" chars >= medium_chars {spec.medium_chars}",
-        plain_tail=f" chars < medium_chars {spec.medium_chars}, no complex keywords",
+        plain=tuple(
+            f"complexity=simple: {n} chars < medium_chars {spec.medium_chars}, no complex keywords"
+            for n in range(simple_lengths)
+        ),
+        chars=tuple(f"), {n} chars" for n in range(simple_lengths)),
         counted=tuple(
             f"complexity=complex: {k} complex keyword{'s' if k != 1 else ''} ("
             for k in range(complex_.size + 1)
@@ -108,9 +118,9 @@ def classify_complexity(text: str, spec: ComplexitySpec) -> ComplexityResult:
     # the ASCII word runs, space separated; in UTF-8 each non-ASCII character becomes bytes >= 128,
     # which separate runs too
     try:
-        runs = lowered.encode().translate(SEPARATE).decode()
+        runs = lowered.encode().translate(SEPARATE)
     except UnicodeEncodeError:  # a lone surrogate
-        runs = separated(lowered)
+        runs = lowered.encode("ascii", "replace").translate(SEPARATE)
     if n <= c.long:
         present = c.index.intersection(runs.split())
         # a vocabulary none of whose tokens is in the prompt has no hit there: not looked at
@@ -120,7 +130,7 @@ def classify_complexity(text: str, spec: ComplexitySpec) -> ComplexityResult:
         else:
             complex_hits = v.hits(present, lowered)
     else:
-        spaced = f" {runs} "
+        spaced = f" {runs.decode()} "
         complex_hits = c.complex.probe(spaced, lowered)
     k = len(complex_hits)
     # one f-string per branch: the reason shown in spans and routing info
@@ -146,7 +156,10 @@ def classify_complexity(text: str, spec: ComplexitySpec) -> ComplexityResult:
             simple_hits = v.hits(present, lowered)
         if simple_hits:
             keywords = ",".join(simple_hits)
-            reason = f"complexity=simple: simple keyword ({', '.join(simple_hits)}), {n} chars"
+            try:
+                reason = f"complexity=simple: simple keyword ({', '.join(simple_hits)}{c.chars[n]}"
+            except IndexError:  # past the table
+                reason = f"complexity=simple: simple keyword ({', '.join(simple_hits)}), {n} chars"
             return _new_result(
                 "simple",
                 reason,
@@ -157,9 +170,15 @@ def classify_complexity(text: str, spec: ComplexitySpec) -> ComplexityResult:
                     "keywords": keywords,
                 },
             )
+        try:
+            reason = c.plain[n]
+        except IndexError:  # past the table
+            reason = (
+                f"complexity=simple: {n} chars < medium_chars {c.medium_chars}, no complex keywords"
+            )
         return _new_result(
             "simple",
-            f"complexity=simple: {n}{c.plain_tail}",
+            reason,
             {"chars": n, "complex_hits": 0, "simple_hits": 0, "keywords": ""},
         )
     return _new_result(

@@ -125,43 +125,43 @@ class _Other:
     """A keyword that is not one run of ASCII word characters."""
 
     word: str
-    tokens: frozenset[str]  # its own tokens: all must be tokens of a prompt it occurs in
+    tokens: frozenset[bytes]  # its own tokens: all must be tokens of a prompt it occurs in
     occurs_in: Callable[[str], object]
 
 
 @dataclass(frozen=True, slots=True)
 class Vocabulary:
-    keys: frozenset[str]  # every token of every keyword: a prompt with none of them has no hit...
+    keys: frozenset[bytes]  # every token of every keyword: a prompt with none of them has no hit...
     always: bool  # ...unless a keyword has no token at all ("---"): then it is always checked
     size: int
     # (present, lowered) -> the keywords in ``lowered``, in vocabulary order; ``present`` holds
     # the prompt's tokens, at least those of the vocabulary (complexity: ``_Compiled.index``)
-    hits: Callable[[frozenset[str], str], list[str]]
+    hits: Callable[[frozenset[bytes], str], list[str]]
     # (spaced, lowered) -> the same for a long prompt: ``spaced`` is " " + ``separated(lowered)``
     # + " ", where a token is present when " token " occurs
     probe: Callable[[str, str], list[str]]
 
 
 def _hits(
-    words: frozenset[str],
+    named: Mapping[bytes, str],
     others: tuple[_Other, ...],
-    gated: frozenset[str],
+    gated: frozenset[bytes],
     rank: Mapping[str, int],
-    present: frozenset[str],
+    present: frozenset[bytes],
     lowered: str,
 ) -> list[str]:
     """``Vocabulary.hits`` for a large vocabulary: from the few tokens present, not keyword by
     keyword. Loops, not comprehensions: a comprehension is a function call of its own."""
     found = []
     for token in present:  # the few keyword tokens the prompt holds
-        if token in words:
-            found.append(token)
+        if token in named:
+            found.append(named[token])
     if others and (not gated or not gated.isdisjoint(present)):
         for k in others:
             if k.tokens <= present and k.occurs_in(lowered):
                 found.append(k.word)
     if found and not lowered.isascii():
-        found = [w for w in found if w not in words or whole_word(lowered, w, 0)]
+        found = [w for w in found if w.encode() not in named or whole_word(lowered, w, 0)]
     if len(found) > 1:
         if len(found) > 2:
             found.sort(key=rank.__getitem__)
@@ -171,7 +171,7 @@ def _hits(
 
 
 def _generated(
-    tests: Sequence[tuple[str, Sequence[str]]],
+    tests: Sequence[tuple[str, Sequence[str | bytes]]],
     exact: Mapping[str, Callable[[str], object]],
     words: frozenset[str],
 ) -> Callable[[Any, str], list[str]]:
@@ -214,7 +214,7 @@ def vocabulary(keywords: Sequence[str], generated: bool) -> Vocabulary:
     rank: dict[str, int] = {}
     words: list[str] = []
     others: list[_Other] = []
-    tested: list[tuple[str, list[str]]] = []
+    tested: list[tuple[str, list[bytes]]] = []
     for raw in keywords:
         pieces = raw.lower().split()
         word = " ".join(pieces)
@@ -222,23 +222,24 @@ def vocabulary(keywords: Sequence[str], generated: bool) -> Vocabulary:
             continue
         rank[word] = len(rank)
         tokens = tokens_of(word)
-        tested.append((word, list(dict.fromkeys(tokens))))
+        tested.append((word, [t.encode() for t in dict.fromkeys(tokens)]))
         if tokens == [word]:
             words.append(word)
         else:
-            others.append(_Other(word, frozenset(tokens), _exact(word)))
+            others.append(_Other(word, frozenset(t.encode() for t in tokens), _exact(word)))
     exact = {k.word: k.occurs_in for k in others}
-    gated = frozenset[str]().union(*(k.tokens for k in others))
+    gated = frozenset[bytes]().union(*(k.tokens for k in others))
     always = not all(k.tokens for k in others)
     word_set = frozenset(words)
-    hits: Callable[[frozenset[str], str], list[str]]
+    hits: Callable[[frozenset[bytes], str], list[str]]
     if generated:
         hits = _generated(tested, exact, word_set)
     else:
-        hits = partial(_hits, word_set, tuple(others), frozenset() if always else gated, rank)
-    probes = [(word, [f" {tokens[0]} "] if tokens else []) for word, tokens in tested]
+        named = {w.encode(): w for w in words}
+        hits = partial(_hits, named, tuple(others), frozenset() if always else gated, rank)
+    probes = [(word, [f" {tokens[0].decode()} "] if tokens else []) for word, tokens in tested]
     return Vocabulary(
-        keys=gated.union(words),
+        keys=gated.union(w.encode() for w in words),
         always=always,
         size=len(rank),
         hits=hits,

@@ -283,3 +283,13 @@ def test_whitespace_is_never_a_word_character() -> None:
     spaces = set(re.findall(r"\s", ALL_CHARS))
     assert spaces == {c for c in ALL_CHARS if c.isspace()}
     assert not any(c.isalnum() or c == "_" for c in spaces)
+
+
+def test_simple_reasons_past_the_per_spec_table(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The simple reasons are built once per spec for lengths below complexity._TABLE; longer
+    simple prompts get theirs formatted, with the same text."""
+    monkeypatch.setattr(complexity, "_TABLE", 5)
+    monkeypatch.setattr(complexity, "_compiled", {})
+    spec = make_spec(*VOCABULARIES["defaults"])
+    for text in ("", "hi", "hello", "hi there", "thank you, what is it", "x" * 59, "hi " * 19):
+        assert classify_complexity(text, spec) == oracle(text, spec), repr(text)
