@@ -113,15 +113,18 @@ def classify_complexity(text: str, spec: ComplexitySpec) -> ComplexityResult:
     c = _last
     if c is None or c.spec is not spec:
         c = _find(spec)
-    lowered = text.lower()
     n = len(text)
+    long = n > c.long
+    # a long prompt is probed for " token ": a space at each end (in ``lowered`` too, where the
+    # exact checks look, to no other effect; keywords.py)
+    lowered = f" {text} ".lower() if long else text.lower()
     # the ASCII word runs, space separated; in UTF-8 each non-ASCII character becomes bytes >= 128,
     # which separate runs too
     try:
         runs = lowered.encode().translate(SEPARATE)
     except UnicodeEncodeError:  # a lone surrogate
         runs = lowered.encode("ascii", "replace").translate(SEPARATE)
-    if n <= c.long:
+    if not long:
         present = c.index.intersection(runs.split())
         # a vocabulary none of whose tokens is in the prompt has no hit there: not looked at
         v = c.complex
@@ -130,7 +133,7 @@ def classify_complexity(text: str, spec: ComplexitySpec) -> ComplexityResult:
         else:
             complex_hits = v.hits(present, lowered)
     else:
-        spaced = f" {runs.decode()} "
+        spaced = runs.decode()
         complex_hits = c.complex.probe(spaced, lowered)
     k = len(complex_hits)
     # one f-string per branch: the reason shown in spans and routing info
@@ -148,7 +151,7 @@ def classify_complexity(text: str, spec: ComplexitySpec) -> ComplexityResult:
         reason = f"complexity=medium: complex keyword ({complex_hits[0]}) in a short prompt"
     else:
         v = c.simple
-        if n > c.long:
+        if long:
             simple_hits = v.probe(spaced, lowered)
         elif v.keys.isdisjoint(present) and not v.always:
             simple_hits = _NONE

@@ -137,8 +137,8 @@ class Vocabulary:
     # (present, lowered) -> the keywords in ``lowered``, in vocabulary order; ``present`` holds
     # the prompt's tokens, at least those of the vocabulary (complexity: ``_Compiled.index``)
     hits: Callable[[frozenset[bytes], str], list[str]]
-    # (spaced, lowered) -> the same for a long prompt: ``spaced`` is " " + ``separated(lowered)``
-    # + " ", where a token is present when " token " occurs
+    # (spaced, lowered) -> the same for a long prompt: ``lowered`` has a space at each end and
+    # ``spaced`` is ``separated(lowered)``, where a token is present when " token " occurs
     probe: Callable[[str, str], list[str]]
 
 
@@ -175,6 +175,7 @@ def _generated(
     exact: Mapping[str, Callable[[str], object]],
     words: frozenset[str],
     spaced: frozenset[str],
+    padded: bool,
 ) -> Callable[[Any, str], list[str]]:
     """``found(haystack, lowered)``: the keywords whose strings (``tests``: keyword -> strings)
     are all in ``haystack``, in vocabulary order, the others among them checked exactly, the
@@ -187,14 +188,18 @@ def _generated(
     19.9k -> 13.1k instructions).
 
     For the others in ``spaced`` (those checked by one search, ``_exact``) the exact check
-    starts with " keyword " in " " + ``lowered`` + " " (built once, when first needed): found
-    there, the keyword occurs with a space or an end on each side, which the search accepts;
-    one substring test instead of a search (about 0.6k against 2.6k instructions)."""
+    starts with " keyword " in " " + ``lowered`` + " " (``padded``: ``lowered`` is that already;
+    else built once, when first needed): found there, the keyword occurs with a space or an end
+    on each side, which the search accepts; one substring test instead of a search (about 0.6k
+    against 2.6k instructions). The spaces change no search's result: no keyword starts or ends
+    with whitespace, and a space is no word character."""
     namespace: dict[str, object] = {
         "whole_word": whole_word,
         "_words": words,
     }
-    lines = ["def found(haystack, lowered):", "    found = []", "    padded = None"]
+    lines = ["def found(haystack, lowered):", "    found = []"]
+    if not padded:
+        lines.append("    padded = None")
     for i, (word, strings) in enumerate(tests):
         conditions = [f"{s!r} in haystack" for s in strings]
         if word in exact:
@@ -202,7 +207,8 @@ def _generated(
             check = f"_exact{i}(lowered)"
             if word in spaced:
                 probe = f" {word} "
-                check = f"({probe!r} in (padded := padded or f' {{lowered}} ') or {check})"
+                spaced_lowered = "lowered" if padded else "(padded := padded or f' {lowered} ')"
+                check = f"({probe!r} in {spaced_lowered} or {check})"
             conditions.append(check)
         lines += [
             f"    if {' and '.join(conditions) or 'True'}:",
@@ -246,7 +252,7 @@ def vocabulary(keywords: Sequence[str], generated: bool) -> Vocabulary:
     word_set = frozenset(words)
     hits: Callable[[frozenset[bytes], str], list[str]]
     if generated:
-        hits = _generated(tested, exact, word_set, frozenset(searched))
+        hits = _generated(tested, exact, word_set, frozenset(searched), padded=False)
     else:
         named = {w.encode(): w for w in words}
         hits = partial(_hits, named, tuple(others), frozenset() if always else gated, rank)
@@ -256,5 +262,5 @@ def vocabulary(keywords: Sequence[str], generated: bool) -> Vocabulary:
         always=always,
         size=len(rank),
         hits=hits,
-        probe=_generated(probes, exact, word_set, frozenset(searched)),
+        probe=_generated(probes, exact, word_set, frozenset(searched), padded=True),
     )

@@ -307,3 +307,13 @@ def test_others_found_between_spaces_or_by_their_search(name: str) -> None:
     for text in texts:
         for t in (text, f"{text} {'y' * 120} {text}"):  # tokenized, then probed
             assert classify_complexity(t, spec) == oracle(t, spec), repr(t)
+
+
+@pytest.mark.usefixtures("paths")
+def test_final_sigma_at_the_prompt_ends() -> None:
+    """A long prompt is lower-cased with a space at each end; Σ lower-cases by its neighbours
+    (final ς before a non-letter or the end), so the ends must read the same either way."""
+    spec = make_spec(("σας", "ςας"), ("οδός", "οδόσ", "ας"), hits=1)
+    for text in ("ΟΔΌΣ", "ΣΑΣ", "ΣΑΣ ΟΔΌΣ", "ΑΣ", "Σ"):
+        for t in (text, f"{text} {'y' * 120} {text}", f"{'y' * 120} {text}"):
+            assert classify_complexity(t, spec) == oracle(t, spec), repr(t)
