@@ -283,3 +283,37 @@ def test_whitespace_is_never_a_word_character() -> None:
     spaces = set(re.findall(r"\s", ALL_CHARS))
     assert spaces == {c for c in ALL_CHARS if c.isspace()}
     assert not any(c.isalnum() or c == "_" for c in spaces)
+
+
+def test_simple_reasons_past_the_per_spec_table(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The simple reasons are built once per spec for lengths below complexity._TABLE; longer
+    simple prompts get theirs formatted, with the same text."""
+    monkeypatch.setattr(complexity, "_TABLE", 5)
+    monkeypatch.setattr(complexity, "_compiled", {})
+    spec = make_spec(*VOCABULARIES["defaults"])
+    for text in ("", "hi", "hello", "hi there", "thank you, what is it", "x" * 59, "hi " * 19):
+        assert classify_complexity(text, spec) == oracle(text, spec), repr(text)
+
+
+@pytest.mark.usefixtures("paths")
+@pytest.mark.parametrize("name", ["defaults", "user"])
+def test_others_found_between_spaces_or_by_their_search(name: str) -> None:
+    """A keyword checked by a search is first looked for between spaces (or the prompt's ends);
+    where that fails (punctuation, a whitespace run, a word character) the search decides."""
+    spec = make_spec(*VOCABULARIES[name], hits=1)
+    texts = ["what is", "what is?", "(what is) x", "what  is", "what\tis", "xwhat is", "what isx"]
+    texts += ["trade-offs", "trade-offs.", "a trade-offs b", "-trade-offs-", "trade-offs_"]
+    texts += ["c++ x", "x c++", "c++x c++", "o'brien", "o'brien's", "a.b", "a.b.c", "2nd 2ndx"]
+    for text in texts:
+        for t in (text, f"{text} {'y' * 120} {text}"):  # tokenized, then probed
+            assert classify_complexity(t, spec) == oracle(t, spec), repr(t)
+
+
+@pytest.mark.usefixtures("paths")
+def test_final_sigma_at_the_prompt_ends() -> None:
+    """A long prompt is lower-cased with a space at each end; Σ lower-cases by its neighbours
+    (final ς before a non-letter or the end), so the ends must read the same either way."""
+    spec = make_spec(("σας", "ςας"), ("οδός", "οδόσ", "ας"), hits=1)
+    for text in ("ΟΔΌΣ", "ΣΑΣ", "ΣΑΣ ΟΔΌΣ", "ΑΣ", "Σ"):
+        for t in (text, f"{text} {'y' * 120} {text}", f"{'y' * 120} {text}"):
+            assert classify_complexity(t, spec) == oracle(t, spec), repr(t)
