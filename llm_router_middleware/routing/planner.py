@@ -31,7 +31,7 @@ from .reasons import (
     why_window,
 )
 from .refusals import no_model, too_long
-from .selection import Selector
+from .selection import UNJUDGED, Selector
 from .speed import meet_objective
 
 __all__ = ["Plan", "PlanInput", "Preselection", "StateView", "make_plan"]
@@ -167,7 +167,12 @@ def make_plan(config: RouterConfig, inp: PlanInput, view: StateView) -> Plan:
             status_code=config.budgets.refuse_status,
         )
 
-    selector = Selector(config, inp, found, est, rejected, attrs, view)
+    # Selector(config, inp, found, est, rejected, attrs, view) as object.__new__ and slot stores
+    # (its __init__ is a class call away: about a third more)
+    selector: Selector = _new(Selector)
+    selector.config, selector.inp, selector.found = config, inp, found
+    selector.est, selector.rejected, selector.attrs = est, rejected, attrs
+    selector.view, selector.complexity, selector.judged = view, None, UNJUDGED
     # with models over the budget this pick may be downgraded: the strategies whose reasons
     # cost the most leave it unformatted until it stands
     brief = bool(over) and (strategy == "latency" or strategy == "learned")

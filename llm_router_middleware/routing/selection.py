@@ -15,7 +15,7 @@ from .plan import AttributeValue, Rejection
 from .reasons import shown, usd
 from .speed import fastest
 
-_UNJUDGED: Judgement = (0.0, "")  # the learned strategy has not judged the prompt yet
+UNJUDGED: Judgement = (0.0, "")  # the learned strategy has not judged the prompt yet
 _LEVEL_PREFERENCE = {
     "complex": ("complex", "medium", "simple"),
     "medium": ("medium", "simple", "complex"),
@@ -24,7 +24,8 @@ _LEVEL_PREFERENCE = {
 
 
 class Selector:
-    """One plan's strategy: picks the first model from a pool and explains why."""
+    """One plan's strategy: picks the first model from a pool and explains why. (make_plan
+    builds it without ``__init__``: a new slot needs a store there too.)"""
 
     __slots__ = (
         "attrs",
@@ -56,7 +57,7 @@ class Selector:
         self.rejected = rejected
         self.attrs = attrs
         self.complexity: ComplexityResult | None = None
-        self.judged: Judgement | None = _UNJUDGED
+        self.judged: Judgement | None = UNJUDGED
 
     def why_not(self, model: str) -> str:
         for r in self.rejected:
@@ -108,7 +109,7 @@ class Selector:
             return self._experiment(pool)
         if strategy == "learned":
             judged = self.judged
-            if judged is _UNJUDGED:
+            if judged is UNJUDGED:
                 learned = self.inp.learned
                 judged = None
                 if learned is not None and learned.difficulty is not None:

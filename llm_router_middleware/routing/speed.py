@@ -66,6 +66,8 @@ def meet_objective(
     return fast, ""
 
 
+_ALONE = "%s -> %s (ewma %.3f s, p95 %.3f s over %s calls)"
+_RANKED = "%s -> %s (ewma %.3f s, p95 %.3f s over %s calls; next %s ewma %.3f s)"
 _leads: dict[float, str] = {}  # quality floor -> the reason's start
 _UNMEASURED = -math.inf  # an unmeasured model's speed key: before any measured one
 
@@ -78,10 +80,13 @@ def by_speed(
     are dict lookups (no Python call per model; an unmeasured model's EWMA key is -inf); the
     sort by quality only when two models tie on the first (two unmeasured, or equal EWMAs)."""
     speed: dict[str, float] = {}
+    keys: dict[float, str] = {}  # the distinct speeds: fewer than the models on a tie
     for name in pool:
         seen = figures.get(name)
-        speed[name] = seen.ewma_s if seen is not None else _UNMEASURED
-    if len(set(speed.values())) < len(speed):
+        value = seen.ewma_s if seen is not None else _UNMEASURED
+        speed[name] = value
+        keys[value] = name
+    if len(keys) < len(speed):  # (keyed by the same objects: as len(set(speed.values())))
         pool = sorted(pool, key=weakness.__getitem__)
     return sorted(pool, key=speed.__getitem__)
 
@@ -112,8 +117,14 @@ def fastest(
     seen = figures.get(first)
     if seen is None:
         return first, f"{lead}: {first} has no latency observed yet, tried first -> {first}", ranked
-    detail = f"ewma {seen.ewma_s:.3f} s, p95 {seen.p95_s:.3f} s over {seen.samples} calls"
     runner = figures.get(ranked[1]) if len(ranked) > 1 else None
+    # one %-format for the whole reason: fewer steps than an f-string per part (%.3f and %s
+    # give f"{x:.3f}" and f"{x}")
     if runner is not None:
-        detail += f"; next {ranked[1]} ewma {runner.ewma_s:.3f} s"
-    return first, f"{lead} -> {first} ({detail})", ranked
+        return (
+            first,
+            _RANKED
+            % (lead, first, seen.ewma_s, seen.p95_s, seen.samples, ranked[1], runner.ewma_s),
+            ranked,
+        )
+    return first, _ALONE % (lead, first, seen.ewma_s, seen.p95_s, seen.samples), ranked
