@@ -233,4 +233,6 @@ def test_usd_is_the_six_decimal_text_without_trailing_zeros() -> None:
     values += [i / 997 for i in range(-50, 300)]
     for x in values:
         assert usd(x) == (f"${x:.6f}".rstrip("0").rstrip(".") if x else "$0")
-    assert usd(0.0572) == "$0.0572" and usd(0.0) == "$0" and usd(2.0) == "$2"
+    assert usd(0.0572) == "$0.0572"
+    assert usd(0.0) == "$0"
+    assert usd(2.0) == "$2"
