@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-
 from ..config.schema import RouterConfig
 from ..errors import InvalidRequestError
 from .candidates import Candidates, cheapest_first
@@ -60,33 +58,22 @@ class Selector:
         self.judged: Judgement | None = UNJUDGED
 
     def why_not(self, model: str) -> str:
-        for r in self.rejected:
-            if r.model == model:
-                return f"{model} unavailable ({r.code})"
-        if model not in self.found.names:
-            where = " and this view" if self.inp.allowed is not None else ""
-            return f"{model} not allowed for tier {self.inp.tier.name}{where}"
-        return f"{model} unaffordable"
+        return unavailable(model, self.rejected, self.found, self.inp)
 
-    def select(
-        self,
-        strategy: str,
-        pool: list[str],
-        brief: bool = False,
-        earlier: list[str] | None = None,
-        removed: Sequence[str] = (),
-    ) -> tuple[str, str, list[str]]:
-        """(selected, reason, order of the whole pool with the selected first). ``brief``: the
-        latency and learned strategies leave the reason empty (a pick that a budget downgrade
-        may discard: their reasons cost the most to format). ``earlier``: the order their brief
-        selection gave ``pool``; they then select from ``pool`` without ``removed``, narrowing
-        that order instead of sorting again."""
+    def select(self, strategy: str, pool: list[str]) -> tuple[str, str, list[str]]:
+        """(selected, reason, order of the whole pool with the selected first). (make_plan
+        selects for the latency and learned strategies itself; they come here as a semantic
+        fallthrough.)"""
         if strategy == "fixed":
             first = pool[0]
             lead = self.found.names[0]
             if first == lead:
                 return first, f"fixed: first in order -> {first}", pool
-            return first, f"fixed: {self.why_not(lead)} -> {first}", pool
+            return (
+                first,
+                f"fixed: {unavailable(lead, self.rejected, self.found, self.inp)} -> {first}",
+                pool,
+            )
         if strategy == "cost":
             est, quality = self.est, self.found.quality
             ranked = cheapest_first(pool, est, self.found.weakness)
@@ -104,7 +91,7 @@ class Selector:
         if strategy == "latency":
             floor = self.attrs.get("latency.quality_floor", 0.0)
             figures, weakness = self.view.latency, self.found.weakness
-            return fastest(pool, figures, weakness, float(floor), brief, earlier, removed)
+            return fastest(pool, figures, weakness, float(floor))
         if strategy == "experiment":
             return self._experiment(pool)
         if strategy == "learned":
@@ -115,9 +102,7 @@ class Selector:
                 if learned is not None and learned.difficulty is not None:
                     judged = judge(learned, self.found.levels, self.attrs)
                 self.judged = judged
-            return select_learned(
-                judged, pool, self.found, self.est, self.why_not, brief, earlier, removed
-            )
+            return select_learned(judged, pool, self.found, self.est, self.why_not)
         if strategy == "semantic":
             pre = self.inp.preselection
             if pre is not None:
@@ -129,7 +114,8 @@ class Selector:
                         _first(pool, pre.model),
                     )
                 if pre.model is not None:
-                    lead = f"semantic: {pre.reason}, but {self.why_not(pre.model)}; "
+                    why = unavailable(pre.model, self.rejected, self.found, self.inp)
+                    lead = f"semantic: {pre.reason}, but {why}; "
                 else:
                     lead = f"semantic: no match ({pre.reason}); "
             else:
@@ -158,7 +144,9 @@ class Selector:
                     return model, f"{lead}{result.reason} -> {model}", _first(pool, model)
                 return (
                     model,
-                    f"{lead}{result.reason}; {self.why_not(wanted)} -> {level} model {model}",
+                    f"{lead}{result.reason}; "
+                    f"{unavailable(wanted, self.rejected, self.found, self.inp)} "
+                    f"-> {level} model {model}",
                     _first(pool, model),
                 )
         return (
@@ -180,7 +168,29 @@ class Selector:
             self.attrs["experiment.arm_available"] = True
             return a.model, f"{a.reason} -> {a.model}", _first(pool, a.model)
         self.attrs["experiment.arm_available"] = False
-        return pool[0], f"{a.reason}; arm {self.why_not(a.model)} -> {pool[0]}", pool
+        return (
+            pool[0],
+            f"{a.reason}; arm {unavailable(a.model, self.rejected, self.found, self.inp)} "
+            f"-> {pool[0]}",
+            pool,
+        )
+
+
+def unavailable(model: str, rejected: list[Rejection], found: Candidates, inp: PlanInput) -> str:
+    """Why ``model`` is not the pick: a filter rejected it, the tier (or view) does not allow
+    it, or it costs more than the per-call cap."""
+    for r in rejected:
+        if r.model == model:
+            return f"{model} unavailable ({r.code})"
+    if model not in found.names:
+        where = " and this view" if inp.allowed is not None else ""
+        return f"{model} not allowed for tier {inp.tier.name}{where}"
+    return f"{model} unaffordable"
+
+
+def unavailable_of(rejected: list[Rejection], found: Candidates, inp: PlanInput, model: str) -> str:
+    """``unavailable`` with the model last (for a partial)."""
+    return unavailable(model, rejected, found, inp)
 
 
 def _first(pool: list[str], model: str) -> list[str]:

@@ -16,10 +16,12 @@ from test_planner import CONFIG, budget, inp, view
 from llm_router_middleware._build import builder
 from llm_router_middleware.config.schema import ExperimentSpec
 from llm_router_middleware.context import RequestContext
+from llm_router_middleware.errors import RouterError
 from llm_router_middleware.routing import (
     ComplexityResult,
     LatencyFigures,
     Plan,
+    Preselection,
     Rejection,
     assign,
     make_plan,
@@ -295,3 +297,49 @@ def test_assignments_are_kept_per_user_and_made_again_for_a_new_spec() -> None:
 def test_a_configured_number_reads_as_its_f_string_kept_or_not() -> None:
     for x in (0.7, 0.7, 1, 1.0, True, 0.0, -0.0, 0, 1e-7, 0.1 + 0.2, "0.6"):
         assert shown(x) == f"{x}"
+
+
+@pytest.mark.parametrize("strategy", ["latency", "learned"])
+def test_latency_and_learned_as_a_semantic_fallthrough_plan_as_when_selected_directly(
+    strategy: str,
+) -> None:
+    """make_plan selects for these two itself (twice when a model is over the budget); as the
+    fallthrough of a semantic miss they go through the Selector: the same plan, the semantic
+    lead aside."""
+    tier = dataclasses.replace(CONFIG.tiers["pro"], quality_floor=0.0)  # no floor either way
+    miss = Preselection(None, "best route chat (0.4120) below threshold 0.6")
+    lead = "semantic: no match (best route chat (0.4120) below threshold 0.6); "
+    rng = random.Random(5)
+    seen = 0
+    for _ in range(300):
+        figures = {
+            m: LatencyFigures(rng.choice((0.1, 0.2, 0.5)), 0.9, 10)
+            for m in ("premium", "balanced", "cheap", "local")
+            if rng.random() < 0.8
+        }
+        learned = LearnedInput(rng.choice((0.0, 0.3, 0.6, 0.9)), 0.5)
+        state = view(budget=budget(rng.choice((None, 0.0001, 0.001, 0.004, 1.0))))
+        state = dataclasses.replace(state, latency=figures)
+        direct_inp = dataclasses.replace(inp(strategy, "hi", learned=learned), tier=tier)
+        semantic_inp = dataclasses.replace(
+            direct_inp, strategy="semantic", preselection=miss, fallthrough=strategy
+        )
+        try:
+            direct = make_plan(CONFIG, direct_inp, state)
+        except RouterError as error:  # the same refusal either way
+            with pytest.raises(type(error)):
+                make_plan(CONFIG, semantic_inp, state)
+            continue
+        semantic = make_plan(CONFIG, semantic_inp, state)
+        assert semantic.order == direct.order
+        assert semantic.downgraded == direct.downgraded
+        assert [(r.model, r.code, r.reason) for r in semantic.rejected] == [
+            (r.model, r.code, r.reason) for r in direct.rejected
+        ]
+        if direct.downgraded:
+            head, _, tail = direct.reason.partition("; ")
+            assert semantic.reason == f"{head}; {lead}{tail}"
+            seen += 1
+        else:
+            assert semantic.reason == lead + direct.reason
+    assert seen > 10  # downgrades happened
