@@ -239,7 +239,9 @@ def make_plan(config: RouterConfig, inp: PlanInput, view: StateView) -> Plan:
             )
             attrs["budget.preferred"] = preferred
         else:
-            order = order.copy()  # the pool ordered: it holds every model of ``over``
+            # the pool ordered: it holds every model of ``over``. (A selection returns
+            # ``eligible`` itself or a list it made for this plan: neither is read again, so
+            # the models are removed in place.)
             for m in over:
                 order.remove(m)
 
@@ -252,7 +254,12 @@ def make_plan(config: RouterConfig, inp: PlanInput, view: StateView) -> Plan:
         estimates[m] = est[m]
     attrs.setdefault("cost.estimate_usd", est[selected])
     experiment = arm = None
-    if attrs.get("experiment.enrolled") and routing.experiment is not None:
+    # only the experiment strategy (or a semantic fallthrough to it) enrols
+    if (
+        (strategy == "experiment" or strategy == "semantic")
+        and attrs.get("experiment.enrolled")
+        and routing.experiment is not None
+    ):
         experiment = routing.experiment.name
         arm = str(attrs["experiment.arm"])
     return new_plan(
