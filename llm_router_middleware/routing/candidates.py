@@ -8,7 +8,7 @@ reading six slots per model) and keeps them while the config lives.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import cast
 
 from ..config.schema import ModelSpec, RouterConfig, TierSpec
@@ -34,6 +34,8 @@ class Candidates:
     strongest: Mapping[float, str]  # level -> the first candidate of that quality or more
     fitted: dict[int, tuple[Fitted, ...]]  # expected output tokens -> rows (see ``fit``)
     distinct: bool = False  # no two candidates of the same quality (one sort ranks by quality)
+    # level -> the candidates of that quality or more (learned)
+    good: Mapping[float, frozenset[str]] = field(default_factory=dict)
 
     def fit(self, expected: int) -> tuple[Fitted, ...]:
         """The rows for a call expecting ``expected`` output tokens: what the candidate loop
@@ -91,6 +93,7 @@ def _lookup(config: RouterConfig, tier: TierSpec, allowed: tuple[str, ...] | Non
         {q: next(row[0] for row in rows if row[6] >= q) for q in levels},
         {},
         len(levels) == len(set(names)),
+        {q: frozenset(row[0] for row in rows if row[6] >= q) for q in levels},
     )
     if len(_cache) > 256:  # configs, tiers and views are few and long-lived; stay bounded
         _cache.clear()

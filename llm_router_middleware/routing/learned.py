@@ -134,12 +134,17 @@ def select_learned(
         if not fit and quality[earlier[0]] >= needed:
             order = strongest_first(narrow(pool, removed), est, weakness, found.distinct)
     else:
-        fit = unfit = False
-        for m in pool:
-            if quality[m] >= needed:
-                fit = True
-            else:
-                unfit = True
+        good = found.good.get(needed)  # the candidates good enough: two set tests, no loop
+        if good is not None:
+            fit = not good.isdisjoint(pool)
+            unfit = fit and not good.issuperset(pool)
+        else:  # a level no candidate has (not one judge gives)
+            fit = unfit = False
+            for m in pool:
+                if quality[m] >= needed:
+                    fit = True
+                else:
+                    unfit = True
         if fit:
             # the cheapest of those good enough, then the rest, each cheapest first: the pool by
             # cost with the good enough moved ahead (a stable partition of the sorted pool)

@@ -33,7 +33,7 @@ from .reasons import (
     why_window,
 )
 from .refusals import no_model, too_long
-from .selection import UNJUDGED, Selector, unavailable_of
+from .selection import UNJUDGED, Selector, unavailable
 from .speed import fastest, meet_objective
 
 __all__ = ["Plan", "PlanInput", "Preselection", "StateView", "make_plan"]
@@ -182,9 +182,9 @@ def make_plan(config: RouterConfig, inp: PlanInput, view: StateView) -> Plan:
         learned = inp.learned
         if learned is not None and learned.difficulty is not None:
             judged = judge(learned, found.levels, attrs)
-        # unavailable(model, rejected, found, inp) as a one-argument callable, not a closure
+        # unavailable(rejected, found, inp, model) as a one-argument callable, not a closure
         # (its cells would slow every read of those three names in this function)
-        why_not = partial(unavailable_of, rejected, found, inp)
+        why_not = partial(unavailable, rejected, found, inp)
         selected, reason, order = select_learned(judged, eligible, found, est, why_not, brief)
     else:
         brief = False

@@ -58,7 +58,7 @@ class Selector:
         self.judged: Judgement | None = UNJUDGED
 
     def why_not(self, model: str) -> str:
-        return unavailable(model, self.rejected, self.found, self.inp)
+        return unavailable(self.rejected, self.found, self.inp, model)
 
     def select(self, strategy: str, pool: list[str]) -> tuple[str, str, list[str]]:
         """(selected, reason, order of the whole pool with the selected first). (make_plan
@@ -71,7 +71,7 @@ class Selector:
                 return first, f"fixed: first in order -> {first}", pool
             return (
                 first,
-                f"fixed: {unavailable(lead, self.rejected, self.found, self.inp)} -> {first}",
+                f"fixed: {unavailable(self.rejected, self.found, self.inp, lead)} -> {first}",
                 pool,
             )
         if strategy == "cost":
@@ -114,7 +114,7 @@ class Selector:
                         _first(pool, pre.model),
                     )
                 if pre.model is not None:
-                    why = unavailable(pre.model, self.rejected, self.found, self.inp)
+                    why = unavailable(self.rejected, self.found, self.inp, pre.model)
                     lead = f"semantic: {pre.reason}, but {why}; "
                 else:
                     lead = f"semantic: no match ({pre.reason}); "
@@ -145,7 +145,7 @@ class Selector:
                 return (
                     model,
                     f"{lead}{result.reason}; "
-                    f"{unavailable(wanted, self.rejected, self.found, self.inp)} "
+                    f"{unavailable(self.rejected, self.found, self.inp, wanted)} "
                     f"-> {level} model {model}",
                     _first(pool, model),
                 )
@@ -170,15 +170,15 @@ class Selector:
         self.attrs["experiment.arm_available"] = False
         return (
             pool[0],
-            f"{a.reason}; arm {unavailable(a.model, self.rejected, self.found, self.inp)} "
+            f"{a.reason}; arm {unavailable(self.rejected, self.found, self.inp, a.model)} "
             f"-> {pool[0]}",
             pool,
         )
 
 
-def unavailable(model: str, rejected: list[Rejection], found: Candidates, inp: PlanInput) -> str:
+def unavailable(rejected: list[Rejection], found: Candidates, inp: PlanInput, model: str) -> str:
     """Why ``model`` is not the pick: a filter rejected it, the tier (or view) does not allow
-    it, or it costs more than the per-call cap."""
+    it, or it costs more than the per-call cap. (The model last: make_plan partials the rest.)"""
     for r in rejected:
         if r.model == model:
             return f"{model} unavailable ({r.code})"
@@ -186,11 +186,6 @@ def unavailable(model: str, rejected: list[Rejection], found: Candidates, inp: P
         where = " and this view" if inp.allowed is not None else ""
         return f"{model} not allowed for tier {inp.tier.name}{where}"
     return f"{model} unaffordable"
-
-
-def unavailable_of(rejected: list[Rejection], found: Candidates, inp: PlanInput, model: str) -> str:
-    """``unavailable`` with the model last (for a partial)."""
-    return unavailable(model, rejected, found, inp)
 
 
 def _first(pool: list[str], model: str) -> list[str]:

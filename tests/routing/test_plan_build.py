@@ -210,13 +210,16 @@ def test_the_speed_ranking_is_the_tuple_key_s() -> None:
         )
 
 
-def _candidates(quality: dict[str, float]) -> Candidates:
+def _candidates(quality: dict[str, float], good: bool = True) -> Candidates:
+    """``good``: with the good-enough sets of each level (as the planner's candidates have);
+    without, select_learned tests each model."""
     names = tuple(quality)
     levels = tuple(sorted(set(quality.values())))
     strongest = {q: next(m for m in names if quality[m] >= q) for q in levels}
     weakness = {m: -q for m, q in quality.items()}
     distinct = len(levels) == len(set(names))
-    return Candidates(names, (), quality, weakness, levels, 0.0, strongest, {}, distinct)
+    sets = {q: frozenset(m for m in names if quality[m] >= q) for q in levels} if good else {}
+    return Candidates(names, (), quality, weakness, levels, 0.0, strongest, {}, distinct, sets)
 
 
 def test_a_narrowed_earlier_order_is_what_selecting_again_gives() -> None:
@@ -228,7 +231,7 @@ def test_a_narrowed_earlier_order_is_what_selecting_again_gives() -> None:
         if rng.random() < 0.2:  # a tier that lists a model twice
             pool.insert(rng.randrange(len(pool) + 1), rng.choice(pool))
         quality = {m: rng.choice((0.3, 0.5, 0.7, 0.9)) for m in pool}
-        found = _candidates(quality)
+        found = _candidates(quality, good=rng.random() < 0.5)
         est = {m: rng.choice((0.001, 0.002, 0.5)) for m in pool}
         gone = {m for m in pool if rng.random() < 0.4}
         part = [m for m in pool if m not in gone] or pool
