@@ -55,8 +55,11 @@ def judge(
     d, t, share = inp.difficulty, inp.threshold, inp.strong_share
     assert d is not None
     k = len(levels)
-    knob = _knobs.get((k, t, share)) or _knob(k, t, share)
-    steps, rounded, told = knob
+    # the usual knob (a threshold, no share) by the threshold alone: one float key, no tuple
+    knob = _by_threshold.get(t) if share is None else None
+    if knob is None or knob[3] != k:
+        knob = _knob(k, t, share)
+    steps, rounded, told, _ = knob
     attrs[_DIFFICULTY] = round(d, 4)
     attrs[_THRESHOLD] = rounded
     attrs[_CACHED] = inp.cached
@@ -78,8 +81,9 @@ def judge(
 # (levels, threshold, strong share) -> the threshold's steps between levels, the threshold
 # rounded for the plan's attributes and as the reason tells it: the knob is configuration, the
 # same for every call of a tier, so this is worked out once per knob
-_Knob = tuple[tuple[float, ...], float, str]
+_Knob = tuple[tuple[float, ...], float, str, int]  # and k: the threshold-keyed one checks it
 _knobs: dict[tuple[int, float, float | None], _Knob] = {}
+_by_threshold: dict[float, _Knob] = {}  # threshold -> the last knob made with no share
 
 
 def _knob(k: int, t: float, share: float | None) -> _Knob:
@@ -87,9 +91,12 @@ def _knob(k: int, t: float, share: float | None) -> _Knob:
     if knob is None:
         if len(_knobs) > 256:  # thresholds are a few knobs: stay bounded
             _knobs.clear()
+            _by_threshold.clear()
         steps = tuple(t * j / (k - 1) for j in range(1, k))
         told = f"{t:.2f} ({LearnedInput(0.0, t, share).knob})"
-        knob = _knobs[k, t, share] = (steps, round(t, 4), told)
+        knob = _knobs[k, t, share] = (steps, round(t, 4), told, k)
+    if share is None:
+        _by_threshold[t] = knob
     return knob
 
 

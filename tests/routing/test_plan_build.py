@@ -36,8 +36,10 @@ from llm_router_middleware.routing.learned import (
     LearnedInput,
     _knob,
     _level,
+    judge,
     select_learned,
 )
+from llm_router_middleware.routing.plan import AttributeValue
 from llm_router_middleware.routing.reasons import shown
 from llm_router_middleware.routing.selection import _first
 from llm_router_middleware.routing.speed import by_speed, fastest
@@ -275,6 +277,27 @@ def test_the_learned_level_matches_the_step_by_step_rule() -> None:
         t = rng.choice((0.0, 0.3, 0.5, 0.8, 1.0, -0.5, rng.random()))
         d = rng.choice((*values, rng.random(), t * rng.randint(0, k) / max(k - 1, 1)))
         assert _level(d, t, _knob(k, t, None)[0]) == by_steps(d, t, k), (d, t, k)
+
+
+def test_judging_with_the_same_threshold_for_candidate_sets_of_different_sizes() -> None:
+    """judge finds a share-less knob by the threshold alone: alternating between tiers with
+    different numbers of levels (and a share knob in between) must still use each one's steps."""
+
+    def level_of(d: float, t: float, k: int) -> int:
+        return max((j for j in range(k) if j == 0 or d >= t * j / (k - 1)), default=0)
+
+    rng = random.Random(11)
+    sets = [(0.5,), (0.5, 0.9), (0.3, 0.5, 0.7, 0.9), tuple(i / 10 for i in range(1, 8))]
+    for _ in range(500):
+        levels = rng.choice(sets)
+        t = rng.choice((0.5, 0.8))
+        share = rng.choice((None, None, 0.25))
+        d = rng.random()
+        attrs: dict[str, AttributeValue] = {}
+        needed, text = judge(LearnedInput(d, t, share), levels, attrs)
+        assert needed == levels[level_of(d, t, len(levels))], (d, t, levels)
+        assert attrs["learned.required_quality"] == needed
+        assert f"({'strong_share 0.25' if share else 'threshold'})" in text
 
 
 def test_moving_a_model_first_keeps_the_rest_in_order_and_drops_its_copies() -> None:
