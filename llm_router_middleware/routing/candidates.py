@@ -140,7 +140,10 @@ def cheapest_first(
     """``pool`` by estimated cost, ties to the higher quality, then in pool order: sorted on
     the key (cost, -quality) as two stable sorts whose keys are dict lookups (no Python call
     per model)."""
-    return sorted(sorted(pool, key=weakness.__getitem__), key=est.__getitem__)
+    ranked = pool.copy()  # a copy sorted in place: fewer steps than sorted()
+    ranked.sort(key=weakness.__getitem__)
+    ranked.sort(key=est.__getitem__)
+    return ranked
 
 
 def strongest_first(
@@ -152,9 +155,11 @@ def strongest_first(
     """``pool`` by quality, highest first, ties to the cheaper, then in pool order (the key
     (-quality, cost), as ``cheapest_first``). ``distinct``: no two models of the pool share a
     quality (a model listed twice aside), so no tie is left to the cost."""
-    if distinct:
-        return sorted(pool, key=weakness.__getitem__)
-    return sorted(sorted(pool, key=est.__getitem__), key=weakness.__getitem__)
+    ranked = pool.copy()  # a copy sorted in place: fewer steps than sorted()
+    if not distinct:
+        ranked.sort(key=est.__getitem__)
+    ranked.sort(key=weakness.__getitem__)
+    return ranked
 
 
 def narrow(order: list[str], removed: Sequence[str]) -> list[str]:

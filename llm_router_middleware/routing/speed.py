@@ -86,9 +86,11 @@ def by_speed(
         value = seen.ewma_s if seen is not None else _UNMEASURED
         speed[name] = value
         keys[value] = name
+    ranked = pool.copy()  # a copy sorted in place: fewer steps than sorted()
     if len(keys) < len(speed):  # (keyed by the same objects: as len(set(speed.values())))
-        pool = sorted(pool, key=weakness.__getitem__)
-    return sorted(pool, key=speed.__getitem__)
+        ranked.sort(key=weakness.__getitem__)
+    ranked.sort(key=speed.__getitem__)
+    return ranked
 
 
 def fastest(
