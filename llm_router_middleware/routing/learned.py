@@ -124,11 +124,14 @@ def select_learned(
     """(selected, reason, the whole pool ordered with the selected first); ``judged`` None: an
     empty prompt (or no learned input). ``brief``: no reason. ``earlier``: the order this gave
     ``pool``: the selection is then from ``pool`` without ``removed``, whose order is that one
-    without them, unless it led with a model good enough and none of the good enough is left."""
+    without them, unless it led with a model good enough and none of the good enough is left.
+    (``earlier`` itself is narrowed: the caller's list, not read again; no copy.)"""
     quality, weakness = found.quality, found.weakness
     if judged is None:
-        if earlier is not None:
-            cheapest = narrow(earlier, removed)
+        if earlier is not None:  # narrowed in place (see the docstring)
+            cheapest = earlier
+            for m in removed:
+                cheapest.remove(m)
         else:
             cheapest = cheapest_first(pool, est, weakness)
         if brief:
@@ -136,9 +139,12 @@ def select_learned(
         return cheapest[0], f"learned: empty prompt -> cheapest {cheapest[0]}", cheapest
     needed, test = judged
     if earlier is not None:
-        order = narrow(earlier, removed)
+        led_fit = quality[earlier[0]] >= needed  # read before the narrowing in place
+        order = earlier
+        for m in removed:
+            order.remove(m)
         fit = quality[order[0]] >= needed
-        if not fit and quality[earlier[0]] >= needed:
+        if not fit and led_fit:
             order = strongest_first(narrow(pool, removed), est, weakness, found.distinct)
     else:
         good = found.good.get(needed)  # the candidates good enough: two set tests, no loop

@@ -11,7 +11,6 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping, Sequence
 
-from .candidates import narrow
 from .latency import LatencyFigures
 from .plan import AttributeValue, Rejection
 
@@ -104,8 +103,14 @@ def fastest(
 ) -> tuple[str, str, list[str]]:
     """(selected, reason, the pool ordered fastest first, as ``by_speed``). ``brief``: no
     reason. ``earlier``: the order this gave ``pool``: the selection is then from ``pool``
-    without ``removed``, whose order is that one without them (no sorting again)."""
-    ranked = by_speed(pool, figures, weakness) if earlier is None else narrow(earlier, removed)
+    without ``removed``, whose order is that one without them (no sorting again; ``earlier``
+    itself is narrowed and returned)."""
+    if earlier is None:
+        ranked = by_speed(pool, figures, weakness)
+    else:  # narrowed in place: the caller's list, not read again (no copy, no call)
+        ranked = earlier
+        for m in removed:
+            ranked.remove(m)
     first = ranked[0]
     if brief:
         return first, "", ranked
