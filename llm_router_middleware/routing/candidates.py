@@ -9,10 +9,14 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import cast
+from typing import TYPE_CHECKING, cast
 
 from ..config.schema import ModelSpec, RouterConfig, TierSpec
+from .plan import Rejection
 from .refusals import narrowed
+
+if TYPE_CHECKING:  # inputs imports learned, which imports this module
+    from .inputs import PlanInput
 
 # name, spec, max_output_tokens, context_window, rpm, tpm, quality, $/input token, $/output token
 Row = tuple[str, ModelSpec, int, int, int | None, int | None, float, float, float]
@@ -173,3 +177,17 @@ def narrow(order: list[str], removed: Sequence[str]) -> list[str]:
     for m in removed:
         narrowed.remove(m)
     return narrowed
+
+
+def unavailable(
+    rejected: Sequence[Rejection], found: Candidates, inp: PlanInput, model: str
+) -> str:
+    """Why ``model`` is not the pick: a filter rejected it, the tier (or view) does not allow
+    it, or it costs more than the per-call cap. (The model last: make_plan partials the rest.)"""
+    for r in rejected:
+        if r.model == model:
+            return f"{model} unavailable ({r.code})"
+    if model not in found.names:
+        where = " and this view" if inp.allowed is not None else ""
+        return f"{model} not allowed for tier {inp.tier.name}{where}"
+    return f"{model} unaffordable"

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping
-from functools import partial
 from types import MappingProxyType
 
 from ..config.schema import RouterConfig
@@ -33,7 +32,7 @@ from .reasons import (
     why_window,
 )
 from .refusals import no_model, too_long
-from .selection import UNJUDGED, Selector, unavailable
+from .selection import UNJUDGED, Selector
 from .speed import fastest, meet_objective
 
 __all__ = ["Plan", "PlanInput", "Preselection", "StateView", "make_plan"]
@@ -182,10 +181,11 @@ def make_plan(config: RouterConfig, inp: PlanInput, view: StateView) -> Plan:
         learned = inp.learned
         if learned is not None and learned.difficulty is not None:
             judged = judge(learned, found.levels, attrs)
-        # unavailable(rejected, found, inp, model) as a one-argument callable, not a closure
-        # (its cells would slow every read of those three names in this function)
-        why_not = partial(unavailable, rejected, found, inp)
-        selected, reason, order = select_learned(judged, eligible, found, est, why_not, brief)
+        # no why_not callable (a closure's cells would slow every read of their names here, a
+        # partial costs as much again): select_learned asks candidates.unavailable itself
+        selected, reason, order = select_learned(
+            judged, eligible, found, est, None, brief, None, (), rejected, inp
+        )
     else:
         brief = False
         # Selector(config, inp, found, est, rejected, attrs, view) as object.__new__ and slot
@@ -225,7 +225,7 @@ def make_plan(config: RouterConfig, inp: PlanInput, view: StateView) -> Plan:
                 )
             else:
                 selected, reason, order = select_learned(
-                    judged, eligible, found, est, why_not, False, order, removed
+                    judged, eligible, found, est, None, False, order, removed, rejected, inp
                 )
         elif downgraded:
             affordable = eligible.copy()

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from ..config.schema import RouterConfig
 from ..errors import InvalidRequestError
-from .candidates import Candidates, cheapest_first
+from .candidates import Candidates, cheapest_first, unavailable
 from .complexity import ComplexityResult, classify_complexity
 from .experiments import assign
 from .inputs import PlanInput, StateView
@@ -174,18 +174,6 @@ class Selector:
             f"-> {pool[0]}",
             pool,
         )
-
-
-def unavailable(rejected: list[Rejection], found: Candidates, inp: PlanInput, model: str) -> str:
-    """Why ``model`` is not the pick: a filter rejected it, the tier (or view) does not allow
-    it, or it costs more than the per-call cap. (The model last: make_plan partials the rest.)"""
-    for r in rejected:
-        if r.model == model:
-            return f"{model} unavailable ({r.code})"
-    if model not in found.names:
-        where = " and this view" if inp.allowed is not None else ""
-        return f"{model} not allowed for tier {inp.tier.name}{where}"
-    return f"{model} unaffordable"
 
 
 def _first(pool: list[str], model: str) -> list[str]:
