@@ -40,6 +40,7 @@ class Candidates:
     distinct: bool = False  # no two candidates of the same quality (one sort ranks by quality)
     # level -> the candidates of that quality or more (learned)
     good: Mapping[float, frozenset[str]] = field(default_factory=dict)
+    unique: bool = False  # no candidate listed twice
 
     def fit(self, expected: int) -> tuple[Fitted, ...]:
         """The rows for a call expecting ``expected`` output tokens: what the candidate loop
@@ -98,6 +99,7 @@ def _lookup(config: RouterConfig, tier: TierSpec, allowed: tuple[str, ...] | Non
         {},
         len(levels) == len(set(names)),
         {q: frozenset(row[0] for row in rows if row[6] >= q) for q in levels},
+        len(set(names)) == len(names),
     )
     if len(_cache) > 256:  # configs, tiers and views are few and long-lived; stay bounded
         _cache.clear()

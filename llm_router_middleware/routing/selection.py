@@ -111,7 +111,7 @@ class Selector:
                     return (
                         pre.model,
                         f"semantic: {pre.reason} -> {pre.model}",
-                        _first(pool, pre.model),
+                        _first(pool, pre.model, self.found.unique),
                     )
                 if pre.model is not None:
                     why = unavailable(self.rejected, self.found, self.inp, pre.model)
@@ -141,13 +141,17 @@ class Selector:
             model = spec.levels.get(level)
             if model is not None and model in pool:
                 if model == wanted:
-                    return model, f"{lead}{result.reason} -> {model}", _first(pool, model)
+                    return (
+                        model,
+                        f"{lead}{result.reason} -> {model}",
+                        _first(pool, model, self.found.unique),
+                    )
                 return (
                     model,
                     f"{lead}{result.reason}; "
                     f"{unavailable(self.rejected, self.found, self.inp, wanted)} "
                     f"-> {level} model {model}",
-                    _first(pool, model),
+                    _first(pool, model, self.found.unique),
                 )
         return (
             pool[0],
@@ -166,7 +170,7 @@ class Selector:
             self.attrs["experiment.bucket"] = a.bucket
         if a.model in pool:
             self.attrs["experiment.arm_available"] = True
-            return a.model, f"{a.reason} -> {a.model}", _first(pool, a.model)
+            return a.model, f"{a.reason} -> {a.model}", _first(pool, a.model, self.found.unique)
         self.attrs["experiment.arm_available"] = False
         return (
             pool[0],
@@ -176,14 +180,15 @@ class Selector:
         )
 
 
-def _first(pool: list[str], model: str) -> list[str]:
+def _first(pool: list[str], model: str, unique: bool = False) -> list[str]:
     """``pool`` with ``model`` (one of its models) moved to the front, any other copy of it
-    dropped (a tier may list a model twice)."""
+    dropped (a tier may list a model twice; ``unique``: the candidates list none twice, so no
+    copy is looked for)."""
     if pool[0] == model:
         return pool
     order = pool.copy()
     order.remove(model)
-    if model in order:
+    if not unique and model in order:
         return [model, *(m for m in pool if m != model)]
     order.insert(0, model)
     return order

@@ -304,6 +304,15 @@ def test_moving_a_model_first_keeps_the_rest_in_order_and_drops_its_copies() -> 
     assert _first(["a", "b", "c"], "a") == ["a", "b", "c"]
     assert _first(["a", "b", "c"], "c") == ["c", "a", "b"]
     assert _first(["a", "c", "b", "c"], "c") == ["c", "a", "b"]
+    assert _first(["a", "b", "c"], "c", unique=True) == ["c", "a", "b"]
+    assert _first(["b", "a"], "b", unique=True) == ["b", "a"]
+
+
+def test_candidates_know_whether_a_model_is_listed_twice() -> None:
+    # _first looks for a second copy only when the candidates have one
+    tier = dataclasses.replace(CONFIG.tiers["pro"], models=("cheap", "premium", "cheap"))
+    assert not candidates(CONFIG, tier, None).unique
+    assert candidates(CONFIG, CONFIG.tiers["pro"], None).unique
 
 
 def test_assignments_are_kept_per_user_and_made_again_for_a_new_spec() -> None:
