@@ -16,6 +16,7 @@ from ..config.schema import RouterConfig
 from ..errors import BudgetExhaustedError, DeadlineExceededError, InvalidRequestError
 from .candidates import candidates
 from .capabilities import missing, model_lacks, no_capable_model, why_capability
+from .complexity import classify_complexity
 from .inputs import PlanInput, Preselection, StateView
 from .learned import Judgement, judge, select_learned
 from .plan import AttributeValue, Plan, Rejection, new_plan
@@ -32,7 +33,7 @@ from .reasons import (
     why_window,
 )
 from .refusals import no_model, too_long
-from .selection import UNJUDGED, Selector
+from .selection import UNJUDGED, Selector, by_level
 from .speed import fastest, meet_objective
 
 __all__ = ["Plan", "PlanInput", "Preselection", "StateView", "make_plan"]
@@ -170,8 +171,8 @@ def make_plan(config: RouterConfig, inp: PlanInput, view: StateView) -> Plan:
 
     # with models over the budget the latency and learned strategies' pick may be downgraded:
     # their reasons cost the most, so it is left unformatted until it stands (``brief``). They
-    # select here, not through a Selector (no object to build, no dispatch: a plan over the
-    # budget selects twice); the other strategies through one.
+    # and the complexity strategy select here, not through a Selector (no object to build, no
+    # dispatch: a plan over the budget selects twice); the other strategies through one.
     brief = bool(over)
     judged: Judgement | None = None
     if strategy == "latency":
@@ -186,6 +187,12 @@ def make_plan(config: RouterConfig, inp: PlanInput, view: StateView) -> Plan:
         selected, reason, order = select_learned(
             judged, eligible, found, est, None, brief, None, (), rejected, inp
         )
+    elif strategy == "complexity":  # also without a Selector: it classifies once
+        brief = False
+        levels = routing.complexity.levels
+        classified = classify_complexity(inp.text, routing.complexity)
+        attrs["complexity.level"] = classified.level
+        selected, reason, order = by_level(classified, levels, eligible, "", rejected, found, inp)
     else:
         brief = False
         # Selector(config, inp, found, est, rejected, attrs, view) as object.__new__ and slot
@@ -231,7 +238,12 @@ def make_plan(config: RouterConfig, inp: PlanInput, view: StateView) -> Plan:
             affordable = eligible.copy()
             for m in over:
                 affordable.remove(m)
-            selected, reason, order = selector.select(strategy, affordable)
+            if strategy == "complexity":
+                selected, reason, order = by_level(
+                    classified, levels, affordable, "", rejected, found, inp
+                )
+            else:
+                selected, reason, order = selector.select(strategy, affordable)
         if downgraded:
             reason = (
                 f"budget downgrade: preferred {preferred} ~{usd(est[preferred])} > "

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 from ..config.schema import RouterConfig
 from ..errors import InvalidRequestError
 from .candidates import Candidates, cheapest_first, unavailable
@@ -136,28 +138,7 @@ class Selector:
         if result is None:
             result = self.complexity = classify_complexity(self.inp.text, spec)
             self.attrs["complexity.level"] = result.level
-        wanted = spec.levels[result.level]
-        for level in _LEVEL_PREFERENCE[result.level]:
-            model = spec.levels.get(level)
-            if model is not None and model in pool:
-                if model == wanted:
-                    return (
-                        model,
-                        f"{lead}{result.reason} -> {model}",
-                        _first(pool, model, self.found.unique),
-                    )
-                return (
-                    model,
-                    f"{lead}{result.reason}; "
-                    f"{unavailable(self.rejected, self.found, self.inp, wanted)} "
-                    f"-> {level} model {model}",
-                    _first(pool, model, self.found.unique),
-                )
-        return (
-            pool[0],
-            f"{lead}{result.reason}; no level model available -> {pool[0]}",
-            pool,
-        )
+        return by_level(result, spec.levels, pool, lead, self.rejected, self.found, self.inp)
 
     def _experiment(self, pool: list[str]) -> tuple[str, str, list[str]]:
         spec = self.config.routing.experiment
@@ -178,6 +159,36 @@ class Selector:
             f"-> {pool[0]}",
             pool,
         )
+
+
+def by_level(
+    result: ComplexityResult,
+    levels: Mapping[str, str],
+    pool: list[str],
+    lead: str,
+    rejected: list[Rejection],
+    found: Candidates,
+    inp: PlanInput,
+) -> tuple[str, str, list[str]]:
+    """The complexity strategy's pick for a classified prompt: the model of its level, else of
+    the nearest level in the pool, else the pool's first. ``lead``: the reason's start."""
+    wanted = levels[result.level]
+    for level in _LEVEL_PREFERENCE[result.level]:
+        model = levels.get(level)
+        if model is not None and model in pool:
+            if model == wanted:
+                return model, f"{lead}{result.reason} -> {model}", _first(pool, model, found.unique)
+            return (
+                model,
+                f"{lead}{result.reason}; {unavailable(rejected, found, inp, wanted)} "
+                f"-> {level} model {model}",
+                _first(pool, model, found.unique),
+            )
+    return (
+        pool[0],
+        f"{lead}{result.reason}; no level model available -> {pool[0]}",
+        pool,
+    )
 
 
 def _first(pool: list[str], model: str, unique: bool = False) -> list[str]:

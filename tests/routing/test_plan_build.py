@@ -334,11 +334,11 @@ def test_a_configured_number_reads_as_its_f_string_kept_or_not() -> None:
         assert shown(x) == f"{x}"
 
 
-@pytest.mark.parametrize("strategy", ["latency", "learned"])
-def test_latency_and_learned_as_a_semantic_fallthrough_plan_as_when_selected_directly(
+@pytest.mark.parametrize("strategy", ["latency", "learned", "complexity"])
+def test_latency_learned_complexity_as_a_semantic_fallthrough_plan_as_when_selected_directly(
     strategy: str,
 ) -> None:
-    """make_plan selects for these two itself (twice when a model is over the budget); as the
+    """make_plan selects for these three itself (twice when a model is over the budget); as the
     fallthrough of a semantic miss they go through the Selector: the same plan, the semantic
     lead aside."""
     tier = dataclasses.replace(CONFIG.tiers["pro"], quality_floor=0.0)  # no floor either way
@@ -355,7 +355,8 @@ def test_latency_and_learned_as_a_semantic_fallthrough_plan_as_when_selected_dir
         learned = LearnedInput(rng.choice((0.0, 0.3, 0.6, 0.9)), 0.5)
         state = view(budget=budget(rng.choice((None, 0.0001, 0.001, 0.004, 1.0))))
         state = dataclasses.replace(state, latency=figures)
-        direct_inp = dataclasses.replace(inp(strategy, "hi", learned=learned), tier=tier)
+        text = rng.choice(("hi", "Please analyze the trade-offs, step by step, and prove it"))
+        direct_inp = dataclasses.replace(inp(strategy, text, learned=learned), tier=tier)
         semantic_inp = dataclasses.replace(
             direct_inp, strategy="semantic", preselection=miss, fallthrough=strategy
         )
