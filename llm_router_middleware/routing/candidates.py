@@ -8,11 +8,15 @@ reading six slots per model) and keeps them while the config lives.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
-from typing import cast
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, cast
 
 from ..config.schema import ModelSpec, RouterConfig, TierSpec
+from .plan import Rejection
 from .refusals import narrowed
+
+if TYPE_CHECKING:  # inputs imports learned, which imports this module
+    from .inputs import PlanInput
 
 # name, spec, max_output_tokens, context_window, rpm, tpm, quality, $/input token, $/output token
 Row = tuple[str, ModelSpec, int, int, int | None, int | None, float, float, float]
@@ -34,6 +38,9 @@ class Candidates:
     strongest: Mapping[float, str]  # level -> the first candidate of that quality or more
     fitted: dict[int, tuple[Fitted, ...]]  # expected output tokens -> rows (see ``fit``)
     distinct: bool = False  # no two candidates of the same quality (one sort ranks by quality)
+    # level -> the candidates of that quality or more (learned)
+    good: Mapping[float, frozenset[str]] = field(default_factory=dict)
+    unique: bool = False  # no candidate listed twice
 
     def fit(self, expected: int) -> tuple[Fitted, ...]:
         """The rows for a call expecting ``expected`` output tokens: what the candidate loop
@@ -91,6 +98,8 @@ def _lookup(config: RouterConfig, tier: TierSpec, allowed: tuple[str, ...] | Non
         {q: next(row[0] for row in rows if row[6] >= q) for q in levels},
         {},
         len(levels) == len(set(names)),
+        {q: frozenset(row[0] for row in rows if row[6] >= q) for q in levels},
+        len(set(names)) == len(names),
     )
     if len(_cache) > 256:  # configs, tiers and views are few and long-lived; stay bounded
         _cache.clear()
@@ -137,7 +146,10 @@ def cheapest_first(
     """``pool`` by estimated cost, ties to the higher quality, then in pool order: sorted on
     the key (cost, -quality) as two stable sorts whose keys are dict lookups (no Python call
     per model)."""
-    return sorted(sorted(pool, key=weakness.__getitem__), key=est.__getitem__)
+    ranked = pool.copy()  # a copy sorted in place: fewer steps than sorted()
+    ranked.sort(key=weakness.__getitem__)
+    ranked.sort(key=est.__getitem__)
+    return ranked
 
 
 def strongest_first(
@@ -149,9 +161,11 @@ def strongest_first(
     """``pool`` by quality, highest first, ties to the cheaper, then in pool order (the key
     (-quality, cost), as ``cheapest_first``). ``distinct``: no two models of the pool share a
     quality (a model listed twice aside), so no tie is left to the cost."""
-    if distinct:
-        return sorted(pool, key=weakness.__getitem__)
-    return sorted(sorted(pool, key=est.__getitem__), key=weakness.__getitem__)
+    ranked = pool.copy()  # a copy sorted in place: fewer steps than sorted()
+    if not distinct:
+        ranked.sort(key=est.__getitem__)
+    ranked.sort(key=weakness.__getitem__)
+    return ranked
 
 
 def narrow(order: list[str], removed: Sequence[str]) -> list[str]:
@@ -165,3 +179,17 @@ def narrow(order: list[str], removed: Sequence[str]) -> list[str]:
     for m in removed:
         narrowed.remove(m)
     return narrowed
+
+
+def unavailable(
+    rejected: Sequence[Rejection], found: Candidates, inp: PlanInput, model: str
+) -> str:
+    """Why ``model`` is not the pick: a filter rejected it, the tier (or view) does not allow
+    it, or it costs more than the per-call cap. (The model last: make_plan partials the rest.)"""
+    for r in rejected:
+        if r.model == model:
+            return f"{model} unavailable ({r.code})"
+    if model not in found.names:
+        where = " and this view" if inp.allowed is not None else ""
+        return f"{model} not allowed for tier {inp.tier.name}{where}"
+    return f"{model} unaffordable"

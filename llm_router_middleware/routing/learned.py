@@ -10,9 +10,13 @@ from __future__ import annotations
 from bisect import bisect_right
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
-from .candidates import Candidates, cheapest_first, narrow, strongest_first
-from .plan import AttributeValue
+from .candidates import Candidates, cheapest_first, narrow, strongest_first, unavailable
+from .plan import AttributeValue, Rejection
+
+if TYPE_CHECKING:  # inputs imports this module
+    from .inputs import PlanInput
 
 # plan attribute keys; the route span prefixes them with "llm_router." (the full names are the
 # telemetry.LEARNED_* constants: telemetry imports routing, so they cannot be imported here)
@@ -55,8 +59,11 @@ def judge(
     d, t, share = inp.difficulty, inp.threshold, inp.strong_share
     assert d is not None
     k = len(levels)
-    knob = _knobs.get((k, t, share)) or _knob(k, t, share)
-    steps, rounded, told = knob
+    # the usual knob (a threshold, no share) by the threshold alone: one float key, no tuple
+    knob = _by_threshold.get(t) if share is None else None
+    if knob is None or knob[3] != k:
+        knob = _knob(k, t, share)
+    steps, rounded, told, _ = knob
     attrs[_DIFFICULTY] = round(d, 4)
     attrs[_THRESHOLD] = rounded
     attrs[_CACHED] = inp.cached
@@ -78,8 +85,9 @@ def judge(
 # (levels, threshold, strong share) -> the threshold's steps between levels, the threshold
 # rounded for the plan's attributes and as the reason tells it: the knob is configuration, the
 # same for every call of a tier, so this is worked out once per knob
-_Knob = tuple[tuple[float, ...], float, str]
+_Knob = tuple[tuple[float, ...], float, str, int]  # and k: the threshold-keyed one checks it
 _knobs: dict[tuple[int, float, float | None], _Knob] = {}
+_by_threshold: dict[float, _Knob] = {}  # threshold -> the last knob made with no share
 
 
 def _knob(k: int, t: float, share: float | None) -> _Knob:
@@ -87,9 +95,12 @@ def _knob(k: int, t: float, share: float | None) -> _Knob:
     if knob is None:
         if len(_knobs) > 256:  # thresholds are a few knobs: stay bounded
             _knobs.clear()
+            _by_threshold.clear()
         steps = tuple(t * j / (k - 1) for j in range(1, k))
         told = f"{t:.2f} ({LearnedInput(0.0, t, share).knob})"
-        knob = _knobs[k, t, share] = (steps, round(t, 4), told)
+        knob = _knobs[k, t, share] = (steps, round(t, 4), told, k)
+    if share is None:
+        _by_threshold[t] = knob
     return knob
 
 
@@ -109,19 +120,25 @@ def select_learned(
     pool: list[str],
     found: Candidates,
     est: Mapping[str, float],
-    why_not: Callable[[str], str],
+    why_not: Callable[[str], str] | None,
     brief: bool = False,
     earlier: list[str] | None = None,
     removed: Sequence[str] = (),
+    rejected: Sequence[Rejection] = (),
+    inp: PlanInput | None = None,
 ) -> tuple[str, str, list[str]]:
     """(selected, reason, the whole pool ordered with the selected first); ``judged`` None: an
     empty prompt (or no learned input). ``brief``: no reason. ``earlier``: the order this gave
     ``pool``: the selection is then from ``pool`` without ``removed``, whose order is that one
-    without them, unless it led with a model good enough and none of the good enough is left."""
+    without them, unless it led with a model good enough and none of the good enough is left.
+    (``earlier`` itself is narrowed: the caller's list, not read again; no copy.) ``why_not``
+    None: the reason says why the strongest is not the pick from ``rejected`` and ``inp``."""
     quality, weakness = found.quality, found.weakness
     if judged is None:
-        if earlier is not None:
-            cheapest = narrow(earlier, removed)
+        if earlier is not None:  # narrowed in place (see the docstring)
+            cheapest = earlier
+            for m in removed:
+                cheapest.remove(m)
         else:
             cheapest = cheapest_first(pool, est, weakness)
         if brief:
@@ -129,17 +146,25 @@ def select_learned(
         return cheapest[0], f"learned: empty prompt -> cheapest {cheapest[0]}", cheapest
     needed, test = judged
     if earlier is not None:
-        order = narrow(earlier, removed)
+        led_fit = quality[earlier[0]] >= needed  # read before the narrowing in place
+        order = earlier
+        for m in removed:
+            order.remove(m)
         fit = quality[order[0]] >= needed
-        if not fit and quality[earlier[0]] >= needed:
+        if not fit and led_fit:
             order = strongest_first(narrow(pool, removed), est, weakness, found.distinct)
     else:
-        fit = unfit = False
-        for m in pool:
-            if quality[m] >= needed:
-                fit = True
-            else:
-                unfit = True
+        good = found.good.get(needed)  # the candidates good enough: two set tests, no loop
+        if good is not None:
+            fit = not good.isdisjoint(pool)
+            unfit = fit and not good.issuperset(pool)
+        else:  # a level no candidate has (not one judge gives)
+            fit = unfit = False
+            for m in pool:
+                if quality[m] >= needed:
+                    fit = True
+                else:
+                    unfit = True
         if fit:
             # the cheapest of those good enough, then the rest, each cheapest first: the pool by
             # cost with the good enough moved ahead (a stable partition of the sorted pool)
@@ -156,4 +181,9 @@ def select_learned(
     if fit:
         return first, f"learned: {test} -> {first}", order
     wanted = found.strongest[needed]
-    return first, f"learned: {test}; {why_not(wanted)} -> best available {first}", order
+    if why_not is not None:
+        why = why_not(wanted)
+    else:  # make_plan's call: ``rejected`` and ``inp`` given
+        assert inp is not None
+        why = unavailable(rejected, found, inp, wanted)
+    return first, f"learned: {test}; {why} -> best available {first}", order

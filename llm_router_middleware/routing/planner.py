@@ -16,7 +16,9 @@ from ..config.schema import RouterConfig
 from ..errors import BudgetExhaustedError, DeadlineExceededError, InvalidRequestError
 from .candidates import candidates
 from .capabilities import missing, model_lacks, no_capable_model, why_capability
+from .complexity import classify_complexity
 from .inputs import PlanInput, Preselection, StateView
+from .learned import Judgement, judge, select_learned
 from .plan import AttributeValue, Plan, Rejection, new_plan
 from .reasons import (
     usd,
@@ -31,8 +33,8 @@ from .reasons import (
     why_window,
 )
 from .refusals import no_model, too_long
-from .selection import Selector
-from .speed import meet_objective
+from .selection import UNJUDGED, Selector, by_level
+from .speed import fastest, meet_objective
 
 __all__ = ["Plan", "PlanInput", "Preselection", "StateView", "make_plan"]
 
@@ -167,11 +169,39 @@ def make_plan(config: RouterConfig, inp: PlanInput, view: StateView) -> Plan:
             status_code=config.budgets.refuse_status,
         )
 
-    selector = Selector(config, inp, found, est, rejected, attrs, view)
-    # with models over the budget this pick may be downgraded: the strategies whose reasons
-    # cost the most leave it unformatted until it stands
-    brief = bool(over) and (strategy == "latency" or strategy == "learned")
-    selected, reason, order = selector.select(strategy, eligible, brief)
+    # with models over the budget the latency and learned strategies' pick may be downgraded:
+    # their reasons cost the most, so it is left unformatted until it stands (``brief``). They
+    # and the complexity strategy select here, not through a Selector (no object to build, no
+    # dispatch: a plan over the budget selects twice); the other strategies through one.
+    brief = bool(over)
+    judged: Judgement | None = None
+    if strategy == "latency":
+        figures, weakness, floor = view.latency, found.weakness, float(floor)
+        selected, reason, order = fastest(eligible, figures, weakness, floor, brief)
+    elif strategy == "learned":
+        learned = inp.learned
+        if learned is not None and learned.difficulty is not None:
+            judged = judge(learned, found.levels, attrs)
+        # no why_not callable (a closure's cells would slow every read of their names here, a
+        # partial costs as much again): select_learned asks candidates.unavailable itself
+        selected, reason, order = select_learned(
+            judged, eligible, found, est, None, brief, None, (), rejected, inp
+        )
+    elif strategy == "complexity":  # also without a Selector: it classifies once
+        brief = False
+        levels = routing.complexity.levels
+        classified = classify_complexity(inp.text, routing.complexity)
+        attrs["complexity.level"] = classified.level
+        selected, reason, order = by_level(classified, levels, eligible, "", rejected, found, inp)
+    else:
+        brief = False
+        # Selector(config, inp, found, est, rejected, attrs, view) as object.__new__ and slot
+        # stores (its __init__ is a class call away: about a third more)
+        selector: Selector = _new(Selector)
+        selector.config, selector.inp, selector.found = config, inp, found
+        selector.est, selector.rejected, selector.attrs = est, rejected, attrs
+        selector.view, selector.complexity, selector.judged = view, None, UNJUDGED
+        selected, reason, order = selector.select(strategy, eligible)
     downgraded = False
     if over:
         left_usd = remaining or 0.0
@@ -181,34 +211,49 @@ def make_plan(config: RouterConfig, inp: PlanInput, view: StateView) -> Plan:
             r.model, r.code, r._format = m, "budget", why_budget
             r._args = (m, est[m], left_usd, scope)
             rejected.append(r)
-        if selected in over:
-            preferred = selected
-            if config.budgets.on_exhausted == "refuse":
-                raise BudgetExhaustedError(
-                    f"budget: {preferred} needs ~{usd(est[preferred])} but {scope} has "
-                    f"{usd(left_usd)} left in window {budget.window} "
-                    "(budgets.on_exhausted = 'refuse')",
-                    scope=scope or "budget",
-                    remaining_usd=left_usd,
-                    status_code=config.budgets.refuse_status,
+        preferred = selected
+        downgraded = preferred in over
+        if downgraded and config.budgets.on_exhausted == "refuse":
+            raise BudgetExhaustedError(
+                f"budget: {preferred} needs ~{usd(est[preferred])} but {scope} has "
+                f"{usd(left_usd)} left in window {budget.window} "
+                "(budgets.on_exhausted = 'refuse')",
+                scope=scope or "budget",
+                remaining_usd=left_usd,
+                status_code=config.budgets.refuse_status,
+            )
+        if brief:
+            # select again from eligible without ``over`` (none of them when the pick stands),
+            # narrowing the brief selection's order, with the reason
+            removed = over if downgraded else ()
+            if strategy == "latency":
+                selected, reason, order = fastest(
+                    eligible, figures, weakness, floor, False, order, removed
                 )
-            if brief:  # eligible without ``over``: ordered as the brief selection, narrowed
-                selected, reason, order = selector.select(strategy, eligible, False, order, over)
             else:
-                affordable = eligible.copy()
-                for m in over:
-                    affordable.remove(m)
+                selected, reason, order = select_learned(
+                    judged, eligible, found, est, None, False, order, removed, rejected, inp
+                )
+        elif downgraded:
+            affordable = eligible.copy()
+            for m in over:
+                affordable.remove(m)
+            if strategy == "complexity":
+                selected, reason, order = by_level(
+                    classified, levels, affordable, "", rejected, found, inp
+                )
+            else:
                 selected, reason, order = selector.select(strategy, affordable)
+        if downgraded:
             reason = (
                 f"budget downgrade: preferred {preferred} ~{usd(est[preferred])} > "
                 f"{usd(left_usd)} left ({scope}); {reason}"
             )
-            downgraded = True
             attrs["budget.preferred"] = preferred
         else:
-            if brief:
-                selected, reason, order = selector.select(strategy, eligible, False, order)
-            order = order.copy()  # the pool ordered: it holds every model of ``over``
+            # the pool ordered: it holds every model of ``over``. (A selection returns
+            # ``eligible`` itself or a list it made for this plan: neither is read again, so
+            # the models are removed in place.)
             for m in over:
                 order.remove(m)
 
@@ -221,7 +266,12 @@ def make_plan(config: RouterConfig, inp: PlanInput, view: StateView) -> Plan:
         estimates[m] = est[m]
     attrs.setdefault("cost.estimate_usd", est[selected])
     experiment = arm = None
-    if attrs.get("experiment.enrolled") and routing.experiment is not None:
+    # only the experiment strategy (or a semantic fallthrough to it) enrols
+    if (
+        (strategy == "experiment" or strategy == "semantic")
+        and attrs.get("experiment.enrolled")
+        and routing.experiment is not None
+    ):
         experiment = routing.experiment.name
         arm = str(attrs["experiment.arm"])
     return new_plan(

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping
 
 from ..config.schema import RouterConfig
 from ..errors import InvalidRequestError
-from .candidates import Candidates, cheapest_first
+from .candidates import Candidates, cheapest_first, unavailable
 from .complexity import ComplexityResult, classify_complexity
 from .experiments import assign
 from .inputs import PlanInput, StateView
@@ -15,7 +15,7 @@ from .plan import AttributeValue, Rejection
 from .reasons import shown, usd
 from .speed import fastest
 
-_UNJUDGED: Judgement = (0.0, "")  # the learned strategy has not judged the prompt yet
+UNJUDGED: Judgement = (0.0, "")  # the learned strategy has not judged the prompt yet
 _LEVEL_PREFERENCE = {
     "complex": ("complex", "medium", "simple"),
     "medium": ("medium", "simple", "complex"),
@@ -24,7 +24,8 @@ _LEVEL_PREFERENCE = {
 
 
 class Selector:
-    """One plan's strategy: picks the first model from a pool and explains why."""
+    """One plan's strategy: picks the first model from a pool and explains why. (make_plan
+    builds it without ``__init__``: a new slot needs a store there too.)"""
 
     __slots__ = (
         "attrs",
@@ -56,36 +57,25 @@ class Selector:
         self.rejected = rejected
         self.attrs = attrs
         self.complexity: ComplexityResult | None = None
-        self.judged: Judgement | None = _UNJUDGED
+        self.judged: Judgement | None = UNJUDGED
 
     def why_not(self, model: str) -> str:
-        for r in self.rejected:
-            if r.model == model:
-                return f"{model} unavailable ({r.code})"
-        if model not in self.found.names:
-            where = " and this view" if self.inp.allowed is not None else ""
-            return f"{model} not allowed for tier {self.inp.tier.name}{where}"
-        return f"{model} unaffordable"
+        return unavailable(self.rejected, self.found, self.inp, model)
 
-    def select(
-        self,
-        strategy: str,
-        pool: list[str],
-        brief: bool = False,
-        earlier: list[str] | None = None,
-        removed: Sequence[str] = (),
-    ) -> tuple[str, str, list[str]]:
-        """(selected, reason, order of the whole pool with the selected first). ``brief``: the
-        latency and learned strategies leave the reason empty (a pick that a budget downgrade
-        may discard: their reasons cost the most to format). ``earlier``: the order their brief
-        selection gave ``pool``; they then select from ``pool`` without ``removed``, narrowing
-        that order instead of sorting again."""
+    def select(self, strategy: str, pool: list[str]) -> tuple[str, str, list[str]]:
+        """(selected, reason, order of the whole pool with the selected first). (make_plan
+        selects for the latency and learned strategies itself; they come here as a semantic
+        fallthrough.)"""
         if strategy == "fixed":
             first = pool[0]
             lead = self.found.names[0]
             if first == lead:
                 return first, f"fixed: first in order -> {first}", pool
-            return first, f"fixed: {self.why_not(lead)} -> {first}", pool
+            return (
+                first,
+                f"fixed: {unavailable(self.rejected, self.found, self.inp, lead)} -> {first}",
+                pool,
+            )
         if strategy == "cost":
             est, quality = self.est, self.found.quality
             ranked = cheapest_first(pool, est, self.found.weakness)
@@ -103,20 +93,18 @@ class Selector:
         if strategy == "latency":
             floor = self.attrs.get("latency.quality_floor", 0.0)
             figures, weakness = self.view.latency, self.found.weakness
-            return fastest(pool, figures, weakness, float(floor), brief, earlier, removed)
+            return fastest(pool, figures, weakness, float(floor))
         if strategy == "experiment":
             return self._experiment(pool)
         if strategy == "learned":
             judged = self.judged
-            if judged is _UNJUDGED:
+            if judged is UNJUDGED:
                 learned = self.inp.learned
                 judged = None
                 if learned is not None and learned.difficulty is not None:
                     judged = judge(learned, self.found.levels, self.attrs)
                 self.judged = judged
-            return select_learned(
-                judged, pool, self.found, self.est, self.why_not, brief, earlier, removed
-            )
+            return select_learned(judged, pool, self.found, self.est, self.why_not)
         if strategy == "semantic":
             pre = self.inp.preselection
             if pre is not None:
@@ -125,17 +113,26 @@ class Selector:
                     return (
                         pre.model,
                         f"semantic: {pre.reason} -> {pre.model}",
-                        _first(pool, pre.model),
+                        _first(pool, pre.model, self.found.unique),
                     )
                 if pre.model is not None:
-                    lead = f"semantic: {pre.reason}, but {self.why_not(pre.model)}; "
+                    why = unavailable(self.rejected, self.found, self.inp, pre.model)
+                    lead = f"semantic: {pre.reason}, but {why}; "
                 else:
                     lead = f"semantic: no match ({pre.reason}); "
             else:
                 lead = "semantic: no preselection; "
             fallthrough = self.inp.fallthrough
             if fallthrough == "complexity" or fallthrough == "semantic":
-                return self._complexity(pool, lead)
+                # self._complexity(pool, lead) inline: a call fewer
+                spec = self.config.routing.complexity
+                result = self.complexity
+                if result is None:
+                    result = self.complexity = classify_complexity(self.inp.text, spec)
+                    self.attrs["complexity.level"] = result.level
+                return by_level(
+                    result, spec.levels, pool, lead, self.rejected, self.found, self.inp
+                )
             first, reason, order = self.select(fallthrough, pool)
             return first, lead + reason, order
         raise InvalidRequestError(
@@ -149,22 +146,7 @@ class Selector:
         if result is None:
             result = self.complexity = classify_complexity(self.inp.text, spec)
             self.attrs["complexity.level"] = result.level
-        wanted = spec.levels[result.level]
-        for level in _LEVEL_PREFERENCE[result.level]:
-            model = spec.levels.get(level)
-            if model is not None and model in pool:
-                if model == wanted:
-                    return model, f"{lead}{result.reason} -> {model}", _first(pool, model)
-                return (
-                    model,
-                    f"{lead}{result.reason}; {self.why_not(wanted)} -> {level} model {model}",
-                    _first(pool, model),
-                )
-        return (
-            pool[0],
-            f"{lead}{result.reason}; no level model available -> {pool[0]}",
-            pool,
-        )
+        return by_level(result, spec.levels, pool, lead, self.rejected, self.found, self.inp)
 
     def _experiment(self, pool: list[str]) -> tuple[str, str, list[str]]:
         spec = self.config.routing.experiment
@@ -177,19 +159,55 @@ class Selector:
             self.attrs["experiment.bucket"] = a.bucket
         if a.model in pool:
             self.attrs["experiment.arm_available"] = True
-            return a.model, f"{a.reason} -> {a.model}", _first(pool, a.model)
+            return a.model, f"{a.reason} -> {a.model}", _first(pool, a.model, self.found.unique)
         self.attrs["experiment.arm_available"] = False
-        return pool[0], f"{a.reason}; arm {self.why_not(a.model)} -> {pool[0]}", pool
+        return (
+            pool[0],
+            f"{a.reason}; arm {unavailable(self.rejected, self.found, self.inp, a.model)} "
+            f"-> {pool[0]}",
+            pool,
+        )
 
 
-def _first(pool: list[str], model: str) -> list[str]:
+def by_level(
+    result: ComplexityResult,
+    levels: Mapping[str, str],
+    pool: list[str],
+    lead: str,
+    rejected: list[Rejection],
+    found: Candidates,
+    inp: PlanInput,
+) -> tuple[str, str, list[str]]:
+    """The complexity strategy's pick for a classified prompt: the model of its level, else of
+    the nearest level in the pool, else the pool's first. ``lead``: the reason's start."""
+    wanted = levels[result.level]
+    for level in _LEVEL_PREFERENCE[result.level]:
+        model = levels.get(level)
+        if model is not None and model in pool:
+            if model == wanted:
+                return model, f"{lead}{result.reason} -> {model}", _first(pool, model, found.unique)
+            return (
+                model,
+                f"{lead}{result.reason}; {unavailable(rejected, found, inp, wanted)} "
+                f"-> {level} model {model}",
+                _first(pool, model, found.unique),
+            )
+    return (
+        pool[0],
+        f"{lead}{result.reason}; no level model available -> {pool[0]}",
+        pool,
+    )
+
+
+def _first(pool: list[str], model: str, unique: bool = False) -> list[str]:
     """``pool`` with ``model`` (one of its models) moved to the front, any other copy of it
-    dropped (a tier may list a model twice)."""
+    dropped (a tier may list a model twice; ``unique``: the candidates list none twice, so no
+    copy is looked for)."""
     if pool[0] == model:
         return pool
     order = pool.copy()
     order.remove(model)
-    if model in order:
+    if not unique and model in order:
         return [model, *(m for m in pool if m != model)]
     order.insert(0, model)
     return order

@@ -11,7 +11,6 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping, Sequence
 
-from .candidates import narrow
 from .latency import LatencyFigures
 from .plan import AttributeValue, Rejection
 
@@ -66,6 +65,8 @@ def meet_objective(
     return fast, ""
 
 
+_ALONE = "%s -> %s (ewma %.3f s, p95 %.3f s over %s calls)"
+_RANKED = "%s -> %s (ewma %.3f s, p95 %.3f s over %s calls; next %s ewma %.3f s)"
 _leads: dict[float, str] = {}  # quality floor -> the reason's start
 _UNMEASURED = -math.inf  # an unmeasured model's speed key: before any measured one
 
@@ -78,12 +79,17 @@ def by_speed(
     are dict lookups (no Python call per model; an unmeasured model's EWMA key is -inf); the
     sort by quality only when two models tie on the first (two unmeasured, or equal EWMAs)."""
     speed: dict[str, float] = {}
+    keys: dict[float, str] = {}  # the distinct speeds: fewer than the models on a tie
     for name in pool:
         seen = figures.get(name)
-        speed[name] = seen.ewma_s if seen is not None else _UNMEASURED
-    if len(set(speed.values())) < len(speed):
-        pool = sorted(pool, key=weakness.__getitem__)
-    return sorted(pool, key=speed.__getitem__)
+        value = seen.ewma_s if seen is not None else _UNMEASURED
+        speed[name] = value
+        keys[value] = name
+    ranked = pool.copy()  # a copy sorted in place: fewer steps than sorted()
+    if len(keys) < len(speed):  # (keyed by the same objects: as len(set(speed.values())))
+        ranked.sort(key=weakness.__getitem__)
+    ranked.sort(key=speed.__getitem__)
+    return ranked
 
 
 def fastest(
@@ -97,8 +103,14 @@ def fastest(
 ) -> tuple[str, str, list[str]]:
     """(selected, reason, the pool ordered fastest first, as ``by_speed``). ``brief``: no
     reason. ``earlier``: the order this gave ``pool``: the selection is then from ``pool``
-    without ``removed``, whose order is that one without them (no sorting again)."""
-    ranked = by_speed(pool, figures, weakness) if earlier is None else narrow(earlier, removed)
+    without ``removed``, whose order is that one without them (no sorting again; ``earlier``
+    itself is narrowed and returned)."""
+    if earlier is None:
+        ranked = by_speed(pool, figures, weakness)
+    else:  # narrowed in place: the caller's list, not read again (no copy, no call)
+        ranked = earlier
+        for m in removed:
+            ranked.remove(m)
     first = ranked[0]
     if brief:
         return first, "", ranked
@@ -112,8 +124,14 @@ def fastest(
     seen = figures.get(first)
     if seen is None:
         return first, f"{lead}: {first} has no latency observed yet, tried first -> {first}", ranked
-    detail = f"ewma {seen.ewma_s:.3f} s, p95 {seen.p95_s:.3f} s over {seen.samples} calls"
     runner = figures.get(ranked[1]) if len(ranked) > 1 else None
+    # one %-format for the whole reason: fewer steps than an f-string per part (%.3f and %s
+    # give f"{x:.3f}" and f"{x}")
     if runner is not None:
-        detail += f"; next {ranked[1]} ewma {runner.ewma_s:.3f} s"
-    return first, f"{lead} -> {first} ({detail})", ranked
+        return (
+            first,
+            _RANKED
+            % (lead, first, seen.ewma_s, seen.p95_s, seen.samples, ranked[1], runner.ewma_s),
+            ranked,
+        )
+    return first, _ALONE % (lead, first, seen.ewma_s, seen.p95_s, seen.samples), ranked

@@ -126,6 +126,35 @@ def test_latency_strategy_measures_an_unobserved_model_first() -> None:
     assert "mid has no latency observed yet, tried first" in result.reason
 
 
+def test_latency_strategy_ties_go_to_the_higher_quality_then_pool_order() -> None:
+    # by_speed sorts by quality first only when two speeds tie: equal EWMAs, two unmeasured
+    cfg = load_config(
+        {
+            "models": [model("a", 0.7), model("b", 0.9), model("c", 0.8), model("d", 0.95)],
+            "routing": {"strategy": "latency", "cost": {"quality_floor": 0.0}},
+            "tiers": {"default": {}},
+        }
+    )
+    same = {"a": figures(0.5, 0.9), "b": figures(0.5, 0.9), "c": figures(0.5, 0.9)}
+    assert plan(cfg, {**same, "d": figures(0.4, 0.5)}).order[:3] == ("d", "b", "c")
+    assert plan(cfg, {"a": figures(0.3, 0.4), "c": figures(0.2, 0.4)}).order[:3] == (
+        "d",
+        "b",
+        "c",
+    )
+    distinct = {"a": figures(0.3, 0.4), "b": figures(0.6, 0.9), "c": figures(0.2, 0.4)}
+    assert plan(cfg, {**distinct, "d": figures(0.7, 0.9)}).order[:3] == ("c", "a", "b")
+
+
+def test_latency_reason_for_a_lone_candidate_has_no_runner_up() -> None:
+    cfg = config()
+    result = plan(cfg, {"slow": figures(1.25, 2.5, samples=7)}, allowed=("slow",))
+    assert result.reason == (
+        "latency: fastest meeting quality floor 0.7 -> slow "
+        "(ewma 1.250 s, p95 2.500 s over 7 calls)"
+    )
+
+
 def test_latency_strategy_is_accepted_by_config_and_policy() -> None:
     cfg = config()
     assert cfg.routing.strategy == "latency"
@@ -195,3 +224,15 @@ def test_policy_hedge_errors_name_the_argument() -> None:
         Policy(hedge=False, hedge_after_s=1.0).validate(cfg)
     merged = Policy(hedge=True).merged(Policy(hedge=False))
     assert merged.hedge is False
+
+
+def test_usd_is_the_six_decimal_text_without_trailing_zeros() -> None:
+    from llm_router_middleware.routing.reasons import usd
+
+    values = [0.0, -0.0, 1.0, 0.05, 0.0572, 1e-7, 5e-7, 0.0000015, 123.4560001, -0.25, 3, 10**6]
+    values += [i / 997 for i in range(-50, 300)]
+    for x in values:
+        assert usd(x) == (f"${x:.6f}".rstrip("0").rstrip(".") if x else "$0")
+    assert usd(0.0572) == "$0.0572"
+    assert usd(0.0) == "$0"
+    assert usd(2.0) == "$2"

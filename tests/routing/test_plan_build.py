@@ -16,10 +16,12 @@ from test_planner import CONFIG, budget, inp, view
 from llm_router_middleware._build import builder
 from llm_router_middleware.config.schema import ExperimentSpec
 from llm_router_middleware.context import RequestContext
+from llm_router_middleware.errors import RouterError
 from llm_router_middleware.routing import (
     ComplexityResult,
     LatencyFigures,
     Plan,
+    Preselection,
     Rejection,
     assign,
     make_plan,
@@ -34,8 +36,10 @@ from llm_router_middleware.routing.learned import (
     LearnedInput,
     _knob,
     _level,
+    judge,
     select_learned,
 )
+from llm_router_middleware.routing.plan import AttributeValue
 from llm_router_middleware.routing.reasons import shown
 from llm_router_middleware.routing.selection import _first
 from llm_router_middleware.routing.speed import by_speed, fastest
@@ -208,13 +212,16 @@ def test_the_speed_ranking_is_the_tuple_key_s() -> None:
         )
 
 
-def _candidates(quality: dict[str, float]) -> Candidates:
+def _candidates(quality: dict[str, float], good: bool = True) -> Candidates:
+    """``good``: with the good-enough sets of each level (as the planner's candidates have);
+    without, select_learned tests each model."""
     names = tuple(quality)
     levels = tuple(sorted(set(quality.values())))
     strongest = {q: next(m for m in names if quality[m] >= q) for q in levels}
     weakness = {m: -q for m, q in quality.items()}
     distinct = len(levels) == len(set(names))
-    return Candidates(names, (), quality, weakness, levels, 0.0, strongest, {}, distinct)
+    sets = {q: frozenset(m for m in names if quality[m] >= q) for q in levels} if good else {}
+    return Candidates(names, (), quality, weakness, levels, 0.0, strongest, {}, distinct, sets)
 
 
 def test_a_narrowed_earlier_order_is_what_selecting_again_gives() -> None:
@@ -226,7 +233,7 @@ def test_a_narrowed_earlier_order_is_what_selecting_again_gives() -> None:
         if rng.random() < 0.2:  # a tier that lists a model twice
             pool.insert(rng.randrange(len(pool) + 1), rng.choice(pool))
         quality = {m: rng.choice((0.3, 0.5, 0.7, 0.9)) for m in pool}
-        found = _candidates(quality)
+        found = _candidates(quality, good=rng.random() < 0.5)
         est = {m: rng.choice((0.001, 0.002, 0.5)) for m in pool}
         gone = {m for m in pool if rng.random() < 0.4}
         part = [m for m in pool if m not in gone] or pool
@@ -272,10 +279,40 @@ def test_the_learned_level_matches_the_step_by_step_rule() -> None:
         assert _level(d, t, _knob(k, t, None)[0]) == by_steps(d, t, k), (d, t, k)
 
 
+def test_judging_with_the_same_threshold_for_candidate_sets_of_different_sizes() -> None:
+    """judge finds a share-less knob by the threshold alone: alternating between tiers with
+    different numbers of levels (and a share knob in between) must still use each one's steps."""
+
+    def level_of(d: float, t: float, k: int) -> int:
+        return max((j for j in range(k) if j == 0 or d >= t * j / (k - 1)), default=0)
+
+    rng = random.Random(11)
+    sets = [(0.5,), (0.5, 0.9), (0.3, 0.5, 0.7, 0.9), tuple(i / 10 for i in range(1, 8))]
+    for _ in range(500):
+        levels = rng.choice(sets)
+        t = rng.choice((0.5, 0.8))
+        share = rng.choice((None, None, 0.25))
+        d = rng.random()
+        attrs: dict[str, AttributeValue] = {}
+        needed, text = judge(LearnedInput(d, t, share), levels, attrs)
+        assert needed == levels[level_of(d, t, len(levels))], (d, t, levels)
+        assert attrs["learned.required_quality"] == needed
+        assert f"({'strong_share 0.25' if share else 'threshold'})" in text
+
+
 def test_moving_a_model_first_keeps_the_rest_in_order_and_drops_its_copies() -> None:
     assert _first(["a", "b", "c"], "a") == ["a", "b", "c"]
     assert _first(["a", "b", "c"], "c") == ["c", "a", "b"]
     assert _first(["a", "c", "b", "c"], "c") == ["c", "a", "b"]
+    assert _first(["a", "b", "c"], "c", unique=True) == ["c", "a", "b"]
+    assert _first(["b", "a"], "b", unique=True) == ["b", "a"]
+
+
+def test_candidates_know_whether_a_model_is_listed_twice() -> None:
+    # _first looks for a second copy only when the candidates have one
+    tier = dataclasses.replace(CONFIG.tiers["pro"], models=("cheap", "premium", "cheap"))
+    assert not candidates(CONFIG, tier, None).unique
+    assert candidates(CONFIG, CONFIG.tiers["pro"], None).unique
 
 
 def test_assignments_are_kept_per_user_and_made_again_for_a_new_spec() -> None:
@@ -295,3 +332,50 @@ def test_assignments_are_kept_per_user_and_made_again_for_a_new_spec() -> None:
 def test_a_configured_number_reads_as_its_f_string_kept_or_not() -> None:
     for x in (0.7, 0.7, 1, 1.0, True, 0.0, -0.0, 0, 1e-7, 0.1 + 0.2, "0.6"):
         assert shown(x) == f"{x}"
+
+
+@pytest.mark.parametrize("strategy", ["latency", "learned", "complexity"])
+def test_latency_learned_complexity_as_a_semantic_fallthrough_plan_as_when_selected_directly(
+    strategy: str,
+) -> None:
+    """make_plan selects for these three itself (twice when a model is over the budget); as the
+    fallthrough of a semantic miss they go through the Selector: the same plan, the semantic
+    lead aside."""
+    tier = dataclasses.replace(CONFIG.tiers["pro"], quality_floor=0.0)  # no floor either way
+    miss = Preselection(None, "best route chat (0.4120) below threshold 0.6")
+    lead = "semantic: no match (best route chat (0.4120) below threshold 0.6); "
+    rng = random.Random(5)
+    seen = 0
+    for _ in range(300):
+        figures = {
+            m: LatencyFigures(rng.choice((0.1, 0.2, 0.5)), 0.9, 10)
+            for m in ("premium", "balanced", "cheap", "local")
+            if rng.random() < 0.8
+        }
+        learned = LearnedInput(rng.choice((0.0, 0.3, 0.6, 0.9)), 0.5)
+        state = view(budget=budget(rng.choice((None, 0.0001, 0.001, 0.004, 1.0))))
+        state = dataclasses.replace(state, latency=figures)
+        text = rng.choice(("hi", "Please analyze the trade-offs, step by step, and prove it"))
+        direct_inp = dataclasses.replace(inp(strategy, text, learned=learned), tier=tier)
+        semantic_inp = dataclasses.replace(
+            direct_inp, strategy="semantic", preselection=miss, fallthrough=strategy
+        )
+        try:
+            direct = make_plan(CONFIG, direct_inp, state)
+        except RouterError as error:  # the same refusal either way
+            with pytest.raises(type(error)):
+                make_plan(CONFIG, semantic_inp, state)
+            continue
+        semantic = make_plan(CONFIG, semantic_inp, state)
+        assert semantic.order == direct.order
+        assert semantic.downgraded == direct.downgraded
+        assert [(r.model, r.code, r.reason) for r in semantic.rejected] == [
+            (r.model, r.code, r.reason) for r in direct.rejected
+        ]
+        if direct.downgraded:
+            head, _, tail = direct.reason.partition("; ")
+            assert semantic.reason == f"{head}; {lead}{tail}"
+            seen += 1
+        else:
+            assert semantic.reason == lead + direct.reason
+    assert seen > 10  # downgrades happened
