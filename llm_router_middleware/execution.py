@@ -102,7 +102,10 @@ class Execution(Failures):
             index, spec, timeout, probe = found
             name = spec.name
             estimate = self.plan.estimates_usd.get(name, 0.0)
-            reserved = router.ledger.reserve(self.context.budget_key, self.plan.tier, estimate)
+            context = self.context  # context.budget_key, inlined
+            reserved = router.ledger.reserve(
+                context.budget_scope or context.user_id, self.plan.tier, estimate
+            )
             reservation = (
                 reserved
                 if reserved.__class__ is Reservation
@@ -229,7 +232,7 @@ class Execution(Failures):
             call.tokens = None
         if not call.counted:
             target = spec.name if spec.deployment is None else spec.target
-            move = router.breakers.record_success(target, probe=call.probe)
+            move = router.breakers.record_success(target, call.probe)
             if move is not None:
                 self._transition(move)
         router.latency.observe(spec.name, latency)

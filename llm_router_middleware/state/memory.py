@@ -314,12 +314,19 @@ class MemoryStore:
         try:
             entry = data.get(key)  # _count's success path, inlined
             if entry is not None and entry[1] > now:
-                counts = entry[0][2]
-                if counts and min(counts) < keep_from:
-                    counts = {b: rf for b, rf in counts.items() if b >= keep_from}
-                requests, failures = counts.get(bucket, (0, 0))
-                counts[bucket] = (requests + 1, failures)
-                data[key] = ((0, entry[0][1], counts), now + ttl_s)
+                record = entry[0]
+                counts = record[2]
+                got = counts.get(bucket)
+                if got is not None:  # the current bucket, counted in: the record is kept
+                    counts[bucket] = (got[0] + 1, got[1])
+                    if record[0]:  # a failure streak ends
+                        record = (0, record[1], counts)
+                else:  # a new bucket: the old ones leave the window (tally drops them too)
+                    if counts and min(counts) < keep_from:
+                        counts = {b: rf for b, rf in counts.items() if b >= keep_from}
+                    counts[bucket] = (1, 0)
+                    record = (0, record[1], counts)
+                data[key] = (record, now + ttl_s)
             else:
                 self._count(key, bucket, keep_from, False, ttl_s, now)
             if peek is None:  # _peek, inlined
