@@ -8,6 +8,7 @@ three layers: the attempt queue (execution_queue.py), what a failed attempt does
 
 from __future__ import annotations
 
+import logging
 import time
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
@@ -276,7 +277,8 @@ class Execution(Failures):
         if self.span is not INVALID_SPAN:
             telemetry.record_outcome(self.span, spec.name, fallback_count, cost, spec.deployment)
             self.span.end()
-        self._log("success", spec.name, fallback_count, cost, deployment=spec.deployment)
+        if telemetry.logger.isEnabledFor(logging.INFO):
+            self._log("success", spec.name, fallback_count, cost, logging.INFO, spec.deployment)
         return info
 
     def routing_info(self, spec: ModelSpec, cost: float) -> RoutingInfo:
