@@ -232,6 +232,9 @@ class Router:
     ) -> Prepared:
         """``prepare`` for async callers: the semantic encoder (CPU for the local one, network
         for litellm embeddings) runs in a worker thread instead of blocking the event loop."""
+        if self.plans_inline and (policy is None or policy.strategy not in THREADED_STRATEGIES):
+            # nothing to await (the memory store, no model to run in a thread): prepare's steps
+            return self.prepare(messages, context, policy, expected_output_tokens, features)
         request = self._request(messages, context, policy)
         _, context, tier, strategy, text, _ = request
         preselection = learned = None
