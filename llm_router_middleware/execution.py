@@ -8,6 +8,7 @@ three layers: the attempt queue (execution_queue.py), what a failed attempt does
 
 from __future__ import annotations
 
+import logging
 import time
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
@@ -102,7 +103,10 @@ class Execution(Failures):
             index, spec, timeout, probe = found
             name = spec.name
             estimate = self.plan.estimates_usd.get(name, 0.0)
-            reserved = router.ledger.reserve(self.context.budget_key, self.plan.tier, estimate)
+            context = self.context  # context.budget_key, inlined
+            reserved = router.ledger.reserve(
+                context.budget_scope or context.user_id, self.plan.tier, estimate
+            )
             reservation = (
                 reserved
                 if reserved.__class__ is Reservation
@@ -229,7 +233,7 @@ class Execution(Failures):
             call.tokens = None
         if not call.counted:
             target = spec.name if spec.deployment is None else spec.target
-            move = router.breakers.record_success(target, probe=call.probe)
+            move = router.breakers.record_success(target, call.probe)
             if move is not None:
                 self._transition(move)
         router.latency.observe(spec.name, latency)
@@ -273,7 +277,8 @@ class Execution(Failures):
         if self.span is not INVALID_SPAN:
             telemetry.record_outcome(self.span, spec.name, fallback_count, cost, spec.deployment)
             self.span.end()
-        self._log("success", spec.name, fallback_count, cost, deployment=spec.deployment)
+        if telemetry.logger.isEnabledFor(logging.INFO):
+            self._log("success", spec.name, fallback_count, cost, logging.INFO, spec.deployment)
         return info
 
     def routing_info(self, spec: ModelSpec, cost: float) -> RoutingInfo:

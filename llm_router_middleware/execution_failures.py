@@ -192,7 +192,8 @@ class Failures(AttemptQueue):
         self.span.set_attribute(telemetry.FALLBACK_COUNT, len(self.attempts))
         self.span.set_status(Status(StatusCode.ERROR, error.message[:300]))
         self.span.end()
-        self._log(error.code, None, len(self.attempts), 0.0, level=logging.WARNING)
+        if telemetry.logger.isEnabledFor(logging.WARNING):
+            self._log(error.code, None, len(self.attempts), 0.0, logging.WARNING)
         raise error
 
     def _experiment(self, model_used: str | None, latency: float, cost: float) -> None:
@@ -208,21 +209,21 @@ class Failures(AttemptQueue):
         model: str | None,
         fallbacks: int,
         cost: float,
-        level: int = logging.INFO,
+        level: int,
         deployment: str | None = None,
     ) -> None:
-        if telemetry.logger.isEnabledFor(level):
-            retries = sum(1 for a in self.attempts if a.retry)
-            telemetry.log_plan_outcome(
-                self.plan,
-                self.context,
-                self.request_id,
-                outcome,
-                model,
-                fallbacks,
-                cost,
-                level,
-                deployment,
-                retries,
-                self.log_extra,
-            )
+        """The decision log line (the caller checked the logger is enabled for ``level``)."""
+        retries = sum(1 for a in self.attempts if a.retry)
+        telemetry.log_plan_outcome(
+            self.plan,
+            self.context,
+            self.request_id,
+            outcome,
+            model,
+            fallbacks,
+            cost,
+            level,
+            deployment,
+            retries,
+            self.log_extra,
+        )

@@ -34,6 +34,7 @@ from .state.base import AsyncStateStore
 from .state_reads import State, StateReads
 from .state_setup import default_store
 from .status import HealthReport, ModelStatus, SpendReport
+from .strategy_models import load_learned, load_semantic, preselect
 from .traffic import DeploymentBoard, TokenLimiter
 
 if TYPE_CHECKING:
@@ -179,11 +180,41 @@ class Router:
         expected_output_tokens: int | None = None,
         features: frozenset[str] = frozenset(),
     ) -> Prepared:
-        request = self._request(messages, context, policy)
+        if policy is None:  # _request, and _decide with no policy and no model to measure with
+            checked, text, tokens = read_messages(messages)
+            config = self.config
+            name = context.tier
+            tier = config.tiers.get(name if name is not None else config.routing.default_tier)
+            if tier is None:
+                tier = self.tier_of(context)  # raises: the tier is not configured
+            strategy: str = tier.strategy or config.routing.strategy
+            if strategy not in THREADED_STRATEGIES:
+                view, closed = self.reader.read_plan(context, tier)
+                inp = _new_input(
+                    text,
+                    tokens if tokens is not None else count_tokens(checked),
+                    context,
+                    tier,
+                    strategy,
+                    None,
+                    None,
+                    None,
+                    expected_output_tokens,
+                    self._fallthrough,
+                    None,
+                    features,
+                )
+                if strategy == "latency" or tier.max_latency_s is not None:
+                    view = replace(view, latency=self.latency.figures(self._models))
+                plan = make_plan(config, inp, view)
+                return _new_prepared(checked, context, plan, strategy, closed)
+            request: _Request = (checked, context, tier, strategy, text, tokens)
+        else:
+            request = self._request(messages, context, policy)
         _, context, tier, strategy, text, _ = request
         preselection = learned = None
         if strategy == "semantic":
-            preselection = self._preselect(text, tier)
+            preselection = preselect(self.semantic_router(), text, tier.name)
         elif strategy == "learned":
             learned = self.learned_routing().measure(text, tier.name)
         state = self.reader.read_plan(context, tier)
@@ -201,11 +232,15 @@ class Router:
     ) -> Prepared:
         """``prepare`` for async callers: the semantic encoder (CPU for the local one, network
         for litellm embeddings) runs in a worker thread instead of blocking the event loop."""
+        if self.plans_inline and (policy is None or policy.strategy not in THREADED_STRATEGIES):
+            # nothing to await (the memory store, no model to run in a thread): prepare's steps
+            return self.prepare(messages, context, policy, expected_output_tokens, features)
         request = self._request(messages, context, policy)
         _, context, tier, strategy, text, _ = request
         preselection = learned = None
         if strategy == "semantic":
-            preselection = await asyncio.to_thread(self._preselect, text, tier)
+            semantic = self.semantic_router()
+            preselection = await asyncio.to_thread(preselect, semantic, text, tier.name)
         elif strategy == "learned":
             learned = await asyncio.to_thread(self.learned_routing().measure, text, tier.name)
         reader = self.reader
@@ -280,37 +315,13 @@ class Router:
     async def acount_request(self, model: str) -> None:
         await self.reader.acount_request(model)
 
-    def _preselect(self, text: str, tier: TierSpec) -> Preselection:
-        semantic = self.semantic_router()
-        decision = semantic.decide(text)
-        model = semantic.route_target(decision, tier.name) if decision.route else None
-        attributes: dict[str, str | bool | int | float] = {
-            "semantic.score": round(float(decision.score), 4),
-            "semantic.threshold": float(decision.threshold),
-            "semantic.margin": round(float(decision.margin), 4),
-            "semantic.cached": bool(decision.cached),
-            "semantic.truncated": bool(decision.truncated),
-        }
-        if decision.route is not None:
-            attributes["semantic.route"] = decision.route
-        if decision.runner_up is not None:
-            attributes["semantic.runner_up"] = decision.runner_up
-        return Preselection(model=model, reason=str(decision.reason), attributes=attributes)
-
     def semantic_router(self) -> Any:
         """The semantic router: its encoder loaded and route examples embedded (or read from
         the disk cache) once, when the Router is built."""
         if self._semantic is None:
             with self._semantic_lock:
                 if self._semantic is None:
-                    settings = self.config.routing.semantic
-                    if settings is None:
-                        raise ContextError("strategy 'semantic' needs a [routing.semantic] section")
-                    from .semantic import SemanticRouter
-
-                    router = SemanticRouter(settings)
-                    router.warm()
-                    self._semantic = router
+                    self._semantic = load_semantic(self.config.routing.semantic)
         return self._semantic
 
     # --- startup and state reads --------------------------------------------------------------
@@ -366,18 +377,8 @@ class Router:
         if self._learned is None:
             with self._semantic_lock:
                 if self._learned is None:
-                    from .learned.settings import LearnedSettings
-
-                    try:
-                        from .learned.runtime import LearnedRouting
-                    except ImportError as exc:
-                        raise ContextError(
-                            "strategy 'learned' needs the 'semantic' extra "
-                            f"(pip install 'llm-router-middleware[semantic]'): {exc}"
-                        ) from None
-
-                    settings = self.config.routing.learned or LearnedSettings()
-                    self._learned = LearnedRouting(settings, self.store, prefix=self.prefix)
+                    learned = self.config.routing.learned
+                    self._learned = load_learned(learned, self.store, self.prefix)
         return self._learned
 
     # --- experiments -------------------------------------------------------------------------

@@ -61,7 +61,9 @@ class StateReads:
         self.keys = breakers.keys(self.models) + cooldowns.keys(self.models)
         self.all_closed = frozenset(self.models)
         # the memory store reads string and numeric keys under one lock and one clock read
-        self.read_both = store.read_both if type(store) is MemoryStore else None
+        memory = store if type(store) is MemoryStore else None
+        self.read_both = memory.read_both if memory is not None else None
+        self.read_memory = memory.read_plan if memory is not None else None
 
     def plan_reads(self, context: RequestContext, tier: TierSpec) -> tuple[list[str], Finish]:
         """The numeric keys planning reads (budget ledgers, rate counts; the string keys are
@@ -95,12 +97,14 @@ class StateReads:
     def read_plan(self, context: RequestContext, tier: TierSpec) -> State:
         """``read(*plan_reads(context, tier))`` in one step: on the memory store with no rpm
         or tpm limit (the common case), planning's whole read without building a closure."""
-        if self.read_both is None or self.limited or self.tpm_limited:
+        read = self.read_memory
+        if read is None or self.limited or self.tpm_limited:
             return self.read(*self.plan_reads(context, tier))
-        ledgers = self.ledger.current(context.budget_key, tier.name)
-        raws, values = self.read_both(self.keys, ledgers.limited_keys)
+        # context.budget_key, inlined
+        ledgers = self.ledger.current(context.budget_scope or context.user_id, tier.name)
+        raws, values = read(self.keys, ledgers.limited_keys)
         budget = ledgers.snapshot(values)
-        if any(raws):  # a breaker record or a cooldown
+        if raws is not None:  # a breaker record or a cooldown
             return self.view(context, raws, _EMPTY, budget)
         latency_s = self.latency.snapshot(self.models) if context.deadline is not None else _EMPTY
         now = time.monotonic()  # view()'s every-breaker-closed case, inlined

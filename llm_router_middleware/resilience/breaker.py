@@ -166,7 +166,7 @@ class BreakerBoard:
         allowed, move = self._mutate(model, decide)
         return allowed, move
 
-    def record_success(self, model: str, *, probe: bool = True) -> Transition | None:
+    def record_success(self, model: str, probe: bool = True) -> Transition | None:
         """Count a success; a probe's success closes a half-open breaker. ``probe=False`` is
         for a call planned while the breaker was closed (a straggler): only counted."""
         bucket = int(self._clock() // self._bucket_s)

@@ -62,6 +62,21 @@ def check_reply(response: Any, failures: frozenset[str]) -> None:
     """Raise UnusableReplyError when ``response`` is a failure under ``failures``."""
     if not failures:
         return
+    if response.__class__ is not Reply:  # _plainly_usable's common case, inlined
+        try:
+            choices = response.choices
+            if len(choices) == 1:
+                choice = choices[0]
+                content = choice.message.content
+                if (
+                    choice.finish_reason not in _FINISH_FAILURES
+                    and content.__class__ is str
+                    and content
+                    and not content.isspace()
+                ):
+                    return
+        except (AttributeError, TypeError):  # read again below, as getattr would
+            pass
     if _plainly_usable(response):
         return
     choices = getattr(response, "choices", None) or ()

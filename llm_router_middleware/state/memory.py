@@ -26,6 +26,11 @@ class MemoryStore:
         self._maxsize = maxsize
         self._data: dict[str, tuple[Any, float]] = {}
         self._lock = threading.Lock()
+        # writes through _put so far (every write of a string record: breakers, cooldowns),
+        # and their count when ``read_plan`` last found every key of ``_absent_keys`` absent
+        self._strings = 0
+        self._absent_keys: Sequence[str] | None = None
+        self._absent_at = -1
 
     def _expiry(self, now: float, ttl_s: float | None) -> float:
         return _FOREVER if ttl_s is None else now + ttl_s
@@ -40,6 +45,7 @@ class MemoryStore:
         return entry
 
     def _put(self, key: str, value: Any, expires: float, now: float) -> None:
+        self._strings += 1  # set, compare_and_set (and incr, hincr): see read_plan
         data = self._data
         if key not in data and len(data) >= self._maxsize:
             self._evict(now)
@@ -83,18 +89,21 @@ class MemoryStore:
         lock = self._lock
         lock.acquire()  # not ``with``: every call reserves and settles here
         try:
-            current = []
-            for key, limit in limits:
-                entry = data.get(key)
-                if entry is not None and entry[1] > now:
-                    value, expires = float(entry[0]) + amount, entry[1]
-                else:
-                    if entry is not None:  # expired
-                        del data[key]
-                    value, expires = 0.0 + amount, new_expiry
-                if value > limit + 1e-12:
-                    return key
-                current.append((key, (value, expires)))
+            try:  # stored numbers added as they are (float() per key cost more than the add)
+                current = []
+                for key, limit in limits:
+                    entry = data.get(key)
+                    if entry is not None and entry[1] > now:
+                        value, expires = entry[0] + amount, entry[1]
+                    else:
+                        if entry is not None:  # expired
+                            del data[key]
+                        value, expires = 0.0 + amount, new_expiry
+                    if value > limit + 1e-12:
+                        return key
+                    current.append((key, (value, expires)))
+            except TypeError:  # a number stored as a string (set): parsed, as Redis would
+                return self._reserve_parsed(limits, amount, new_expiry, now)
             for key, entry in current:
                 if key not in data and len(data) >= self._maxsize:
                     self._evict(now)
@@ -102,6 +111,29 @@ class MemoryStore:
             return None
         finally:
             lock.release()
+
+    def _reserve_parsed(
+        self, limits: Sequence[tuple[str, float]], amount: float, new_expiry: float, now: float
+    ) -> str | None:
+        """``reserve`` with every stored value read through float() (the lock held)."""
+        data = self._data
+        current = []
+        for key, limit in limits:
+            entry = data.get(key)
+            if entry is not None and entry[1] > now:
+                value, expires = float(entry[0]) + amount, entry[1]
+            else:
+                if entry is not None:  # expired
+                    del data[key]
+                value, expires = 0.0 + amount, new_expiry
+            if value > limit + 1e-12:
+                return key
+            current.append((key, (value, expires)))
+        for key, entry in current:
+            if key not in data and len(data) >= self._maxsize:
+                self._evict(now)
+            data[key] = entry
+        return None
 
     def charge(
         self, limits: Sequence[tuple[str, float]], amount: float, ttl_s: float | None = None
@@ -116,7 +148,10 @@ class MemoryStore:
             for key, _limit in limits:
                 entry = data.get(key)
                 if entry is not None and entry[1] > now:
-                    data[key] = (float(entry[0]) + amount, entry[1])
+                    try:  # as reserve: a stored number added as it is
+                        data[key] = (entry[0] + amount, entry[1])
+                    except TypeError:  # a number stored as a string (set)
+                        data[key] = (float(entry[0]) + amount, entry[1])
                 else:
                     if entry is None and len(data) >= self._maxsize:
                         self._evict(now)
@@ -183,6 +218,56 @@ class MemoryStore:
         finally:
             lock.release()
 
+    def read_plan(
+        self, keys: Sequence[str], numeric: Sequence[str]
+    ) -> tuple[list[str | None] | None, list[float]]:
+        """``read_both(keys, numeric)``, with None for the string values when every key is
+        absent (planning's common case: no breaker record, no cooldown). ``keys`` is a list
+        fixed at start-up (``StateReads.keys``): once found all absent, it is read again only
+        after a write through ``_put`` (``set``, ``compare_and_set``, the writers of string
+        records; also ``incr``, ``hincr``): a key does not appear otherwise (the budget and
+        breaker-window writers write numbers and windows, never a string record), and expiry
+        only removes."""
+        now = self._clock()
+        data = self._data
+        lock = self._lock
+        lock.acquire()
+        try:
+            if keys is self._absent_keys and self._strings == self._absent_at:
+                out = None
+            else:
+                out = self._read_strings(keys, now)
+                if not any(out):
+                    out = None
+                    self._absent_keys, self._absent_at = keys, self._strings
+            values: list[float] = []
+            for key in numeric:
+                entry = data.get(key)
+                if entry is None:
+                    values.append(0.0)
+                elif entry[1] <= now:
+                    del data[key]
+                    values.append(0.0)
+                else:
+                    values.append(float(entry[0]))
+            return out, values
+        finally:
+            lock.release()
+
+    def _read_strings(self, keys: Sequence[str], now: float) -> list[str | None]:
+        data = self._data
+        out: list[str | None] = []
+        for key in keys:
+            entry = data.get(key)
+            if entry is None:
+                out.append(None)
+            elif entry[1] <= now:
+                del data[key]
+                out.append(None)
+            else:
+                out.append(entry[0])
+        return out
+
     def set(self, key: str, value: str, ttl_s: float | None = None) -> None:
         now = self._clock()
         with self._lock:
@@ -229,12 +314,19 @@ class MemoryStore:
         try:
             entry = data.get(key)  # _count's success path, inlined
             if entry is not None and entry[1] > now:
-                counts = entry[0][2]
-                if counts and min(counts) < keep_from:
-                    counts = {b: rf for b, rf in counts.items() if b >= keep_from}
-                requests, failures = counts.get(bucket, (0, 0))
-                counts[bucket] = (requests + 1, failures)
-                data[key] = ((0, entry[0][1], counts), now + ttl_s)
+                record = entry[0]
+                counts = record[2]
+                got = counts.get(bucket)
+                if got is not None:  # the current bucket, counted in: the record is kept
+                    counts[bucket] = (got[0] + 1, got[1])
+                    if record[0]:  # a failure streak ends
+                        record = (0, record[1], counts)
+                else:  # a new bucket: the old ones leave the window (tally drops them too)
+                    if counts and min(counts) < keep_from:
+                        counts = {b: rf for b, rf in counts.items() if b >= keep_from}
+                    counts[bucket] = (1, 0)
+                    record = (0, record[1], counts)
+                data[key] = (record, now + ttl_s)
             else:
                 self._count(key, bucket, keep_from, False, ttl_s, now)
             if peek is None:  # _peek, inlined
