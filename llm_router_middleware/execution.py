@@ -252,7 +252,7 @@ class Execution(Failures):
                 output_tokens=completion_tokens,
             )
             if span is not INVALID_SPAN:
-                span.end()
+                telemetry.end_span(span)
         self.attempts.append(
             _new_attempt(
                 spec.name, "success", None, None, latency, None, spec.deployment, call.retry
@@ -276,7 +276,7 @@ class Execution(Failures):
         info = self.routing_info(spec, cost)
         if self.span is not INVALID_SPAN:
             telemetry.record_outcome(self.span, spec.name, fallback_count, cost, spec.deployment)
-            self.span.end()
+            telemetry.end_span(self.span)
         if telemetry.logger.isEnabledFor(logging.INFO):
             self._log("success", spec.name, fallback_count, cost, logging.INFO, spec.deployment)
         return info
