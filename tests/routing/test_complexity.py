@@ -106,3 +106,22 @@ def test_spec_changes_are_not_served_from_a_stale_cache() -> None:
 @pytest.mark.parametrize("text", ["hi", "HELLO world", "Hi, define entropy"])
 def test_simple_prompts(text: str) -> None:
     assert level(text) == "simple"
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["", "hi", "plain words", "analyze", "analyze and prove", "x" * 250, "analyze " + "x" * 1500],
+)
+@pytest.mark.parametrize("medium_chars", [5, 200])
+def test_each_result_is_its_own_with_the_signals_in_order(text: str, medium_chars: int) -> None:
+    """Every outcome: a ComplexityResult of its own (signals not shared between calls, even
+    when copied from a prebuilt dict), the signals' keys in the documented order."""
+    s = spec(medium_chars=medium_chars)
+    first, second = classify_complexity(text, s), classify_complexity(text, s)
+    assert type(first) is ComplexityResult
+    assert first == second
+    assert first.signals is not second.signals
+    assert list(first.signals) == ["chars", "complex_hits", "simple_hits", "keywords"]
+    assert first.signals["chars"] == len(text)
+    first.signals["chars"] = -1  # type: ignore[index]
+    assert classify_complexity(text, s).signals["chars"] == len(text)
