@@ -216,7 +216,11 @@ def _generated(
         ]
     lines += [
         "    if found and not lowered.isascii():",
-        "        return [w for w in found if w not in _words or whole_word(lowered, w, 0)]",
+        "        confirmed = []",  # a loop: a comprehension would make lowered a cell (per call)
+        "        for w in found:",
+        "            if w not in _words or whole_word(lowered, w, 0):",
+        "                confirmed.append(w)",
+        "        return confirmed",
         "    return found",
     ]
     exec("\n".join(lines) + "\n", namespace)  # literals: repr() of str
