@@ -144,22 +144,28 @@ class Vocabulary:
 
 def _hits(
     named: Mapping[bytes, str],
-    others: tuple[_Other, ...],
-    gated: frozenset[bytes],
+    keyed: Mapping[bytes, tuple[_Other, ...]],
+    untokened: tuple[_Other, ...],
     rank: Mapping[str, int],
     present: frozenset[bytes],
     lowered: str,
 ) -> list[str]:
     """``Vocabulary.hits`` for a large vocabulary: from the few tokens present, not keyword by
-    keyword. Loops, not comprehensions: a comprehension is a function call of its own."""
+    keyword. Each other is looked at only when one token of its own (``keyed``: token -> the
+    others filed under it, each under one token) is present, so a vocabulary with many of them
+    does not test each; ``untokened`` ones ("---") always. Loops, not comprehensions: a
+    comprehension is a function call of its own."""
     found = []
     for token in present:  # the few keyword tokens the prompt holds
         if token in named:
             found.append(named[token])
-    if others and (not gated or not gated.isdisjoint(present)):
-        for k in others:
-            if k.tokens <= present and k.occurs_in(lowered):
-                found.append(k.word)
+        if token in keyed:
+            for k in keyed[token]:
+                if k.tokens <= present and k.occurs_in(lowered):
+                    found.append(k.word)
+    for k in untokened:
+        if k.occurs_in(lowered):
+            found.append(k.word)
     if found and not lowered.isascii():
         found = [w for w in found if w.encode() not in named or whole_word(lowered, w, 0)]
     if len(found) > 1:
@@ -168,6 +174,20 @@ def _hits(
         elif rank[found[0]] > rank[found[1]]:
             found.reverse()
     return found
+
+
+def _keyed(others: Sequence[_Other]) -> dict[bytes, tuple[_Other, ...]]:
+    """token -> the others filed under it: each with a token of its own that the fewest others
+    hold (all its tokens must be present for it to occur; the rarest makes the fewest checks)."""
+    holders: dict[bytes, int] = {}
+    for k in others:
+        for t in k.tokens:
+            holders[t] = holders.get(t, 0) + 1
+    filed: dict[bytes, list[_Other]] = {}
+    for k in others:
+        if k.tokens:
+            filed.setdefault(min(sorted(k.tokens), key=holders.__getitem__), []).append(k)
+    return {t: tuple(ks) for t, ks in filed.items()}
 
 
 def _generated(
@@ -259,7 +279,8 @@ def vocabulary(keywords: Sequence[str], generated: bool) -> Vocabulary:
         hits = _generated(tested, exact, word_set, frozenset(searched), padded=False)
     else:
         named = {w.encode(): w for w in words}
-        hits = partial(_hits, named, tuple(others), frozenset() if always else gated, rank)
+        untokened = tuple(k for k in others if not k.tokens)
+        hits = partial(_hits, named, _keyed(others), untokened, rank)
     probes = [(word, [f" {tokens[0].decode()} "] if tokens else []) for word, tokens in tested]
     return Vocabulary(
         keys=gated.union(w.encode() for w in words),

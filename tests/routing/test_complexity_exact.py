@@ -317,3 +317,19 @@ def test_final_sigma_at_the_prompt_ends() -> None:
     for text in ("ΟΔΌΣ", "ΣΑΣ", "ΣΑΣ ΟΔΌΣ", "ΑΣ", "Σ"):
         for t in (text, f"{text} {'y' * 120} {text}", f"{'y' * 120} {text}"):
             assert classify_complexity(t, spec) == oracle(t, spec), repr(t)
+
+
+@pytest.mark.usefixtures("paths")
+def test_a_large_vocabulary_with_shared_and_missing_tokens() -> None:
+    """Past complexity._PROBED keywords the others are filed under one token of theirs
+    (keywords._keyed); those with no token ("---", "++") are always checked."""
+    complex_ = (*USER_COMPLEX, *DEFAULT_COMPLEX_KEYWORDS, "---", "++", "two words", "two  more")
+    complex_ += tuple(f"w{i} two" for i in range(8))
+    spec = make_spec(USER_SIMPLE, complex_, hits=1)
+    assert len(complex_) > 24  # complexity._PROBED as configured
+    rng = random.Random("large")
+    texts = ["--- x", "a ++ b", "two words", "two more w3 two", "w5  two --- step by step"]
+    texts += [generated(rng) + " two w1 --- words " + generated(rng) for _ in range(1500)]
+    for text in texts:
+        for t in (text, f"{text} {'y' * 120} {text}"):
+            assert classify_complexity(t, spec) == oracle(t, spec), repr(t)
