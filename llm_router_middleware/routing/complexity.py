@@ -57,9 +57,10 @@ def _twin() -> type[_Plain] | None:
 
 _Twin = _twin()
 # the signals with no keyword: _BLANK with its "chars" set; built for each n below a spec's
-# medium_chars (at most _TABLE) once, shared by the specs (``_Compiled.bare``)
+# medium_chars (at most _TABLE) once, shared by the specs (``_Compiled.bare``); replaced whole
+# when a spec needs more (never appended to: threads compiling at once each build a right one)
 _BLANK: dict[str, int | str] = {"chars": 0, "complex_hits": 0, "simple_hits": 0, "keywords": ""}
-_BARE: list[dict[str, int | str]] = []
+_BARE: tuple[dict[str, int | str], ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -109,8 +110,10 @@ def _compile(spec: ComplexitySpec) -> _Compiled:
     simple_lengths = min(spec.medium_chars, _TABLE)
     if len(_compiled) > 64:  # specs are few and long-lived; never let this grow unbounded
         _compiled.clear()
-    while len(_BARE) < simple_lengths:
-        _BARE.append({**_BLANK, "chars": len(_BARE)})
+    global _BARE
+    bare = _BARE
+    if len(bare) < simple_lengths:
+        bare = _BARE = tuple({**_BLANK, "chars": n} for n in range(simple_lengths))
     compiled = _compiled[id(spec)] = _Compiled(
         spec,
         simple,
@@ -134,7 +137,7 @@ def _compile(spec: ComplexitySpec) -> _Compiled:
         ),
         hit=tuple({**_BLANK, "complex_hits": k} for k in range(complex_.size + 1)),
         simple_hit=tuple({**_BLANK, "simple_hits": k} for k in range(simple.size + 1)),
-        bare=tuple(_BARE[:simple_lengths]),
+        bare=bare[:simple_lengths],
     )
     return compiled
 
