@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+import dataclasses
+import pickle
 from types import MappingProxyType
 
 import pytest
@@ -125,3 +127,7 @@ def test_each_result_is_its_own_with_the_signals_in_order(text: str, medium_char
     assert first.signals["chars"] == len(text)
     first.signals["chars"] = -1  # type: ignore[index]
     assert classify_complexity(text, s).signals["chars"] == len(text)
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        second.level = "other"  # type: ignore[misc]
+    assert pickle.loads(pickle.dumps(second)) == second
+    assert repr(second) == repr(ComplexityResult(second.level, second.reason, second.signals))
