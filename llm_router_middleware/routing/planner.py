@@ -171,8 +171,9 @@ def make_plan(config: RouterConfig, inp: PlanInput, view: StateView) -> Plan:
 
     # with models over the budget the latency and learned strategies' pick may be downgraded:
     # their reasons cost the most, so it is left unformatted until it stands (``brief``). They
-    # and the complexity strategy select here, not through a Selector (no object to build, no
-    # dispatch: a plan over the budget selects twice); the other strategies through one.
+    # and the complexity strategy (and a semantic miss falling through to it) select here, not
+    # through a Selector (no object to build, no dispatch: a plan over the budget selects twice);
+    # the other strategies through one.
     brief = bool(over)
     judged: Judgement | None = None
     if strategy == "latency":
@@ -195,13 +196,31 @@ def make_plan(config: RouterConfig, inp: PlanInput, view: StateView) -> Plan:
         selected, reason, order = by_level(classified, levels, eligible, "", rejected, found, inp)
     else:
         brief = False
-        # Selector(config, inp, found, est, rejected, attrs, view) as object.__new__ and slot
-        # stores (its __init__ is a class call away: about a third more)
-        selector: Selector = _new(Selector)
-        selector.config, selector.inp, selector.found = config, inp, found
-        selector.est, selector.rejected, selector.attrs = est, rejected, attrs
-        selector.view, selector.complexity, selector.judged = view, None, UNJUDGED
-        selected, reason, order = selector.select(strategy, eligible)
+        selector: Selector | None = None  # None: a semantic miss selected by level here
+        if (
+            strategy == "semantic"
+            and (pre := inp.preselection) is not None
+            and pre.model is None
+            and (inp.fallthrough == "complexity" or inp.fallthrough == "semantic")
+        ):
+            # a semantic miss falling through to complexity, as Selector.select would (its
+            # attributes, the lead, one classification), without a Selector
+            attrs.update(pre.attributes)
+            lead = f"semantic: no match ({pre.reason}); "
+            levels = routing.complexity.levels
+            classified = classify_complexity(inp.text, routing.complexity)
+            attrs["complexity.level"] = classified.level
+            selected, reason, order = by_level(
+                classified, levels, eligible, lead, rejected, found, inp
+            )
+        else:
+            # Selector(config, inp, found, est, rejected, attrs, view) as object.__new__ and
+            # slot stores (its __init__ is a class call away: about a third more)
+            selector = _new(Selector)
+            selector.config, selector.inp, selector.found = config, inp, found
+            selector.est, selector.rejected, selector.attrs = est, rejected, attrs
+            selector.view, selector.complexity, selector.judged = view, None, UNJUDGED
+            selected, reason, order = selector.select(strategy, eligible)
     downgraded = False
     if over:
         left_usd = remaining or 0.0
@@ -241,6 +260,10 @@ def make_plan(config: RouterConfig, inp: PlanInput, view: StateView) -> Plan:
             if strategy == "complexity":
                 selected, reason, order = by_level(
                     classified, levels, affordable, "", rejected, found, inp
+                )
+            elif selector is None:  # the semantic miss's selection by level, with its lead
+                selected, reason, order = by_level(
+                    classified, levels, affordable, lead, rejected, found, inp
                 )
             else:
                 selected, reason, order = selector.select(strategy, affordable)
