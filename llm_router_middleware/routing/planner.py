@@ -287,7 +287,8 @@ def make_plan(config: RouterConfig, inp: PlanInput, view: StateView) -> Plan:
     estimates = {}
     for m in order_t:
         estimates[m] = est[m]
-    attrs.setdefault("cost.estimate_usd", est[selected])
+    if "cost.estimate_usd" not in attrs:  # attrs.setdefault, without the method call
+        attrs["cost.estimate_usd"] = est[selected]
     experiment = arm = None
     # only the experiment strategy (or a semantic fallthrough to it) enrols
     if (
