@@ -88,45 +88,45 @@ def make_plan(config: RouterConfig, inp: PlanInput, view: StateView) -> Plan:
     remaining = view.budget.remaining_usd
     within = remaining + _EPS if remaining is not None else math.inf
     over: list[str] = []  # eligible but over the budget, in order
-    # Rejections are built inline (object.__new__ and four slot stores, their text deferred):
+    # Rejections are built inline (object.__new__ and three slot stores, their text deferred):
     # a plan makes several and a helper call per rejection costs as much again.
     rows = found.fitted.get(expected) or found.fit(expected)
     none = _NONE
     for name, spec, out, room, rpm, tpm, quality, in_cost, out_usd, window in rows:
         if needs is not None and not needs.isdisjoint(lacks := model_lacks(spec)):
             r = _new(Rejection)
-            r.model, r.code, r._format = name, "capability", why_capability
-            r._args = (name, missing(needs, lacks))
+            r.model, r.code = name, "capability"
+            r._args = (why_capability, name, missing(needs, lacks))
         elif pt > room:
             r = _new(Rejection)
-            r.model, r.code, r._format = name, "context_window", why_window
-            r._args = (name, pt, out, window)
+            r.model, r.code = name, "context_window"
+            r._args = (why_window, name, pt, out, window)
         elif name in blocked:
             r = _new(Rejection)
-            r.model, r.code, r._format = name, "breaker_open", why_text
-            r._args = (name, blocked[name])
+            r.model, r.code = name, "breaker_open"
+            r._args = (why_text, name, blocked[name])
         elif name in cooldowns and cooldowns[name] > 0.0:
             r = _new(Rejection)
-            r.model, r.code, r._format = name, "cooldown", why_cooldown
-            r._args = (name, cooldowns[name])
+            r.model, r.code = name, "cooldown"
+            r._args = (why_cooldown, name, cooldowns[name])
         # one lookup each for the counts and latencies (most models have them): a model with
         # none reads -inf, under any rpm and any time left
         elif rpm is not None and (used := rpm_used.get(name, none)) >= rpm:
             r = _new(Rejection)
-            r.model, r.code, r._format = name, "rate_limit", why_rpm
-            r._args = (name, used, spec.rpm)
+            r.model, r.code = name, "rate_limit"
+            r._args = (why_rpm, name, used, spec.rpm)
         elif tpm is not None and tpm_used.get(name, 0.0) + pt + out > tpm:
             r = _new(Rejection)
-            r.model, r.code, r._format = name, "token_limit", why_tpm
-            r._args = (name, tpm_used.get(name, 0.0), pt + out, tpm)
+            r.model, r.code = name, "token_limit"
+            r._args = (why_tpm, name, tpm_used.get(name, 0.0), pt + out, tpm)
         elif (typical := slow.get(name, none)) > left:
             r = _new(Rejection)
-            r.model, r.code, r._format = name, "deadline", why_deadline
-            r._args = (name, typical, left)
+            r.model, r.code = name, "deadline"
+            r._args = (why_deadline, name, typical, left)
         elif floor and quality < floor:
             r = _new(Rejection)
-            r.model, r.code, r._format = name, "quality", why_quality
-            r._args = (name, quality, floor)
+            r.model, r.code = name, "quality"
+            r._args = (why_quality, name, quality, floor)
         else:
             cost = ptf * in_cost + out_usd  # a float product: as pt * in_cost, cheaper
             if cost <= limit:
@@ -136,8 +136,8 @@ def make_plan(config: RouterConfig, inp: PlanInput, view: StateView) -> Plan:
                     over.append(name)
                 continue
             r = _new(Rejection)
-            r.model, r.code, r._format = name, "cost_cap", why_cap
-            r._args = (name, cost, cap)
+            r.model, r.code = name, "cost_cap"
+            r._args = (why_cap, name, cost, cap)
         rejected.append(r)
 
     note = ""
@@ -227,8 +227,8 @@ def make_plan(config: RouterConfig, inp: PlanInput, view: StateView) -> Plan:
         scope = budget.scope
         for m in over:
             r = _new(Rejection)
-            r.model, r.code, r._format = m, "budget", why_budget
-            r._args = (m, est[m], left_usd, scope)
+            r.model, r.code = m, "budget"
+            r._args = (why_budget, m, est[m], left_usd, scope)
             rejected.append(r)
         preferred = selected
         downgraded = preferred in over
