@@ -88,6 +88,10 @@ def make_plan(config: RouterConfig, inp: PlanInput, view: StateView) -> Plan:
     remaining = view.budget.remaining_usd
     within = remaining + _EPS if remaining is not None else math.inf
     over: list[str] = []  # eligible but over the budget, in order
+    # their rejections, built in the loop (the cost at hand, no second pass over ``over``) and
+    # added after every other filter's (``remaining`` is not None when a model is over it)
+    over_rejected: list[Rejection] = []
+    scope = view.budget.scope
     # Rejections are built inline (object.__new__ and three slot stores, their text deferred):
     # a plan makes several and a helper call per rejection costs as much again.
     rows = found.fitted.get(expected) or found.fit(expected)
@@ -134,6 +138,10 @@ def make_plan(config: RouterConfig, inp: PlanInput, view: StateView) -> Plan:
                 eligible.append(name)
                 if cost > within:
                     over.append(name)
+                    r = _new(Rejection)
+                    r.model, r.code = name, "budget"
+                    r._args = (why_budget, name, cost, remaining, scope)
+                    over_rejected.append(r)
                 continue
             r = _new(Rejection)
             r.model, r.code = name, "cost_cap"
@@ -152,6 +160,7 @@ def make_plan(config: RouterConfig, inp: PlanInput, view: StateView) -> Plan:
         )
         if over:  # the objective may have filtered some of them
             over = [m for m in over if m in eligible]
+            over_rejected = [r for r in over_rejected if r.model in eligible]
     if not eligible:
         no_capable_model(inp.features, rejected)
         too_long(config, cands, rejected, pt, expected)
@@ -224,12 +233,7 @@ def make_plan(config: RouterConfig, inp: PlanInput, view: StateView) -> Plan:
     downgraded = False
     if over:
         left_usd = remaining or 0.0
-        scope = budget.scope
-        for m in over:
-            r = _new(Rejection)
-            r.model, r.code = m, "budget"
-            r._args = (why_budget, m, est[m], left_usd, scope)
-            rejected.append(r)
+        rejected += over_rejected
         preferred = selected
         downgraded = preferred in over
         if downgraded and config.budgets.on_exhausted == "refuse":

@@ -1,6 +1,7 @@
-"""make_plan selects a semantic miss that falls through to complexity itself (no Selector):
-the plan must be the complexity strategy's with the semantic lead and the preselection's
-attributes first, also after a budget downgrade, for either fallthrough that classifies."""
+"""make_plan's own paths: a semantic miss that falls through to complexity is selected without
+a Selector (the plan must be the complexity strategy's with the semantic lead and the
+preselection's attributes first, also after a budget downgrade, for either fallthrough that
+classifies), and the budget's rejections are built in the candidate loop."""
 
 from __future__ import annotations
 
@@ -11,7 +12,7 @@ import pytest
 from test_planner import CONFIG, budget, inp, view
 
 from llm_router_middleware.errors import RouterError
-from llm_router_middleware.routing import Preselection, make_plan
+from llm_router_middleware.routing import LatencyFigures, Preselection, make_plan
 
 ATTRS = {"semantic.score": 0.412, "semantic.threshold": 0.6, "semantic.cached": True}
 MISS = Preselection(None, "best route chat (0.4120) below threshold 0.6", ATTRS)
@@ -62,3 +63,25 @@ def test_a_semantic_miss_falling_through_elsewhere_is_not_classified() -> None:
     plan = make_plan(CONFIG, inp("semantic", "hi", preselection=MISS, fallthrough="cost"), view())
     assert plan.reason.startswith(LEAD + "cost: cheapest")
     assert "complexity.level" not in plan.attributes
+
+
+def test_a_model_over_the_budget_that_the_latency_objective_filters_has_no_budget_rejection() -> (
+    None
+):
+    """The budget's rejections are built in the candidate loop and added after the objective's:
+    a model the objective removes keeps only its latency rejection."""
+    tier = dataclasses.replace(CONFIG.tiers["pro"], max_latency_s=1.0)
+    slow = LatencyFigures(1.5, 2.5, 10)  # fewer samples than min_samples: the ewma
+    fast = LatencyFigures(0.2, 0.4, 10)
+    state = view(budget=budget(0.0015), latency={"premium": slow, "balanced": fast})
+    plan = make_plan(CONFIG, dataclasses.replace(inp("fixed"), tier=tier), state)
+    assert [(r.model, r.code, r.reason) for r in plan.rejected] == [
+        (
+            "premium",
+            "latency",
+            "premium: ewma latency 1.500 s over its last 10 calls > max_latency_s 1 s",
+        ),
+        ("balanced", "budget", "balanced: ~$0.002024 > $0.0015 left (user:u1)"),
+    ]
+    assert plan.order == ("cheap", "local")
+    assert plan.downgraded
