@@ -88,45 +88,49 @@ def make_plan(config: RouterConfig, inp: PlanInput, view: StateView) -> Plan:
     remaining = view.budget.remaining_usd
     within = remaining + _EPS if remaining is not None else math.inf
     over: list[str] = []  # eligible but over the budget, in order
-    # Rejections are built inline (object.__new__ and four slot stores, their text deferred):
+    # their rejections, built in the loop (the cost at hand, no second pass over ``over``) and
+    # added after every other filter's (``remaining`` is not None when a model is over it)
+    over_rejected: list[Rejection] = []
+    scope = view.budget.scope
+    # Rejections are built inline (object.__new__ and three slot stores, their text deferred):
     # a plan makes several and a helper call per rejection costs as much again.
     rows = found.fitted.get(expected) or found.fit(expected)
     none = _NONE
     for name, spec, out, room, rpm, tpm, quality, in_cost, out_usd, window in rows:
         if needs is not None and not needs.isdisjoint(lacks := model_lacks(spec)):
             r = _new(Rejection)
-            r.model, r.code, r._format = name, "capability", why_capability
-            r._args = (name, missing(needs, lacks))
+            r.model, r.code = name, "capability"
+            r._args = (why_capability, name, missing(needs, lacks))
         elif pt > room:
             r = _new(Rejection)
-            r.model, r.code, r._format = name, "context_window", why_window
-            r._args = (name, pt, out, window)
+            r.model, r.code = name, "context_window"
+            r._args = (why_window, name, pt, out, window)
         elif name in blocked:
             r = _new(Rejection)
-            r.model, r.code, r._format = name, "breaker_open", why_text
-            r._args = (name, blocked[name])
+            r.model, r.code = name, "breaker_open"
+            r._args = (why_text, name, blocked[name])
         elif name in cooldowns and cooldowns[name] > 0.0:
             r = _new(Rejection)
-            r.model, r.code, r._format = name, "cooldown", why_cooldown
-            r._args = (name, cooldowns[name])
+            r.model, r.code = name, "cooldown"
+            r._args = (why_cooldown, name, cooldowns[name])
         # one lookup each for the counts and latencies (most models have them): a model with
         # none reads -inf, under any rpm and any time left
         elif rpm is not None and (used := rpm_used.get(name, none)) >= rpm:
             r = _new(Rejection)
-            r.model, r.code, r._format = name, "rate_limit", why_rpm
-            r._args = (name, used, spec.rpm)
+            r.model, r.code = name, "rate_limit"
+            r._args = (why_rpm, name, used, spec.rpm)
         elif tpm is not None and tpm_used.get(name, 0.0) + pt + out > tpm:
             r = _new(Rejection)
-            r.model, r.code, r._format = name, "token_limit", why_tpm
-            r._args = (name, tpm_used.get(name, 0.0), pt + out, tpm)
+            r.model, r.code = name, "token_limit"
+            r._args = (why_tpm, name, tpm_used.get(name, 0.0), pt + out, tpm)
         elif (typical := slow.get(name, none)) > left:
             r = _new(Rejection)
-            r.model, r.code, r._format = name, "deadline", why_deadline
-            r._args = (name, typical, left)
+            r.model, r.code = name, "deadline"
+            r._args = (why_deadline, name, typical, left)
         elif floor and quality < floor:
             r = _new(Rejection)
-            r.model, r.code, r._format = name, "quality", why_quality
-            r._args = (name, quality, floor)
+            r.model, r.code = name, "quality"
+            r._args = (why_quality, name, quality, floor)
         else:
             cost = ptf * in_cost + out_usd  # a float product: as pt * in_cost, cheaper
             if cost <= limit:
@@ -134,10 +138,14 @@ def make_plan(config: RouterConfig, inp: PlanInput, view: StateView) -> Plan:
                 eligible.append(name)
                 if cost > within:
                     over.append(name)
+                    r = _new(Rejection)
+                    r.model, r.code = name, "budget"
+                    r._args = (why_budget, name, cost, remaining, scope)
+                    over_rejected.append(r)
                 continue
             r = _new(Rejection)
-            r.model, r.code, r._format = name, "cost_cap", why_cap
-            r._args = (name, cost, cap)
+            r.model, r.code = name, "cost_cap"
+            r._args = (why_cap, name, cost, cap)
         rejected.append(r)
 
     note = ""
@@ -152,6 +160,7 @@ def make_plan(config: RouterConfig, inp: PlanInput, view: StateView) -> Plan:
         )
         if over:  # the objective may have filtered some of them
             over = [m for m in over if m in eligible]
+            over_rejected = [r for r in over_rejected if r.model in eligible]
     if not eligible:
         no_capable_model(inp.features, rejected)
         too_long(config, cands, rejected, pt, expected)
@@ -171,8 +180,9 @@ def make_plan(config: RouterConfig, inp: PlanInput, view: StateView) -> Plan:
 
     # with models over the budget the latency and learned strategies' pick may be downgraded:
     # their reasons cost the most, so it is left unformatted until it stands (``brief``). They
-    # and the complexity strategy select here, not through a Selector (no object to build, no
-    # dispatch: a plan over the budget selects twice); the other strategies through one.
+    # and the complexity strategy (and a semantic miss falling through to it) select here, not
+    # through a Selector (no object to build, no dispatch: a plan over the budget selects twice);
+    # the other strategies through one.
     brief = bool(over)
     judged: Judgement | None = None
     if strategy == "latency":
@@ -195,22 +205,35 @@ def make_plan(config: RouterConfig, inp: PlanInput, view: StateView) -> Plan:
         selected, reason, order = by_level(classified, levels, eligible, "", rejected, found, inp)
     else:
         brief = False
-        # Selector(config, inp, found, est, rejected, attrs, view) as object.__new__ and slot
-        # stores (its __init__ is a class call away: about a third more)
-        selector: Selector = _new(Selector)
-        selector.config, selector.inp, selector.found = config, inp, found
-        selector.est, selector.rejected, selector.attrs = est, rejected, attrs
-        selector.view, selector.complexity, selector.judged = view, None, UNJUDGED
-        selected, reason, order = selector.select(strategy, eligible)
+        selector: Selector | None = None  # None: a semantic miss selected by level here
+        if (
+            strategy == "semantic"
+            and (pre := inp.preselection) is not None
+            and pre.model is None
+            and (inp.fallthrough == "complexity" or inp.fallthrough == "semantic")
+        ):
+            # a semantic miss falling through to complexity, as Selector.select would (its
+            # attributes, the lead, one classification), without a Selector
+            attrs.update(pre.attributes)
+            lead = f"semantic: no match ({pre.reason}); "
+            levels = routing.complexity.levels
+            classified = classify_complexity(inp.text, routing.complexity)
+            attrs["complexity.level"] = classified.level
+            selected, reason, order = by_level(
+                classified, levels, eligible, lead, rejected, found, inp
+            )
+        else:
+            # Selector(config, inp, found, est, rejected, attrs, view) as object.__new__ and
+            # slot stores (its __init__ is a class call away: about a third more)
+            selector = _new(Selector)
+            selector.config, selector.inp, selector.found = config, inp, found
+            selector.est, selector.rejected, selector.attrs = est, rejected, attrs
+            selector.view, selector.complexity, selector.judged = view, None, UNJUDGED
+            selected, reason, order = selector.select(strategy, eligible)
     downgraded = False
     if over:
         left_usd = remaining or 0.0
-        scope = budget.scope
-        for m in over:
-            r = _new(Rejection)
-            r.model, r.code, r._format = m, "budget", why_budget
-            r._args = (m, est[m], left_usd, scope)
-            rejected.append(r)
+        rejected += over_rejected
         preferred = selected
         downgraded = preferred in over
         if downgraded and config.budgets.on_exhausted == "refuse":
@@ -242,6 +265,10 @@ def make_plan(config: RouterConfig, inp: PlanInput, view: StateView) -> Plan:
                 selected, reason, order = by_level(
                     classified, levels, affordable, "", rejected, found, inp
                 )
+            elif selector is None:  # the semantic miss's selection by level, with its lead
+                selected, reason, order = by_level(
+                    classified, levels, affordable, lead, rejected, found, inp
+                )
             else:
                 selected, reason, order = selector.select(strategy, affordable)
         if downgraded:
@@ -264,7 +291,8 @@ def make_plan(config: RouterConfig, inp: PlanInput, view: StateView) -> Plan:
     estimates = {}
     for m in order_t:
         estimates[m] = est[m]
-    attrs.setdefault("cost.estimate_usd", est[selected])
+    if "cost.estimate_usd" not in attrs:  # attrs.setdefault, without the method call
+        attrs["cost.estimate_usd"] = est[selected]
     experiment = arm = None
     # only the experiment strategy (or a semantic fallthrough to it) enrols
     if (

@@ -65,7 +65,7 @@ class Selector:
     def select(self, strategy: str, pool: list[str]) -> tuple[str, str, list[str]]:
         """(selected, reason, order of the whole pool with the selected first). (make_plan
         selects for the latency and learned strategies itself; they come here as a semantic
-        fallthrough.)"""
+        fallthrough; the strategies that come here first are tested first.)"""
         if strategy == "fixed":
             first = pool[0]
             lead = self.found.names[0]
@@ -88,23 +88,8 @@ class Selector:
                 f"(~{usd(est[first])}, quality {shown(quality[first])})",
                 ranked,
             )
-        if strategy == "complexity":
-            return self._complexity(pool, "")
-        if strategy == "latency":
-            floor = self.attrs.get("latency.quality_floor", 0.0)
-            figures, weakness = self.view.latency, self.found.weakness
-            return fastest(pool, figures, weakness, float(floor))
         if strategy == "experiment":
             return self._experiment(pool)
-        if strategy == "learned":
-            judged = self.judged
-            if judged is UNJUDGED:
-                learned = self.inp.learned
-                judged = None
-                if learned is not None and learned.difficulty is not None:
-                    judged = judge(learned, self.found.levels, self.attrs)
-                self.judged = judged
-            return select_learned(judged, pool, self.found, self.est, self.why_not)
         if strategy == "semantic":
             pre = self.inp.preselection
             if pre is not None:
@@ -135,6 +120,21 @@ class Selector:
                 )
             first, reason, order = self.select(fallthrough, pool)
             return first, lead + reason, order
+        if strategy == "complexity":
+            return self._complexity(pool, "")
+        if strategy == "latency":
+            floor = self.attrs.get("latency.quality_floor", 0.0)
+            figures, weakness = self.view.latency, self.found.weakness
+            return fastest(pool, figures, weakness, float(floor))
+        if strategy == "learned":
+            judged = self.judged
+            if judged is UNJUDGED:
+                learned = self.inp.learned
+                judged = None
+                if learned is not None and learned.difficulty is not None:
+                    judged = judge(learned, self.found.levels, self.attrs)
+                self.judged = judged
+            return select_learned(judged, pool, self.found, self.est, self.why_not)
         raise InvalidRequestError(
             f"unknown routing strategy {strategy!r}; use fixed, complexity, cost, experiment, "
             "semantic, learned or latency"

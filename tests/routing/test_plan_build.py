@@ -40,7 +40,7 @@ from llm_router_middleware.routing.learned import (
     select_learned,
 )
 from llm_router_middleware.routing.plan import AttributeValue
-from llm_router_middleware.routing.reasons import shown
+from llm_router_middleware.routing.reasons import shown, why_cooldown
 from llm_router_middleware.routing.selection import _first
 from llm_router_middleware.routing.speed import by_speed, fastest
 
@@ -112,6 +112,13 @@ def test_rejections_read_after_planning_are_the_same_objects_with_the_same_texts
         "Rejection(model='balanced', code='rate_limit', "
         "reason='balanced: 60 requests this minute >= rpm 60')"
     )
+
+
+def test_a_deferred_rejection_reads_as_its_formatter_on_its_arguments_also_unpickled() -> None:
+    r = Rejection.deferred("m", "latency", "{}: {} > {}".format, ("m", 2, 1))
+    copy = pickle.loads(pickle.dumps(Rejection.deferred("m", "cooldown", why_cooldown, ("m", 3.0))))
+    assert (r.model, r.code, r.reason) == ("m", "latency", "m: 2 > 1")
+    assert (copy.model, copy.code, copy.reason) == ("m", "cooldown", "m: cooling down, 3.0 s left")
 
 
 PREMIUM_OVER = "budget downgrade: preferred premium ~$0.00884 > $0.004 left (user:u1); "
