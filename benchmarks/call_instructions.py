@@ -18,25 +18,17 @@ from __future__ import annotations
 import argparse
 import asyncio
 import ctypes
-import os
 import re
-import subprocess
 import sys
 import tempfile
 from pathlib import Path
 from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
+import _callgrind
 from _common import machine, settle_heap, setup_env
 
 setup_env()
-
-HELPER_C = r"""
-#include <valgrind/callgrind.h>
-void cg_start(void) { CALLGRIND_START_INSTRUMENTATION; }
-void cg_stop(void) { CALLGRIND_STOP_INSTRUMENTATION; }
-void cg_toggle(void) { CALLGRIND_TOGGLE_COLLECT; }
-"""
 
 VARIANTS = {
     "acomplete": "acomplete(), no tracer provider",
@@ -45,18 +37,6 @@ VARIANTS = {
     "acomplete-sdk": "acomplete(), SDK TracerProvider + BatchSpanProcessor (exporter drops)",
     "complete-sdk": "complete(), SDK TracerProvider + BatchSpanProcessor (exporter drops)",
 }
-
-
-def build_helper(directory: str) -> str:
-    source = Path(directory) / "cgctl.c"
-    library = Path(directory) / "cgctl.so"
-    source.write_text(HELPER_C)
-    subprocess.run(
-        ["cc", "-O1", "-shared", "-fPIC", "-o", str(library), str(source)],
-        check=True,
-        capture_output=True,
-    )
-    return str(library)
 
 
 def measure(variant: str, calls: int, helper: str) -> None:
@@ -119,26 +99,10 @@ def measure(variant: str, calls: int, helper: str) -> None:
 
 def count(variant: str, calls: int, helper: str, out_dir: str) -> int:
     out = Path(out_dir) / f"callgrind.{variant}.out"
-    command = [
-        "valgrind",
-        "--tool=callgrind",
-        "--instr-atstart=no",
-        "--collect-atstart=no",
-        f"--callgrind-out-file={out}",
-        sys.executable,
-        str(Path(__file__).resolve()),
-        "--inside",
-        variant,
-        "--calls",
-        str(calls),
-        "--helper",
-        helper,
-    ]
-    done = subprocess.run(command, capture_output=True, text=True, env=os.environ)
-    found = re.search(r"Collected : (\d+)", done.stderr)
-    if done.returncode != 0 or found is None:
-        sys.stderr.write(done.stderr[-3000:])
-        raise SystemExit(f"valgrind failed for {variant}")
+    args = ["--inside", variant, "--calls", str(calls), "--helper", helper]
+    found = re.search(r"Collected : (\d+)", _callgrind.run(__file__, args, out))
+    if found is None:
+        raise SystemExit(f"valgrind reported no count for {variant}")
     return int(found.group(1))
 
 
@@ -155,7 +119,7 @@ def main() -> int:
     print("call_instructions.py: our code per call, litellm stubbed, counted by callgrind")
     print(machine())
     with tempfile.TemporaryDirectory() as directory:
-        helper = build_helper(directory)
+        helper = _callgrind.build_helper(directory)
         for variant in args.variants.split(","):
             total = count(variant, args.calls, helper, directory)
             print(f"  {VARIANTS[variant]:<75} {total / args.calls:>10,.0f} instructions per call")

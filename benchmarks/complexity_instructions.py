@@ -13,25 +13,16 @@ from __future__ import annotations
 
 import argparse
 import ctypes
-import os
-import re
-import subprocess
 import sys
 import tempfile
 from pathlib import Path
 from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
+import _callgrind
 from _common import machine, setup_env
 
 setup_env()
-
-HELPER_C = r"""
-#include <valgrind/callgrind.h>
-void cg_start(void) { CALLGRIND_START_INSTRUMENTATION; }
-void cg_toggle(void) { CALLGRIND_TOGGLE_COLLECT; }
-void cg_dump(const char *name) { CALLGRIND_DUMP_STATS_AT(name); }
-"""
 
 PLAN_PROMPT = (  # plan_speed.py's PROMPT
     "Please analyze the trade-offs between a write-ahead log and shadow paging for an "
@@ -126,38 +117,10 @@ def main() -> int:
     print("complexity_instructions.py: classify_complexity per call, counted by callgrind")
     print(machine())
     with tempfile.TemporaryDirectory() as directory:
-        source = Path(directory) / "cgctl.c"
-        helper = str(Path(directory) / "cgctl.so")
-        source.write_text(HELPER_C)
-        subprocess.run(["cc", "-O1", "-shared", "-fPIC", "-o", helper, str(source)], check=True)
-        out = Path(directory) / "callgrind.out"
-        command = [
-            "valgrind",
-            "--tool=callgrind",
-            "--instr-atstart=no",
-            "--collect-atstart=no",
-            f"--callgrind-out-file={out}",
-            sys.executable,
-            str(Path(__file__).resolve()),
-            "--inside",
-            "--cases",
-            args.cases,
-            "--calls",
-            str(args.calls),
-            "--helper",
-            helper,
-        ]
-        done = subprocess.run(command, capture_output=True, text=True, env=os.environ)
-        if done.returncode != 0:
-            sys.stderr.write(done.stderr[-3000:])
-            raise SystemExit("valgrind failed")
-        totals: dict[str, int] = {}
-        for dump in Path(directory).glob("callgrind.out*"):
-            body = dump.read_text(errors="replace")
-            trigger = re.search(r"^desc: Trigger: Client Request: (.*)$", body, re.M)
-            total = re.search(r"^(?:totals|summary): (\d+)", body, re.M)
-            if trigger and total:
-                totals[trigger.group(1).strip()] = int(total.group(1))
+        helper = _callgrind.build_helper(directory)
+        inside = ["--inside", "--cases", args.cases, "--calls", str(args.calls)]
+        _callgrind.run(__file__, [*inside, "--helper", helper], Path(directory) / "callgrind.out")
+        totals = _callgrind.dumps(directory)
         table = cases()
         for name in names:
             text, spec_name = table[name]

@@ -17,25 +17,15 @@ import argparse
 import contextlib
 import ctypes
 import io
-import os
-import re
-import subprocess
 import sys
 import tempfile
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
+import _callgrind
 from _common import machine, settle_heap, setup_env
 
 setup_env()
-
-HELPER_C = r"""
-#include <valgrind/callgrind.h>
-void cg_start(void) { CALLGRIND_START_INSTRUMENTATION; }
-void cg_toggle(void) { CALLGRIND_TOGGLE_COLLECT; }
-void cg_zero(void) { CALLGRIND_ZERO_STATS; }
-void cg_dump(void) { CALLGRIND_DUMP_STATS; }
-"""
 
 CLASSIFY = "classify_complexity"
 
@@ -44,18 +34,6 @@ def rows() -> list[str]:
     from plan_speed import STRATEGIES
 
     return [*STRATEGIES, CLASSIFY]
-
-
-def build_helper(directory: str) -> str:
-    source = Path(directory) / "cgctl.c"
-    library = Path(directory) / "cgctl.so"
-    source.write_text(HELPER_C)
-    subprocess.run(
-        ["cc", "-O1", "-shared", "-fPIC", "-o", str(library), str(source)],
-        check=True,
-        capture_output=True,
-    )
-    return str(library)
 
 
 def measure(labels: list[str], calls: int, helper: str) -> None:
@@ -79,7 +57,7 @@ def measure(labels: list[str], calls: int, helper: str) -> None:
             fn()
     settle_heap()
     cg.cg_start()
-    for fn in fns.values():
+    for label, fn in fns.items():
         for _ in range(20):  # the instrumented code's first pass
             fn()
         cg.cg_zero()
@@ -87,7 +65,7 @@ def measure(labels: list[str], calls: int, helper: str) -> None:
         for _ in range(calls):
             fn()
         cg.cg_toggle()
-        cg.cg_dump()
+        cg.cg_dump(label.encode())
 
 
 def main() -> int:
@@ -104,35 +82,12 @@ def main() -> int:
     print("plan_instructions.py: instructions per make_plan (plan_speed.py rows), by callgrind")
     print(machine())
     with tempfile.TemporaryDirectory() as directory:
-        helper = build_helper(directory)
-        out = Path(directory) / "callgrind.out"
-        command = [
-            "valgrind",
-            "--tool=callgrind",
-            "--instr-atstart=no",
-            "--collect-atstart=no",
-            f"--callgrind-out-file={out}",
-            sys.executable,
-            str(Path(__file__).resolve()),
-            "--inside",
-            "x",
-            "--rows",
-            ",".join(labels),
-            "--calls",
-            str(args.calls),
-            "--helper",
-            helper,
-        ]
-        done = subprocess.run(command, capture_output=True, text=True, env=os.environ)
-        if done.returncode != 0:
-            sys.stderr.write(done.stderr[-3000:])
-            raise SystemExit("valgrind failed")
-        # one dump per row, in order: <out>.1, <out>.2, ...
-        for i, label in enumerate(labels, 1):
-            text = Path(f"{out}.{i}").read_text()
-            found = re.search(r"^(?:summary|totals): (\d+)", text, re.MULTILINE)
-            total = int(found.group(1)) if found else 0
-            print(f"  {label:<24} {total / args.calls:>10,.0f} instructions per call")
+        helper = _callgrind.build_helper(directory)
+        inside = ["--inside", "x", "--rows", ",".join(labels), "--calls", str(args.calls)]
+        _callgrind.run(__file__, [*inside, "--helper", helper], Path(directory) / "callgrind.out")
+        totals = _callgrind.dumps(directory)  # one dump per row, named after it
+        for label in labels:
+            print(f"  {label:<24} {totals[label] / args.calls:>10,.0f} instructions per call")
     return 0
 
 
