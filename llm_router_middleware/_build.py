@@ -35,7 +35,9 @@ def builder(cls: type[T]) -> Callable[..., T]:
     names = [f.name for f in fields(cls)]
     if sorted(slots) != sorted(names):  # e.g. a __weakref__ slot: not a layout we copy
         return cls
-    twin = type(f"_{cls.__name__}Twin", (), {"__slots__": slots, "__module__": __name__})
+    twin = plain_twin(cls)
+    if twin is None:  # the layouts differ: the dataclass's own __init__
+        return cls
     namespace: dict[str, Any] = {"_cls": cls, "_twin": twin}
     params, body = [], []
     for i, f in enumerate(fields(cls)):
@@ -57,9 +59,19 @@ def builder(cls: type[T]) -> Callable[..., T]:
     )
     exec(source, namespace)  # generated from the dataclass's own field names
     built: Callable[..., T] = namespace[f"build_{cls.__name__}"]
+    return built
+
+
+def plain_twin(cls: type) -> type | None:
+    """A plain class with the slots of ``cls`` (a slotted class with no base), whose instances
+    can be given ``cls`` as their class once their slots are stored (``obj.__class__ = cls``):
+    each slot then costs the interpreter's fast slot store, not a frozen dataclass's
+    ``object.__setattr__``. None when the class assignment is refused (another layout)."""
+    slots = tuple(cls.__dict__["__slots__"])
+    twin = type(f"_{cls.__name__}Twin", (), {"__slots__": slots, "__module__": __name__})
     probe: Any = object.__new__(twin)
-    try:  # the layouts must match for the class assignment; else the dataclass's own __init__
+    try:
         probe.__class__ = cls
     except TypeError:
-        return cls
-    return built
+        return None
+    return twin

@@ -14,7 +14,9 @@ from __future__ import annotations
 import sys
 from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import Any
 
+from .._build import plain_twin
 from ..config.schema import ComplexitySpec
 from .keywords import SEPARATE, Vocabulary, vocabulary
 from .keywords import may_overlap as _may_overlap  # noqa: F401 (tests/routing import it here)
@@ -38,24 +40,7 @@ class ComplexityResult:
     signals: Mapping[str, int | str]
 
 
-class _Plain:
-    __slots__ = ComplexityResult.__slots__
-    level: str
-    reason: str
-    signals: Mapping[str, int | str]
-
-
-def _twin() -> type[_Plain] | None:
-    """``_Plain`` if an instance of it can become a ComplexityResult (same layout), else None."""
-    probe = _Plain()
-    try:
-        probe.__class__ = ComplexityResult  # type: ignore[assignment]
-    except TypeError:  # pragma: no cover
-        return None
-    return _Plain
-
-
-_Twin = _twin()
+_Twin: Any = plain_twin(ComplexityResult)
 # the signals with no keyword: _BLANK with its "chars" set; built for each n below a spec's
 # medium_chars (at most _TABLE) once, shared by the specs (``_Compiled.bare``); replaced whole
 # when a spec needs more (never appended to: threads compiling at once each build a right one)
@@ -240,5 +225,6 @@ def classify_complexity(text: str, spec: ComplexitySpec) -> ComplexityResult:
     result.level = level
     result.reason = reason
     result.signals = signals
-    result.__class__ = ComplexityResult  # type: ignore[assignment]
-    return result  # type: ignore[return-value]
+    result.__class__ = ComplexityResult
+    result_: ComplexityResult = result
+    return result_
