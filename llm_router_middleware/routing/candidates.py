@@ -185,7 +185,7 @@ def unavailable(
     rejected: Sequence[Rejection], found: Candidates, inp: PlanInput, model: str
 ) -> str:
     """Why ``model`` is not the pick: a filter rejected it, the tier (or view) does not allow
-    it, or it costs more than the per-call cap. (The model last: make_plan partials the rest.)"""
+    it, or it costs more than the per-call cap."""
     for r in rejected:
         if r.model == model:
             return f"{model} unavailable ({r.code})"

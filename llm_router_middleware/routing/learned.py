@@ -8,7 +8,7 @@ levels, prompts at or above the threshold go to the strongest, the rest to the c
 from __future__ import annotations
 
 from bisect import bisect_right
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -120,19 +120,18 @@ def select_learned(
     pool: list[str],
     found: Candidates,
     est: Mapping[str, float],
-    why_not: Callable[[str], str] | None,
+    rejected: Sequence[Rejection],
+    inp: PlanInput,
     brief: bool = False,
     earlier: list[str] | None = None,
     removed: Sequence[str] = (),
-    rejected: Sequence[Rejection] = (),
-    inp: PlanInput | None = None,
 ) -> tuple[str, str, list[str]]:
     """(selected, reason, the whole pool ordered with the selected first); ``judged`` None: an
     empty prompt (or no learned input). ``brief``: no reason. ``earlier``: the order this gave
     ``pool``: the selection is then from ``pool`` without ``removed``, whose order is that one
     without them, unless it led with a model good enough and none of the good enough is left.
-    (``earlier`` itself is narrowed: the caller's list, not read again; no copy.) ``why_not``
-    None: the reason says why the strongest is not the pick from ``rejected`` and ``inp``."""
+    (``earlier`` itself is narrowed: the caller's list, not read again; no copy.) The reason
+    says why the strongest is not the pick from the plan's ``rejected`` and ``inp``."""
     quality, weakness = found.quality, found.weakness
     if judged is None:
         if earlier is not None:  # narrowed in place (see the docstring)
@@ -181,9 +180,5 @@ def select_learned(
     if fit:
         return first, f"learned: {test} -> {first}", order
     wanted = found.strongest[needed]
-    if why_not is not None:
-        why = why_not(wanted)
-    else:  # make_plan's call: ``rejected`` and ``inp`` given
-        assert inp is not None
-        why = unavailable(rejected, found, inp, wanted)
+    why = unavailable(rejected, found, inp, wanted)
     return first, f"learned: {test}; {why} -> best available {first}", order

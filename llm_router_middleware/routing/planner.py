@@ -192,11 +192,7 @@ def make_plan(config: RouterConfig, inp: PlanInput, view: StateView) -> Plan:
         learned = inp.learned
         if learned is not None and learned.difficulty is not None:
             judged = judge(learned, found.levels, attrs)
-        # no why_not callable (a closure's cells would slow every read of their names here, a
-        # partial costs as much again): select_learned asks candidates.unavailable itself
-        selected, reason, order = select_learned(
-            judged, eligible, found, est, None, brief, None, (), rejected, inp
-        )
+        selected, reason, order = select_learned(judged, eligible, found, est, rejected, inp, brief)
     elif strategy == "complexity":  # also without a Selector: it classifies once
         brief = False
         levels = routing.complexity.levels
@@ -255,7 +251,7 @@ def make_plan(config: RouterConfig, inp: PlanInput, view: StateView) -> Plan:
                 )
             else:
                 selected, reason, order = select_learned(
-                    judged, eligible, found, est, None, False, order, removed, rejected, inp
+                    judged, eligible, found, est, rejected, inp, False, order, removed
                 )
         elif downgraded:
             affordable = eligible.copy()

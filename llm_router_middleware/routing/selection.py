@@ -59,9 +59,6 @@ class Selector:
         self.complexity: ComplexityResult | None = None
         self.judged: Judgement | None = UNJUDGED
 
-    def why_not(self, model: str) -> str:
-        return unavailable(self.rejected, self.found, self.inp, model)
-
     def select(self, strategy: str, pool: list[str]) -> tuple[str, str, list[str]]:
         """(selected, reason, order of the whole pool with the selected first). (make_plan
         selects for the latency and learned strategies itself; they come here as a semantic
@@ -134,7 +131,7 @@ class Selector:
                 if learned is not None and learned.difficulty is not None:
                     judged = judge(learned, self.found.levels, self.attrs)
                 self.judged = judged
-            return select_learned(judged, pool, self.found, self.est, self.why_not)
+            return select_learned(judged, pool, self.found, self.est, self.rejected, self.inp)
         raise InvalidRequestError(
             f"unknown routing strategy {strategy!r}; use fixed, complexity, cost, experiment, "
             "semantic, learned or latency"

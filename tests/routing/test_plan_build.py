@@ -246,14 +246,13 @@ def test_a_narrowed_earlier_order_is_what_selecting_again_gives() -> None:
         part = [m for m in pool if m not in gone] or pool
         removed = [m for m in pool if m not in part]  # as the planner's ``over``
 
-        def why_not(model: str) -> str:
-            return f"{model} unavailable"
+        plan_inp = inp("learned")
 
         judged = rng.choice((None, *((q, f"needs {q}") for q in found.levels), (0.95, "x")))
         if judged is not None and judged[0] not in found.strongest:
             continue  # a level no candidate has: not a judgement the planner makes
-        first = select_learned(judged, pool, found, est, why_not, True)
-        again = select_learned(judged, part, found, est, why_not)
+        first = select_learned(judged, pool, found, est, [], plan_inp, True)
+        again = select_learned(judged, part, found, est, [], plan_inp)
         needed = judged[0] if judged is not None else 0.0
         fit = [m for m in part if quality[m] >= needed]
         if fit:  # the definition: the good enough cheapest first, then the rest
@@ -262,7 +261,8 @@ def test_a_narrowed_earlier_order_is_what_selecting_again_gives() -> None:
             assert again[2] == cheap
         else:  # nothing good enough: strongest first
             assert again[2] == sorted(part, key=lambda m: (-quality[m], est[m]))
-        assert select_learned(judged, pool, found, est, why_not, False, first[2], removed) == again
+        narrowed = select_learned(judged, pool, found, est, [], plan_inp, False, first[2], removed)
+        assert narrowed == again
         figures = {m: LatencyFigures(rng.choice((0.1, 0.3)), 0.5, 3) for m in pool[1:]}
         first = fastest(pool, figures, found.weakness, 0.5, True)
         again = fastest(part, figures, found.weakness, 0.5)
