@@ -106,15 +106,7 @@ class Selector:
                 lead = "semantic: no preselection; "
             fallthrough = self.inp.fallthrough
             if fallthrough == "complexity" or fallthrough == "semantic":
-                # self._complexity(pool, lead) inline: a call fewer
-                spec = self.config.routing.complexity
-                result = self.complexity
-                if result is None:
-                    result = self.complexity = classify_complexity(self.inp.text, spec)
-                    self.attrs["complexity.level"] = result.level
-                return by_level(
-                    result, spec.levels, pool, lead, self.rejected, self.found, self.inp
-                )
+                return self._complexity(pool, lead)
             first, reason, order = self.select(fallthrough, pool)
             return first, lead + reason, order
         if strategy == "complexity":
