@@ -194,16 +194,7 @@ class MemoryStore:
         lock = self._lock
         lock.acquire()  # not ``with``: half the instructions, on every call's path
         try:
-            out: list[str | None] = []
-            for key in keys:
-                entry = data.get(key)
-                if entry is None:
-                    out.append(None)
-                elif entry[1] <= now:
-                    del data[key]
-                    out.append(None)
-                else:
-                    out.append(entry[0])
+            out = self._read_strings(keys, now)
             values: list[float] = []
             for key in numeric:
                 entry = data.get(key)
@@ -255,6 +246,8 @@ class MemoryStore:
             lock.release()
 
     def _read_strings(self, keys: Sequence[str], now: float) -> list[str | None]:
+        """The string values at ``keys`` (None where absent or expired; expired ones dropped),
+        the lock held."""
         data = self._data
         out: list[str | None] = []
         for key in keys:
