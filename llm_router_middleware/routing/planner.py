@@ -185,7 +185,6 @@ def make_plan(config: RouterConfig, inp: PlanInput, view: StateView) -> Plan:
     # the other strategies through one.
     brief = bool(over)
     judged: Judgement | None = None
-    selector: Selector | None = None  # None: selected here
     if strategy == "latency":
         figures, weakness, floor = view.latency, found.weakness, float(floor)
         selected, reason, order = fastest(eligible, figures, weakness, floor, brief)
@@ -194,34 +193,39 @@ def make_plan(config: RouterConfig, inp: PlanInput, view: StateView) -> Plan:
         if learned is not None and learned.difficulty is not None:
             judged = judge(learned, found.levels, attrs)
         selected, reason, order = select_learned(judged, eligible, found, est, rejected, inp, brief)
-    elif strategy == "complexity" or (
-        strategy == "semantic"
-        and (pre := inp.preselection) is not None
-        and pre.model is None
-        and (inp.fallthrough == "complexity" or inp.fallthrough == "semantic")
-    ):
-        # by level: the complexity strategy, or a semantic miss falling through to it (as
-        # Selector.select would: the preselection's attributes first, then its lead); one
-        # classification, also for a downgrade
+    elif strategy == "complexity":  # also without a Selector: it classifies once
         brief = False
-        lead = ""
-        if strategy == "semantic":
-            assert pre is not None  # the miss's preselection, read in the test above
-            attrs.update(pre.attributes)
-            lead = f"semantic: no match ({pre.reason}); "
         levels = routing.complexity.levels
         classified = classify_complexity(inp.text, routing.complexity)
         attrs["complexity.level"] = classified.level
-        selected, reason, order = by_level(classified, levels, eligible, lead, rejected, found, inp)
+        selected, reason, order = by_level(classified, levels, eligible, "", rejected, found, inp)
     else:
         brief = False
-        # Selector(config, inp, found, est, rejected, attrs, view) as object.__new__ and
-        # slot stores (its __init__ is a class call away: about a third more)
-        selector = _new(Selector)
-        selector.config, selector.inp, selector.found = config, inp, found
-        selector.est, selector.rejected, selector.attrs = est, rejected, attrs
-        selector.view, selector.complexity, selector.judged = view, None, UNJUDGED
-        selected, reason, order = selector.select(strategy, eligible)
+        selector: Selector | None = None  # None: a semantic miss selected by level here
+        if (
+            strategy == "semantic"
+            and (pre := inp.preselection) is not None
+            and pre.model is None
+            and (inp.fallthrough == "complexity" or inp.fallthrough == "semantic")
+        ):
+            # a semantic miss falling through to complexity, as Selector.select would (its
+            # attributes, the lead, one classification), without a Selector
+            attrs.update(pre.attributes)
+            lead = f"semantic: no match ({pre.reason}); "
+            levels = routing.complexity.levels
+            classified = classify_complexity(inp.text, routing.complexity)
+            attrs["complexity.level"] = classified.level
+            selected, reason, order = by_level(
+                classified, levels, eligible, lead, rejected, found, inp
+            )
+        else:
+            # Selector(config, inp, found, est, rejected, attrs, view) as object.__new__ and
+            # slot stores (its __init__ is a class call away: about a third more)
+            selector = _new(Selector)
+            selector.config, selector.inp, selector.found = config, inp, found
+            selector.est, selector.rejected, selector.attrs = est, rejected, attrs
+            selector.view, selector.complexity, selector.judged = view, None, UNJUDGED
+            selected, reason, order = selector.select(strategy, eligible)
     downgraded = False
     if over:
         left_usd = remaining or 0.0
@@ -253,7 +257,11 @@ def make_plan(config: RouterConfig, inp: PlanInput, view: StateView) -> Plan:
             affordable = eligible.copy()
             for m in over:
                 affordable.remove(m)
-            if selector is None:  # by level (latency and learned are brief here), same lead
+            if strategy == "complexity":
+                selected, reason, order = by_level(
+                    classified, levels, affordable, "", rejected, found, inp
+                )
+            elif selector is None:  # the semantic miss's selection by level, with its lead
                 selected, reason, order = by_level(
                     classified, levels, affordable, lead, rejected, found, inp
                 )
