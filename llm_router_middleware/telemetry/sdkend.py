@@ -9,7 +9,9 @@ multi-processor again. Where
 - the span is the SDK's ``_Span``, its processor the SDK's ``SynchronousMultiSpanProcessor``, and
   each processor's ``_on_ending`` the SDK's no-op (its own processors', or the base class's);
 - a probe made once showed ``ReadableSpan`` holds exactly the span's fields ``_readable_span``
-  hands it, in this module's order,
+  hands it, in this module's order, and ended two like spans, one by ``span.end()`` and one by
+  this module: the spans afterwards and what a processor was handed for each matched field for
+  field (end times aside, both set),
 
 ``end`` does the same steps directly: the lock, the same checks and end time, the metrics hook
 (unless it is the SDK's no-op), a ``ReadableSpan`` with the same fields, each processor's
@@ -19,6 +21,7 @@ multi-processor again. Where
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from time import time_ns
 from typing import Any
 
@@ -93,8 +96,66 @@ def _probe() -> None:
             }
         )
         _Sdk.noop, _Sdk.multi, _Sdk.span = noop, SynchronousMultiSpanProcessor, _Span
+        if not _ended_alike(_Span, SpanContext, SpanProcessor, SynchronousMultiSpanProcessor):
+            _Sdk.span = None
     except (ImportError, AttributeError, TypeError, ValueError):  # another SDK, or none
         _Sdk.span = None
+
+
+def _ended_alike(span_class: Any, context: Any, base: Any, multi_class: Any) -> bool:
+    """End two like spans, one by ``span.end()``, one by ``end`` (``_Sdk`` set as the probe
+    found it so far): do the spans afterwards, and the spans a processor was handed for them,
+    match field for field? (An SDK release whose ``end()`` did more to the span, or handed on
+    something else, would not.)"""
+
+    class Kept(base):  # type: ignore[misc]
+        def __init__(self) -> None:
+            self.ended: list[Any] = []
+
+        def on_end(self, span: Any) -> None:
+            self.ended.append(span)
+
+    kept = Kept()
+    multi = multi_class()
+    multi.add_span_processor(kept)
+    spans = []
+    for _ in range(2):
+        span = span_class("probe", context(7, 9, False), span_processor=multi)
+        span.start(start_time=1)
+        span.set_attributes({"probe": 1})
+        spans.append(span)
+    spans[0].end()
+    end(spans[1])
+    return (
+        len(kept.ended) == 2 and _alike(spans[0], spans[1]) and _alike(kept.ended[0], kept.ended[1])
+    )
+
+
+def _alike(a: Any, b: Any) -> bool:
+    """The same class and the same fields in the same order, each the same object or of the
+    same type and equal (mappings and sequences by their items, mappings' immutability too), the
+    end times both set; the spans' own locks aside."""
+    if type(a) is not type(b) or list(vars(a)) != list(vars(b)):
+        return False
+    for key, x in vars(a).items():
+        y = getattr(b, key)
+        if key == "_end_time":
+            if not (isinstance(x, int) and isinstance(y, int)):
+                return False
+        elif key == "_lock" or x is y:
+            continue
+        elif type(x) is not type(y):
+            return False
+        elif isinstance(x, Mapping):
+            same = dict(x) == dict(y)
+            if not same or getattr(x, "_immutable", None) != getattr(y, "_immutable", None):
+                return False
+        elif isinstance(x, Sequence) and not isinstance(x, str):
+            if list(x) != list(y):
+                return False
+        elif x != y:
+            return False
+    return True
 
 
 def _quiet(processors: Any) -> bool:

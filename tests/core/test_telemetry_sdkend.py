@@ -180,6 +180,45 @@ def test_a_probe_that_finds_a_difference_ends_through_the_sdk(
     assert seen.ended[0].kind is SpanKind.CLIENT
 
 
+@pytest.mark.parametrize("change", ["marks the span", "hands on another status"])
+def test_a_probe_whose_end_does_more_ends_through_the_sdk(
+    provider: TracerProvider, monkeypatch: pytest.MonkeyPatch, change: str
+) -> None:
+    """An SDK release whose ``end()`` did more than the steps taken here (to the span, or to
+    what the processors get) is found by the probe ending two spans both ways."""
+    sdk_end = _Span.end
+
+    def more(self: Any, end_time: int | None = None) -> None:
+        if change == "marks the span":
+            self._ended_by = "sdk"
+        else:
+            self._status = Status(StatusCode.OK)
+        sdk_end(self, end_time)
+
+    monkeypatch.setattr(_Span, "end", more)
+    monkeypatch.setattr(sdkend._Sdk, "probed", False)
+    monkeypatch.setattr(sdkend._Sdk, "span", None)
+    seen = Seen()
+    provider.add_span_processor(seen)
+    span = _span(provider.get_tracer("test"), "chat x")
+    end_span(span)
+    assert sdkend._Sdk.probed
+    assert sdkend._Sdk.span is None
+    assert [s.name for s in seen.ended] == ["chat x"]
+    # ended by the SDK's (patched) end(): what it does happened
+    if change == "marks the span":
+        assert vars(span)["_ended_by"] == "sdk"
+    else:
+        assert seen.ended[0].status.status_code is StatusCode.OK
+
+
+def test_the_probe_finds_this_sdk_ends_alike(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(sdkend._Sdk, "probed", False)
+    monkeypatch.setattr(sdkend._Sdk, "span", None)
+    sdkend._probe()
+    assert sdkend._Sdk.span is _Span
+
+
 def test_a_span_of_the_api_alone_is_ended_by_itself() -> None:
     span = trace.NonRecordingSpan(SpanContext(7, 9, False))
     end_span(span)
