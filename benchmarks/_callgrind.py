@@ -3,7 +3,8 @@
 A script measures in two parts: outside valgrind it compiles a tiny helper (``build_helper``)
 and starts itself again inside valgrind (``run``); inside, it loads the helper with ctypes and
 switches callgrind on only after imports and warm-up, so that only the measured calls count.
-Counts are repeatable on a loaded machine, where wall-clock figures are not. Needs valgrind and
+Counts are repeatable on a loaded machine, where wall-clock figures are not; the script runs with
+``PYTHONHASHSEED=0`` unless the environment sets another seed. Needs valgrind and
 a C compiler with ``valgrind/callgrind.h``.
 """
 
@@ -51,7 +52,10 @@ def run(script: str, args: list[str], out: Path) -> str:
         str(Path(script).resolve()),
         *args,
     ]
-    done = subprocess.run(command, capture_output=True, text=True, env=os.environ)
+    # one string hashing seed unless one is set: with Python's random one, counts move by up to
+    # ~2k instructions per call from run to run (dict and set probes)
+    env = {"PYTHONHASHSEED": "0", **os.environ}
+    done = subprocess.run(command, capture_output=True, text=True, env=env)
     if done.returncode != 0:
         sys.stderr.write(done.stderr[-3000:])
         raise SystemExit(f"valgrind failed running {Path(script).name} {' '.join(args)}")
