@@ -16,7 +16,7 @@ from ..config.schema import RouterConfig
 from ..errors import BudgetExhaustedError, DeadlineExceededError, InvalidRequestError
 from .candidates import candidates
 from .capabilities import missing, model_lacks, no_capable_model, why_capability
-from .complexity import classify_complexity
+from .complexity import decide
 from .inputs import PlanInput, Preselection, StateView
 from .learned import Judgement, judge, select_learned
 from .plan import AttributeValue, Plan, Rejection, new_plan
@@ -196,9 +196,10 @@ def make_plan(config: RouterConfig, inp: PlanInput, view: StateView) -> Plan:
     elif strategy == "complexity":  # also without a Selector: it classifies once
         brief = False
         levels = routing.complexity.levels
-        classified = classify_complexity(inp.text, routing.complexity)
-        attrs["complexity.level"] = classified.level
-        selected, reason, order = by_level(classified, levels, eligible, "", rejected, found, inp)
+        # the level and reason alone: the signals and the result nobody reads are not built
+        level, why, _, _ = decide(inp.text, routing.complexity)
+        attrs["complexity.level"] = level
+        selected, reason, order = by_level(level, why, levels, eligible, "", rejected, found, inp)
     else:
         brief = False
         selector: Selector | None = None  # None: a semantic miss selected by level here
@@ -213,10 +214,10 @@ def make_plan(config: RouterConfig, inp: PlanInput, view: StateView) -> Plan:
             attrs.update(pre.attributes)
             lead = f"semantic: no match ({pre.reason}); "
             levels = routing.complexity.levels
-            classified = classify_complexity(inp.text, routing.complexity)
-            attrs["complexity.level"] = classified.level
+            level, why, _, _ = decide(inp.text, routing.complexity)
+            attrs["complexity.level"] = level
             selected, reason, order = by_level(
-                classified, levels, eligible, lead, rejected, found, inp
+                level, why, levels, eligible, lead, rejected, found, inp
             )
         else:
             # Selector(config, inp, found, est, rejected, attrs, view) as object.__new__ and
@@ -259,11 +260,11 @@ def make_plan(config: RouterConfig, inp: PlanInput, view: StateView) -> Plan:
                 affordable.remove(m)
             if strategy == "complexity":
                 selected, reason, order = by_level(
-                    classified, levels, affordable, "", rejected, found, inp
+                    level, why, levels, affordable, "", rejected, found, inp
                 )
             elif selector is None:  # the semantic miss's selection by level, with its lead
                 selected, reason, order = by_level(
-                    classified, levels, affordable, lead, rejected, found, inp
+                    level, why, levels, affordable, lead, rejected, found, inp
                 )
             else:
                 selected, reason, order = selector.select(strategy, affordable)
