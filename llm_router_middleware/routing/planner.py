@@ -34,7 +34,7 @@ from .reasons import (
 )
 from .refusals import no_model, too_long
 from .selection import UNJUDGED, Selector, by_level
-from .speed import fastest, meet_objective
+from .speed import by_speed, fastest, meet_objective
 
 __all__ = ["Plan", "PlanInput", "Preselection", "StateView", "make_plan"]
 
@@ -187,7 +187,11 @@ def make_plan(config: RouterConfig, inp: PlanInput, view: StateView) -> Plan:
     judged: Judgement | None = None
     if strategy == "latency":
         figures, weakness, floor = view.latency, found.weakness, float(floor)
-        selected, reason, order = fastest(eligible, figures, weakness, floor, brief)
+        if brief:  # the ranking alone (as fastest's brief one, without its call)
+            order = by_speed(eligible, figures, weakness)
+            selected, reason = order[0], ""
+        else:
+            selected, reason, order = fastest(eligible, figures, weakness, floor)
     elif strategy == "learned":
         learned = inp.learned
         if learned is not None and learned.difficulty is not None:
