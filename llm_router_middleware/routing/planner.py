@@ -202,11 +202,10 @@ def make_plan(config: RouterConfig, inp: PlanInput, view: StateView) -> Plan:
         selected, reason, order = select_learned(judged, eligible, found, est, rejected, inp, brief)
     elif strategy == "complexity":  # also without a Selector: it classifies once
         brief = False
-        levels = routing.complexity.levels
         # the level and reason alone: the signals and the result nobody reads are not built
         level, why, _, _ = decide(inp.text, routing.complexity)
         attrs["complexity.level"] = level
-        selected, reason, order = by_level(level, why, levels, eligible, "", rejected, found, inp)
+        selected, reason, order = by_level(level, why, eligible, "", rejected, found, inp)
     else:
         brief = False
         selector: Selector | None = None  # None: a semantic miss selected by level here
@@ -220,12 +219,9 @@ def make_plan(config: RouterConfig, inp: PlanInput, view: StateView) -> Plan:
             # attributes, the lead, one classification), without a Selector
             attrs.update(pre.attributes)
             lead = f"semantic: no match ({pre.reason}); "
-            levels = routing.complexity.levels
             level, why, _, _ = decide(inp.text, routing.complexity)
             attrs["complexity.level"] = level
-            selected, reason, order = by_level(
-                level, why, levels, eligible, lead, rejected, found, inp
-            )
+            selected, reason, order = by_level(level, why, eligible, lead, rejected, found, inp)
         else:
             # Selector(config, inp, found, est, rejected, attrs, view) as object.__new__ and
             # slot stores (its __init__ is a class call away: about a third more)
@@ -266,12 +262,10 @@ def make_plan(config: RouterConfig, inp: PlanInput, view: StateView) -> Plan:
             for m in over:
                 affordable.remove(m)
             if strategy == "complexity":
-                selected, reason, order = by_level(
-                    level, why, levels, affordable, "", rejected, found, inp
-                )
+                selected, reason, order = by_level(level, why, affordable, "", rejected, found, inp)
             elif selector is None:  # the semantic miss's selection by level, with its lead
                 selected, reason, order = by_level(
-                    level, why, levels, affordable, lead, rejected, found, inp
+                    level, why, affordable, lead, rejected, found, inp
                 )
             else:
                 selected, reason, order = selector.select(strategy, affordable)

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-
 from ..config.schema import RouterConfig
 from ..errors import InvalidRequestError
 from .candidates import Candidates, cheapest_first, unavailable
@@ -16,11 +14,6 @@ from .reasons import shown, usd
 from .speed import fastest
 
 UNJUDGED: Judgement = (0.0, "")  # the learned strategy has not judged the prompt yet
-_LEVEL_PREFERENCE = {
-    "complex": ("complex", "medium", "simple"),
-    "medium": ("medium", "simple", "complex"),
-    "simple": ("simple", "medium", "complex"),
-}
 
 
 class Selector:
@@ -136,7 +129,7 @@ class Selector:
             decided = self.complexity = decide(self.inp.text, spec)
             self.attrs["complexity.level"] = decided[0]
         level, reason, _, _ = decided
-        return by_level(level, reason, spec.levels, pool, lead, self.rejected, self.found, self.inp)
+        return by_level(level, reason, pool, lead, self.rejected, self.found, self.inp)
 
     def _experiment(self, pool: list[str]) -> tuple[str, str, list[str]]:
         spec = self.config.routing.experiment
@@ -162,7 +155,6 @@ class Selector:
 def by_level(
     level: str,
     reason: str,
-    levels: Mapping[str, str],
     pool: list[str],
     lead: str,
     rejected: list[Rejection],
@@ -172,10 +164,9 @@ def by_level(
     """The complexity strategy's pick for a prompt classified ``level`` for ``reason``: the model
     of its level, else of the nearest level in the pool, else the pool's first. ``lead``: the
     reason's start."""
-    wanted = levels[level]
-    for near in _LEVEL_PREFERENCE[level]:
-        model = levels.get(near)
-        if model is not None and model in pool:
+    wanted, ladder = found.ladders[level]  # the config's levels, read once (candidates.py)
+    for near, model in ladder:
+        if model in pool:
             if model == wanted:
                 return model, f"{lead}{reason} -> {model}", _first(pool, model, found.unique)
             return (
