@@ -25,6 +25,14 @@ Row = tuple[str, ModelSpec, int, int, int | None, int | None, float, float, floa
 # requests counted are floats: a float comparison is the cheap one), tpm, quality,
 # $/input token, the output's cost (output tokens * $/output token), context window
 Fitted = tuple[str, ModelSpec, int, int, float | None, int | None, float, float, float, int]
+# a complexity level's model and the (level, model) pairs the complexity strategy tries for it,
+# in order of preference (``selection.by_level``): the configured levels, read once
+Ladder = tuple[str, tuple[tuple[str, str], ...]]
+NEAREST = {  # each level, then the others by nearness
+    "complex": ("complex", "medium", "simple"),
+    "medium": ("medium", "simple", "complex"),
+    "simple": ("simple", "medium", "complex"),
+}
 
 
 @dataclass(frozen=True, slots=True)
@@ -41,6 +49,9 @@ class Candidates:
     # level -> the candidates of that quality or more (learned)
     good: Mapping[float, frozenset[str]] = field(default_factory=dict)
     unique: bool = False  # no candidate listed twice
+    # complexity level -> its ladder (the config's complexity levels; a level with no model has
+    # none, and looking it up raises KeyError, as looking up its model does)
+    ladders: Mapping[str, Ladder] = field(default_factory=dict)
 
     def fit(self, expected: int) -> tuple[Fitted, ...]:
         """The rows for a call expecting ``expected`` output tokens: what the candidate loop
@@ -100,11 +111,23 @@ def _lookup(config: RouterConfig, tier: TierSpec, allowed: tuple[str, ...] | Non
         len(levels) == len(set(names)),
         {q: frozenset(row[0] for row in rows if row[6] >= q) for q in levels},
         len(set(names)) == len(names),
+        _ladders(routing.complexity.levels),
     )
     if len(_cache) > 256:  # configs, tiers and views are few and long-lived; stay bounded
         _cache.clear()
     _cache[key] = (config, tier, found)
     return found
+
+
+def _ladders(levels: Mapping[str, str]) -> dict[str, Ladder]:
+    return {
+        level: (
+            levels[level],
+            tuple((near, m) for near in nearest if (m := levels.get(near)) is not None),
+        )
+        for level, nearest in NEAREST.items()
+        if level in levels
+    }
 
 
 def _row(name: str, spec: ModelSpec) -> Row:

@@ -42,8 +42,9 @@ class ComplexityResult:
 
 _Twin: Any = plain_twin(ComplexityResult)
 # the signals with no keyword: _BLANK with its "chars" set; built for each n below a spec's
-# medium_chars (at most _TABLE) once, shared by the specs (``_Compiled.bare``); replaced whole
-# when a spec needs more (never appended to: threads compiling at once each build a right one)
+# medium_chars (at most _TABLE) once, shared by the specs (n -> the signals of a prompt of n
+# chars with no keyword); replaced whole when a spec needs more (never appended to: threads
+# compiling at once each build a right one)
 _BLANK: dict[str, int | str] = {"chars": 0, "complex_hits": 0, "simple_hits": 0, "keywords": ""}
 _BARE: tuple[dict[str, int | str], ...] = ()
 
@@ -71,9 +72,6 @@ class _Compiled:
     # (about 0.2k instructions less than the literal)
     hit: tuple[dict[str, int | str], ...]
     simple_hit: tuple[dict[str, int | str], ...]
-    bare: tuple[
-        dict[str, int | str], ...
-    ]  # n -> the signals of a prompt of n chars with no keyword
 
 
 _compiled: dict[int, _Compiled] = {}
@@ -96,9 +94,8 @@ def _compile(spec: ComplexitySpec) -> _Compiled:
     if len(_compiled) > 64:  # specs are few and long-lived; never let this grow unbounded
         _compiled.clear()
     global _BARE
-    bare = _BARE
-    if len(bare) < simple_lengths:
-        bare = _BARE = tuple({**_BLANK, "chars": n} for n in range(simple_lengths))
+    if len(_BARE) < simple_lengths:
+        _BARE = tuple({**_BLANK, "chars": n} for n in range(simple_lengths))
     compiled = _compiled[id(spec)] = _Compiled(
         spec,
         simple,
@@ -122,16 +119,51 @@ def _compile(spec: ComplexitySpec) -> _Compiled:
         ),
         hit=tuple({**_BLANK, "complex_hits": k} for k in range(complex_.size + 1)),
         simple_hit=tuple({**_BLANK, "simple_hits": k} for k in range(simple.size + 1)),
-        bare=bare[:simple_lengths],
     )
     return compiled
 
 
 _NONE: list[str] = []  # no hits (never changed: hits are only read)
+# (level, reason, the keywords that hit, the prebuilt signals of each hit count for them: the
+# complex or simple vocabulary's ``hit`` table, unread when nothing hit)
+Decision = tuple[str, str, list[str], tuple[dict[str, int | str], ...]]
 
 
 def classify_complexity(text: str, spec: ComplexitySpec) -> ComplexityResult:
     """Classify ``text``; the reason names the signal that decided the level."""
+    level, reason, hits, table = decide(text, spec)
+    n = len(text)
+    # The signals are a copy of a prebuilt dict with the same keys in the same order (``_BARE``,
+    # ``_BLANK``, ``hit``, ``simple_hit``), then what varies set: a copy costs about 0.55k
+    # instructions, the literal 1.4k (dealloc included), a store about 0.3k
+    signals: dict[str, int | str]
+    if hits:
+        signals = table[len(hits)].copy()
+        signals["chars"] = n
+        signals["keywords"] = ",".join(hits)
+    else:
+        try:
+            signals = _BARE[n].copy()
+        except IndexError:  # past the table
+            signals = _BLANK.copy()
+            signals["chars"] = n
+    if _Twin is None:  # pragma: no cover (the layout probe failed: the dataclass's own init)
+        return ComplexityResult(level, reason, signals)
+    # built here, not by a call: the slots stored in a plain twin class of ComplexityResult's
+    # layout, which then becomes ComplexityResult (as ``_build.builder`` does, one call fewer)
+    result = _Twin()
+    result.level = level
+    result.reason = reason
+    result.signals = signals
+    result.__class__ = ComplexityResult
+    result_: ComplexityResult = result
+    return result_
+
+
+def decide(text: str, spec: ComplexitySpec) -> Decision:
+    """``classify_complexity`` without its signals: the level, the reason, the keywords that hit
+    and their signals' table. (The planner reads the level and the reason alone: building the
+    signals and the result costs it about 3k instructions.)"""
     c = _last
     if c is None or c.spec is not spec:
         c = _find(spec)
@@ -158,73 +190,33 @@ def classify_complexity(text: str, spec: ComplexitySpec) -> ComplexityResult:
         spaced = runs.decode()
         complex_hits = c.complex.probe(spaced, lowered)
     k = len(complex_hits)
-    signals: dict[str, int | str]
-    # one f-string per branch: the reason shown in spans and routing info. The signals are a
-    # copy of a prebuilt dict with the same keys in the same order (``_BARE``, ``_BLANK``,
-    # ``hit``, ``simple_hit``), then what varies set: a copy costs about 0.55k instructions, the
-    # literal 1.4k (dealloc included), a store about 0.3k
+    # one f-string per branch: the reason shown in spans and routing info
     if k >= c.needed:
-        level = "complex"
-        reason = f"{c.counted[k]}{', '.join(complex_hits)})"
-        signals = c.hit[k].copy()
-        signals["chars"] = n
-        signals["keywords"] = ",".join(complex_hits)
-    elif n >= c.sized:  # past medium_chars or complex_chars: decided by the length
+        return "complex", f"{c.counted[k]}{', '.join(complex_hits)})", complex_hits, c.hit
+    if n >= c.sized:  # past medium_chars or complex_chars: decided by the length
         if n >= c.complex_chars:
-            level = "complex"
-            reason = f"complexity=complex: {n}{c.complex_tail}"
-        else:
-            level = "medium"
-            reason = f"complexity=medium: {n}{c.medium_tail}"
-        if k:
-            signals = c.hit[k].copy()
-            signals["chars"] = n
-            signals["keywords"] = ",".join(complex_hits)
-        else:
-            signals = _BLANK.copy()
-            signals["chars"] = n
-    elif k:
-        level = "medium"
+            return "complex", f"complexity=complex: {n}{c.complex_tail}", complex_hits, c.hit
+        return "medium", f"complexity=medium: {n}{c.medium_tail}", complex_hits, c.hit
+    if k:
         reason = f"complexity=medium: complex keyword ({complex_hits[0]}) in a short prompt"
-        signals = c.hit[k].copy()
-        signals["chars"] = n
-        signals["keywords"] = ",".join(complex_hits)
+        return "medium", reason, complex_hits, c.hit
+    v = c.simple
+    if long:
+        simple_hits = v.probe(spaced, lowered)
+    elif v.keys.isdisjoint(present) and not v.always:
+        simple_hits = _NONE
     else:
-        level = "simple"
-        v = c.simple
-        if long:
-            simple_hits = v.probe(spaced, lowered)
-        elif v.keys.isdisjoint(present) and not v.always:
-            simple_hits = _NONE
-        else:
-            simple_hits = v.hits(present, lowered)
-        if simple_hits:
-            try:
-                reason = f"complexity=simple: simple keyword ({', '.join(simple_hits)}{c.chars[n]}"
-            except IndexError:  # past the table
-                reason = f"complexity=simple: simple keyword ({', '.join(simple_hits)}), {n} chars"
-            signals = c.simple_hit[len(simple_hits)].copy()
-            signals["chars"] = n
-            signals["keywords"] = ",".join(simple_hits)
-        else:
-            try:
-                reason = c.plain[n]
-                signals = c.bare[n].copy()
-            except IndexError:  # past the table
-                reason = (
-                    f"complexity=simple: {n} chars < medium_chars {c.medium_chars}, "
-                    "no complex keywords"
-                )
-                signals = _BLANK.copy()
-                signals["chars"] = n
-    if _Twin is None:  # pragma: no cover (the layout probe failed: the dataclass's own init)
-        return ComplexityResult(level, reason, signals)
-    # built here, not by a call: the slots stored in a plain twin class of ComplexityResult's
-    # layout, which then becomes ComplexityResult (as ``_build.builder`` does, one call fewer)
-    result = _Twin()
-    result.level = level
-    result.reason = reason
-    result.signals = signals
-    result.__class__ = ComplexityResult
-    result_: ComplexityResult = result
-    return result_
+        simple_hits = v.hits(present, lowered)
+    if simple_hits:
+        try:
+            reason = f"complexity=simple: simple keyword ({', '.join(simple_hits)}{c.chars[n]}"
+        except IndexError:  # past the table
+            reason = f"complexity=simple: simple keyword ({', '.join(simple_hits)}), {n} chars"
+        return "simple", reason, simple_hits, c.simple_hit
+    try:
+        reason = c.plain[n]
+    except IndexError:  # past the table
+        reason = (
+            f"complexity=simple: {n} chars < medium_chars {c.medium_chars}, no complex keywords"
+        )
+    return "simple", reason, _NONE, c.hit

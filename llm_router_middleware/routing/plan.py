@@ -7,8 +7,6 @@ from dataclasses import dataclass, field
 from types import MappingProxyType
 from typing import Any
 
-from .._build import builder
-
 AttributeValue = str | bool | int | float
 
 
@@ -97,6 +95,3 @@ class Plan:
     @property
     def fallbacks(self) -> tuple[str, ...]:
         return self.order[1:]
-
-
-new_plan = builder(Plan)  # built on every call: the fast constructor (_build.py)

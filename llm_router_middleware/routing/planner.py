@@ -11,15 +11,17 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping
 from types import MappingProxyType
+from typing import Any
 
+from .._build import plain_twin
 from ..config.schema import RouterConfig
 from ..errors import BudgetExhaustedError, DeadlineExceededError, InvalidRequestError
 from .candidates import candidates
 from .capabilities import missing, model_lacks, no_capable_model, why_capability
-from .complexity import classify_complexity
+from .complexity import decide
 from .inputs import PlanInput, Preselection, StateView
 from .learned import Judgement, judge, select_learned
-from .plan import AttributeValue, Plan, Rejection, new_plan
+from .plan import AttributeValue, Plan, Rejection
 from .reasons import (
     usd,
     why_budget,
@@ -34,7 +36,7 @@ from .reasons import (
 )
 from .refusals import no_model, too_long
 from .selection import UNJUDGED, Selector, by_level
-from .speed import fastest, meet_objective
+from .speed import by_speed, fastest, meet_objective
 
 __all__ = ["Plan", "PlanInput", "Preselection", "StateView", "make_plan"]
 
@@ -42,6 +44,7 @@ _EPS = 1e-12
 _NO_FLOATS: dict[str, float] = {}  # read only (a plain dict: the cheapest lookups)
 _NONE = -math.inf  # no requests counted, no latency observed
 _new = object.__new__
+_PlanTwin: Any = plain_twin(Plan)  # make_plan's plans are built in one (see its end)
 
 
 def make_plan(config: RouterConfig, inp: PlanInput, view: StateView) -> Plan:
@@ -187,7 +190,11 @@ def make_plan(config: RouterConfig, inp: PlanInput, view: StateView) -> Plan:
     judged: Judgement | None = None
     if strategy == "latency":
         figures, weakness, floor = view.latency, found.weakness, float(floor)
-        selected, reason, order = fastest(eligible, figures, weakness, floor, brief)
+        if brief:  # the ranking alone (as fastest's brief one, without its call)
+            order = by_speed(eligible, figures, weakness)
+            selected, reason = order[0], ""
+        else:
+            selected, reason, order = fastest(eligible, figures, weakness, floor)
     elif strategy == "learned":
         learned = inp.learned
         if learned is not None and learned.difficulty is not None:
@@ -195,10 +202,10 @@ def make_plan(config: RouterConfig, inp: PlanInput, view: StateView) -> Plan:
         selected, reason, order = select_learned(judged, eligible, found, est, rejected, inp, brief)
     elif strategy == "complexity":  # also without a Selector: it classifies once
         brief = False
-        levels = routing.complexity.levels
-        classified = classify_complexity(inp.text, routing.complexity)
-        attrs["complexity.level"] = classified.level
-        selected, reason, order = by_level(classified, levels, eligible, "", rejected, found, inp)
+        # the level and reason alone: the signals and the result nobody reads are not built
+        level, why, _, _ = decide(inp.text, routing.complexity)
+        attrs["complexity.level"] = level
+        selected, reason, order = by_level(level, why, eligible, "", rejected, found, inp)
     else:
         brief = False
         selector: Selector | None = None  # None: a semantic miss selected by level here
@@ -212,12 +219,9 @@ def make_plan(config: RouterConfig, inp: PlanInput, view: StateView) -> Plan:
             # attributes, the lead, one classification), without a Selector
             attrs.update(pre.attributes)
             lead = f"semantic: no match ({pre.reason}); "
-            levels = routing.complexity.levels
-            classified = classify_complexity(inp.text, routing.complexity)
-            attrs["complexity.level"] = classified.level
-            selected, reason, order = by_level(
-                classified, levels, eligible, lead, rejected, found, inp
-            )
+            level, why, _, _ = decide(inp.text, routing.complexity)
+            attrs["complexity.level"] = level
+            selected, reason, order = by_level(level, why, eligible, lead, rejected, found, inp)
         else:
             # Selector(config, inp, found, est, rejected, attrs, view) as object.__new__ and
             # slot stores (its __init__ is a class call away: about a third more)
@@ -258,12 +262,10 @@ def make_plan(config: RouterConfig, inp: PlanInput, view: StateView) -> Plan:
             for m in over:
                 affordable.remove(m)
             if strategy == "complexity":
-                selected, reason, order = by_level(
-                    classified, levels, affordable, "", rejected, found, inp
-                )
+                selected, reason, order = by_level(level, why, affordable, "", rejected, found, inp)
             elif selector is None:  # the semantic miss's selection by level, with its lead
                 selected, reason, order = by_level(
-                    classified, levels, affordable, lead, rejected, found, inp
+                    level, why, affordable, lead, rejected, found, inp
                 )
             else:
                 selected, reason, order = selector.select(strategy, affordable)
@@ -298,19 +300,30 @@ def make_plan(config: RouterConfig, inp: PlanInput, view: StateView) -> Plan:
     ):
         experiment = routing.experiment.name
         arm = str(attrs["experiment.arm"])
-    return new_plan(
-        strategy,
-        order_t,
-        reason,
-        tier.name,
-        cands,
-        tuple(rejected),
-        pt,
-        MappingProxyType(estimates),
-        remaining,
-        budget.scope,
-        downgraded,
-        experiment,
-        arm,
-        MappingProxyType(attrs),
-    )
+    if _PlanTwin is None:  # pragma: no cover (the layout probe failed: the dataclass's own init)
+        return Plan(
+            strategy, order_t, reason, tier.name, cands, tuple(rejected), pt,
+            MappingProxyType(estimates), remaining, budget.scope, downgraded, experiment, arm,
+            MappingProxyType(attrs),
+        )  # fmt: skip
+    # Plan(...) built here, not by a call (a _build.builder constructor): the slots stored in a
+    # plain twin of Plan's layout that then becomes a Plan, as builder's does (the call and its
+    # 14 arguments cost about 0.8k instructions more, callgrind)
+    plan = _PlanTwin()
+    plan.strategy = strategy
+    plan.order = order_t
+    plan.reason = reason
+    plan.tier = tier.name
+    plan.candidates = cands
+    plan.rejected = tuple(rejected)
+    plan.prompt_tokens = pt
+    plan.estimates_usd = MappingProxyType(estimates)
+    plan.budget_remaining_usd = remaining
+    plan.budget_scope = budget.scope
+    plan.downgraded = downgraded
+    plan.experiment = experiment
+    plan.arm = arm
+    plan.attributes = MappingProxyType(attrs)
+    plan.__class__ = Plan
+    built: Plan = plan
+    return built

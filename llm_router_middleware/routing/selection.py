@@ -2,12 +2,10 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-
 from ..config.schema import RouterConfig
 from ..errors import InvalidRequestError
 from .candidates import Candidates, cheapest_first, unavailable
-from .complexity import ComplexityResult, classify_complexity
+from .complexity import Decision, decide
 from .experiments import assign
 from .inputs import PlanInput, StateView
 from .learned import Judgement, judge, select_learned
@@ -16,11 +14,6 @@ from .reasons import shown, usd
 from .speed import fastest
 
 UNJUDGED: Judgement = (0.0, "")  # the learned strategy has not judged the prompt yet
-_LEVEL_PREFERENCE = {
-    "complex": ("complex", "medium", "simple"),
-    "medium": ("medium", "simple", "complex"),
-    "simple": ("simple", "medium", "complex"),
-}
 
 
 class Selector:
@@ -56,7 +49,7 @@ class Selector:
         self.est = est
         self.rejected = rejected
         self.attrs = attrs
-        self.complexity: ComplexityResult | None = None
+        self.complexity: Decision | None = None
         self.judged: Judgement | None = UNJUDGED
 
     def select(self, strategy: str, pool: list[str]) -> tuple[str, str, list[str]]:
@@ -131,11 +124,12 @@ class Selector:
 
     def _complexity(self, pool: list[str], lead: str) -> tuple[str, str, list[str]]:
         spec = self.config.routing.complexity
-        result = self.complexity
-        if result is None:
-            result = self.complexity = classify_complexity(self.inp.text, spec)
-            self.attrs["complexity.level"] = result.level
-        return by_level(result, spec.levels, pool, lead, self.rejected, self.found, self.inp)
+        decided = self.complexity
+        if decided is None:
+            decided = self.complexity = decide(self.inp.text, spec)
+            self.attrs["complexity.level"] = decided[0]
+        level, reason, _, _ = decided
+        return by_level(level, reason, pool, lead, self.rejected, self.found, self.inp)
 
     def _experiment(self, pool: list[str]) -> tuple[str, str, list[str]]:
         spec = self.config.routing.experiment
@@ -159,31 +153,31 @@ class Selector:
 
 
 def by_level(
-    result: ComplexityResult,
-    levels: Mapping[str, str],
+    level: str,
+    reason: str,
     pool: list[str],
     lead: str,
     rejected: list[Rejection],
     found: Candidates,
     inp: PlanInput,
 ) -> tuple[str, str, list[str]]:
-    """The complexity strategy's pick for a classified prompt: the model of its level, else of
-    the nearest level in the pool, else the pool's first. ``lead``: the reason's start."""
-    wanted = levels[result.level]
-    for level in _LEVEL_PREFERENCE[result.level]:
-        model = levels.get(level)
-        if model is not None and model in pool:
+    """The complexity strategy's pick for a prompt classified ``level`` for ``reason``: the model
+    of its level, else of the nearest level in the pool, else the pool's first. ``lead``: the
+    reason's start."""
+    wanted, ladder = found.ladders[level]  # the config's levels, read once (candidates.py)
+    for near, model in ladder:
+        if model in pool:
             if model == wanted:
-                return model, f"{lead}{result.reason} -> {model}", _first(pool, model, found.unique)
+                return model, f"{lead}{reason} -> {model}", _first(pool, model, found.unique)
             return (
                 model,
-                f"{lead}{result.reason}; {unavailable(rejected, found, inp, wanted)} "
-                f"-> {level} model {model}",
+                f"{lead}{reason}; {unavailable(rejected, found, inp, wanted)} "
+                f"-> {near} model {model}",
                 _first(pool, model, found.unique),
             )
     return (
         pool[0],
-        f"{lead}{result.reason}; no level model available -> {pool[0]}",
+        f"{lead}{reason}; no level model available -> {pool[0]}",
         pool,
     )
 

@@ -7,7 +7,7 @@ from types import MappingProxyType
 import pytest
 
 from llm_router_middleware.config.schema import ComplexitySpec
-from llm_router_middleware.routing import ComplexityResult, classify_complexity
+from llm_router_middleware.routing import ComplexityResult, classify_complexity, complexity
 
 
 def spec(**overrides: object) -> ComplexitySpec:
@@ -131,3 +131,26 @@ def test_each_result_is_its_own_with_the_signals_in_order(text: str, medium_char
         second.level = "other"  # type: ignore[misc]
     assert pickle.loads(pickle.dumps(second)) == second
     assert repr(second) == repr(ComplexityResult(second.level, second.reason, second.signals))
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "",
+        "hi",
+        "Analyze the trade-offs, step by step, and prove it",
+        "please analyze this",
+        "thank you, define it " * 20,
+        "x" * 700,
+        "y" * 1600,
+        "Qu'est-ce qu'un café? Define it, please.",
+    ],
+)
+def test_the_planners_decision_is_the_classification(text: str) -> None:
+    """make_plan classifies through ``decide`` (no signals, no result object): the same level,
+    reason and keywords as ``classify_complexity``."""
+    for s in (SPEC, spec(medium_chars=20, complex_chars=60, complex_keyword_hits=1)):
+        result = classify_complexity(text, s)
+        level_, reason, hits, _ = complexity.decide(text, s)
+        assert (level_, reason) == (result.level, result.reason)
+        assert ",".join(hits) == result.signals["keywords"]
