@@ -21,7 +21,7 @@ from .capabilities import missing, model_lacks, no_capable_model, why_capability
 from .complexity import decide
 from .inputs import PlanInput, Preselection, StateView
 from .learned import Judgement, judge, select_learned
-from .plan import AttributeValue, Plan, Rejection
+from .plan import AttributeValue, Deferred, Plan, Rejection
 from .reasons import (
     usd,
     why_budget,
@@ -95,43 +95,43 @@ def make_plan(config: RouterConfig, inp: PlanInput, view: StateView) -> Plan:
     # added after every other filter's (``remaining`` is not None when a model is over it)
     over_rejected: list[Rejection] = []
     scope = view.budget.scope
-    # Rejections are built inline (object.__new__ and three slot stores, their text deferred):
+    # Rejections are built inline (a bare Deferred() and three slot stores, their text deferred):
     # a plan makes several and a helper call per rejection costs as much again.
     rows = found.fitted.get(expected) or found.fit(expected)
     none = _NONE
     for name, spec, out, room, rpm, tpm, quality, in_cost, out_usd, window in rows:
         if needs is not None and not needs.isdisjoint(lacks := model_lacks(spec)):
-            r = _new(Rejection)
+            r = Deferred()
             r.model, r.code = name, "capability"
             r._args = (why_capability, name, missing(needs, lacks))
         elif pt > room:
-            r = _new(Rejection)
+            r = Deferred()
             r.model, r.code = name, "context_window"
             r._args = (why_window, name, pt, out, window)
         elif name in blocked:
-            r = _new(Rejection)
+            r = Deferred()
             r.model, r.code = name, "breaker_open"
             r._args = (why_text, name, blocked[name])
         elif name in cooldowns and cooldowns[name] > 0.0:
-            r = _new(Rejection)
+            r = Deferred()
             r.model, r.code = name, "cooldown"
             r._args = (why_cooldown, name, cooldowns[name])
         # one lookup each for the counts and latencies (most models have them): a model with
         # none reads -inf, under any rpm and any time left
         elif rpm is not None and (used := rpm_used.get(name, none)) >= rpm:
-            r = _new(Rejection)
+            r = Deferred()
             r.model, r.code = name, "rate_limit"
             r._args = (why_rpm, name, used, spec.rpm)
         elif tpm is not None and tpm_used.get(name, 0.0) + pt + out > tpm:
-            r = _new(Rejection)
+            r = Deferred()
             r.model, r.code = name, "token_limit"
             r._args = (why_tpm, name, tpm_used.get(name, 0.0), pt + out, tpm)
         elif (typical := slow.get(name, none)) > left:
-            r = _new(Rejection)
+            r = Deferred()
             r.model, r.code = name, "deadline"
             r._args = (why_deadline, name, typical, left)
         elif floor and quality < floor:
-            r = _new(Rejection)
+            r = Deferred()
             r.model, r.code = name, "quality"
             r._args = (why_quality, name, quality, floor)
         else:
@@ -141,12 +141,12 @@ def make_plan(config: RouterConfig, inp: PlanInput, view: StateView) -> Plan:
                 eligible.append(name)
                 if cost > within:
                     over.append(name)
-                    r = _new(Rejection)
+                    r = Deferred()
                     r.model, r.code = name, "budget"
                     r._args = (why_budget, name, cost, remaining, scope)
                     over_rejected.append(r)
                 continue
-            r = _new(Rejection)
+            r = Deferred()
             r.model, r.code = name, "cost_cap"
             r._args = (why_cap, name, cost, cap)
         rejected.append(r)
