@@ -126,11 +126,13 @@ class MemoryStore:
     def _put_back(
         self, limits: Sequence[tuple[str, float]], replaced: list[tuple[Any, float] | None]
     ) -> None:
-        """Undo ``reserve``'s writes of the first ``len(replaced)`` keys (the lock held): the
-        live entries put back in place, the keys inserted anew removed (an expired entry a
-        key replaced stays removed, as a refused reservation leaves it)."""
+        """Undo ``reserve``'s writes of the first ``len(replaced)`` keys (the lock held), the
+        last written first (a key listed twice ends as it was): the live entries put back in
+        place, the keys inserted anew removed (an expired entry a key replaced stays removed,
+        as a refused reservation leaves it)."""
         data = self._data
-        for (key, _limit), entry in zip(limits, replaced, strict=False):  # the keys written
+        written = list(zip(limits, replaced, strict=False))
+        for (key, _limit), entry in reversed(written):
             if entry is None:
                 del data[key]
             else:

@@ -62,3 +62,12 @@ def test_a_refusal_after_written_keys_puts_them_back() -> None:
     assert store.reserve(limits, 1.0) == "tier"
     # the expired entry is dropped, as any read of it would; the rest is as it was
     assert list(store._data.items()) == [item for item in before if item[0] != "gone"]
+
+
+def test_a_refusal_puts_a_key_listed_twice_back_as_it_was() -> None:
+    store = MemoryStore()
+    store.incr("old", 1.0)
+    before = list(store._data.items())
+    assert store.reserve([("new", 9.0), ("new", 9.0), ("old", 1.5)], 1.0) == "old"
+    assert store.reserve([("old", 9.0), ("old", 9.0), ("new", 0.5)], 1.0) == "new"
+    assert list(store._data.items()) == before
