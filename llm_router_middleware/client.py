@@ -164,7 +164,19 @@ class RequestLLM:
         return (await self._aprepare(messages, await self.acontext(), params)).plan
 
     def complete(self, messages: Any, **params: Any) -> ModelResponse:
-        prepared = self._prepare(messages, self.context(), params)
+        context = self._context if self._context is not None else self.context()
+        if params or self._policy is not None:
+            prepared = self._prepare(messages, context, params)
+        else:  # _prepare's first step, as acomplete takes it
+            try:
+                prepared = self.router.prepare(
+                    messages, context, None, None, required_features(messages, params)
+                )
+            except NoModelAvailableError:  # waiting for a cooling candidate may help
+                prepared = self._prepare(messages, context, params)
+            except RouterError as error:
+                self._refused(context, error)
+                raise
         cache = self.router.cache
         probe = (
             cache.probe(prepared, params, self._policy)

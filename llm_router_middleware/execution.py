@@ -36,6 +36,7 @@ if TYPE_CHECKING:
 __all__ = ["RESERVED_PARAMS", "Call", "Execution"]
 
 _new_info = builder(RoutingInfo)
+_new_object = object.__new__
 _new_attempt = builder(Attempt)
 
 RESERVED_PARAMS = frozenset(
@@ -167,9 +168,12 @@ class Execution(Failures):
         )
         if spec.deployment is not None:
             self.router.deployments.started(spec.target)
-        call = Call(index, spec, kwargs, span, time.perf_counter(), reservation, probe)
-        if tokens is not None or retry:
-            call.tokens, call.retry = tokens, retry
+        # Call(...) without its __init__ frame: every field of the dataclass stored here
+        call = _new_object(Call)
+        call.index, call.spec, call.kwargs = index, spec, kwargs
+        call.span, call.started, call.reservation = span, time.perf_counter(), reservation
+        call.probe, call.counted, call.tokens = probe, False, tokens
+        call.retry = retry
         return call
 
     def _reserved(

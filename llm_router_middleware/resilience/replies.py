@@ -62,7 +62,7 @@ def check_reply(response: Any, failures: frozenset[str]) -> None:
     """Raise UnusableReplyError when ``response`` is a failure under ``failures``."""
     if not failures:
         return
-    if response.__class__ is not Reply:  # _plainly_usable's common case, inlined
+    if type(response) is not Reply:  # _plainly_usable's common case, inlined
         try:
             choices = response.choices
             if len(choices) == 1:

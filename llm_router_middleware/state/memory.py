@@ -89,33 +89,61 @@ class MemoryStore:
         lock = self._lock
         lock.acquire()  # not ``with``: every call reserves and settles here
         try:
-            try:  # stored numbers added as they are (float() per key cost more than the add)
-                current = []
+            if len(data) + len(limits) >= self._maxsize:  # its inserts may evict: two passes
+                return self._reserve_parsed(limits, amount, new_expiry, now)
+            # One pass: each key is written once it passes, and the live entry it replaced
+            # (None for a key inserted anew) kept, to be put back if a later key refuses: all
+            # or nothing, as checking every key before writing any (which built and unpacked a
+            # (key, (value, expiry)) pair per key, then looped again). Stored numbers are added
+            # as they are (float() per key cost more than the add).
+            replaced: list[tuple[Any, float] | None] = []
+            try:
                 for key, limit in limits:
                     entry = data.get(key)
                     if entry is not None and entry[1] > now:
-                        value, expires = entry[0] + amount, entry[1]
+                        value = entry[0] + amount
+                        if value > limit + 1e-12:
+                            self._put_back(limits, replaced)
+                            return key
+                        data[key] = (value, entry[1])
+                        replaced.append(entry)
                     else:
-                        if entry is not None:  # expired
+                        if entry is not None:  # expired: the key is inserted anew
                             del data[key]
-                        value, expires = 0.0 + amount, new_expiry
-                    if value > limit + 1e-12:
-                        return key
-                    current.append((key, (value, expires)))
+                        value = 0.0 + amount
+                        if value > limit + 1e-12:
+                            self._put_back(limits, replaced)
+                            return key
+                        data[key] = (value, new_expiry)
+                        replaced.append(None)
             except TypeError:  # a number stored as a string (set): parsed, as Redis would
+                self._put_back(limits, replaced)
                 return self._reserve_parsed(limits, amount, new_expiry, now)
-            for key, entry in current:
-                if key not in data and len(data) >= self._maxsize:
-                    self._evict(now)
-                data[key] = entry
             return None
         finally:
             lock.release()
 
+    def _put_back(
+        self, limits: Sequence[tuple[str, float]], replaced: list[tuple[Any, float] | None]
+    ) -> None:
+        """Undo ``reserve``'s writes of the first ``len(replaced)`` keys (the lock held), the
+        last written first (a key listed twice ends as it was): the live entries put back in
+        place, the keys inserted anew removed (an expired entry a key replaced stays removed,
+        as a refused reservation leaves it)."""
+        data = self._data
+        written = list(zip(limits, replaced, strict=False))
+        for (key, _limit), entry in reversed(written):
+            if entry is None:
+                del data[key]
+            else:
+                data[key] = entry
+
     def _reserve_parsed(
         self, limits: Sequence[tuple[str, float]], amount: float, new_expiry: float, now: float
     ) -> str | None:
-        """``reserve`` with every stored value read through float() (the lock held)."""
+        """``reserve`` checking every key before writing any (the lock held), every stored
+        value read through float(): for a number stored as a string, and for a store so full
+        that an insert may evict (the eviction happens only once every key has passed)."""
         data = self._data
         current = []
         for key, limit in limits:

@@ -11,7 +11,8 @@ read per call for as long as no provider is installed. These helpers read the sa
 from __future__ import annotations
 
 import os
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
+from typing import Any
 
 from opentelemetry import metrics, trace
 from opentelemetry.environment_variables import (
@@ -48,15 +49,27 @@ def env_reader(name: str) -> Callable[[], str | None]:
     return read
 
 
-_tracer_env = env_reader(OTEL_PYTHON_TRACER_PROVIDER)
-_meter_env = env_reader(OTEL_PYTHON_METER_PROVIDER)
+def _raw_environ() -> tuple[Mapping[Any, Any], Callable[[str], Any]]:
+    """The mapping to look a variable up in (set or not: ``.get(key) is None`` when unset) and
+    the key of a name in it: ``os.environ``'s own dict and its encoded keys on CPython."""
+    data = getattr(os.environ, "_data", None)
+    encode = getattr(os.environ, "encodekey", None)
+    if not isinstance(data, dict) or encode is None:
+        return os.environ, str
+    return data, encode
+
+
+# Whether a provider variable is set, read inline below (one dict lookup, no call per check)
+_ENVIRON, _key = _raw_environ()
+_TRACER_KEY = _key(OTEL_PYTHON_TRACER_PROVIDER)
+_METER_KEY = _key(OTEL_PYTHON_METER_PROVIDER)
 _PROXY_METER_PROVIDER = "_ProxyMeterProvider"
 _MISSING = object()  # a future API without the private global: always ask the API
 
 
 def tracer_provider() -> trace.TracerProvider | None:
     """The installed TracerProvider, or None while the API would hand out its proxy."""
-    if getattr(trace, "_TRACER_PROVIDER", _MISSING) is None and _tracer_env() is None:
+    if getattr(trace, "_TRACER_PROVIDER", _MISSING) is None and _ENVIRON.get(_TRACER_KEY) is None:
         return None  # what get_tracer_provider() would find, without its os.environ read
     provider = trace.get_tracer_provider()
     return None if isinstance(provider, trace.ProxyTracerProvider) else provider
@@ -64,6 +77,9 @@ def tracer_provider() -> trace.TracerProvider | None:
 
 def metering() -> bool:
     """True once a MeterProvider is installed (else the instruments are the API's no-ops)."""
-    if getattr(_metrics_internal, "_METER_PROVIDER", _MISSING) is None and _meter_env() is None:
+    if (
+        getattr(_metrics_internal, "_METER_PROVIDER", _MISSING) is None
+        and _ENVIRON.get(_METER_KEY) is None
+    ):
         return False
     return type(metrics.get_meter_provider()).__name__ != _PROXY_METER_PROVIDER

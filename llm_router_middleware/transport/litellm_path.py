@@ -29,8 +29,9 @@ class LitellmTransport:
     def complete(self, kwargs: dict[str, Any]) -> Any:
         return (_litellm or litellm_module()).completion(**kwargs)
 
-    async def acomplete(self, kwargs: dict[str, Any]) -> Any:
-        return await (_litellm or litellm_module()).acompletion(**kwargs)
+    def acomplete(self, kwargs: dict[str, Any]) -> Any:
+        # litellm's own coroutine, for the caller to await: no coroutine of ours around it
+        return (_litellm or litellm_module()).acompletion(**kwargs)
 
     def stream(self, kwargs: dict[str, Any]) -> Iterator[Any]:
         return iter(litellm_module().completion(**kwargs))

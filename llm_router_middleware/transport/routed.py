@@ -66,7 +66,7 @@ def _plain_pydantic(cls: type) -> bool:
 
 def usage_of(response: Any) -> Any:
     """``response.usage``, or None when the reply has none."""
-    cls = response.__class__
+    cls = type(response)  # a pydantic model's .__class__ goes through its __getattr__ hook
     if cls is not Reply and (_PLAIN.get(cls) or _plain(cls)):
         extra = response.__pydantic_extra__
         if extra:
@@ -83,7 +83,7 @@ def routed(response: Any, info: RoutingInfo) -> Any:
     logging thread may still be serialising the object it returned, so ours is a shallow copy
     with ``routing`` a plain attribute (not a field, not serialised) that thread never sees
     appear."""
-    cls = response.__class__
+    cls = type(response)  # as usage_of
     if cls is Reply:
         response.routing = info
         return response

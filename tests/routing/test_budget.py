@@ -71,6 +71,16 @@ def test_snapshot_of_spent_scopes_names_the_first_with_nothing_left() -> None:
     assert ledger.snapshot("u1", "free") == BudgetSnapshot(0.0, "tier:free", "2026-11-26")
 
 
+def test_snapshot_reads_a_scope_spent_as_nan_as_nothing_left() -> None:
+    clock = Clock(at("2026-11-26T10:00:00"))
+    store = MemoryStore()
+    ledger = BudgetLedger(store, budgets(), prefix="t", clock=clock)
+    store.set("t:budget:2026-11-26:global", "nan")
+    assert ledger.snapshot("u1", "free") == BudgetSnapshot(0.0, "global", "2026-11-26")
+    store.set("t:budget:2026-11-26:user:u1", "nan")  # the first of two at 0 left
+    assert ledger.snapshot("u1", "free") == BudgetSnapshot(0.0, "user:u1", "2026-11-26")
+
+
 def test_reserve_settle_release() -> None:
     ledger = BudgetLedger(MemoryStore(), budgets(), clock=Clock(at("2026-11-26T10:00:00")))
     r = ledger.reserve("u1", "free", 0.4)
