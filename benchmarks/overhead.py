@@ -9,7 +9,8 @@ with an SDK TracerProvider + BatchSpanProcessor whose exporter drops everything 
 and queued, as in production, but not sent). A third measurement stubs litellm out
 (`litellm.acompletion` returns a canned reply) so what remains is our own code per call, free
 of the HTTP round trip's noise. Targets (issue 2): ours <= 50 µs p50 added; litellm's Router
-adds about 950 µs on these machines.
+adds about 950 µs on these machines. Issue 12's for our code alone: <= 50 µs p50 with no tracer
+provider, <= 150 µs with the SDK tracer and the dropping exporter.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ import argparse
 import asyncio
 import cProfile
 import io
+import math
 import pstats
 import sys
 import time
@@ -39,6 +41,7 @@ from llm_router_middleware.client import litellm_module  # noqa: E402
 from llm_router_middleware.testing import FakeProvider  # noqa: E402
 
 TARGET_US = 50.0
+SDK_TARGET_US = 150.0  # our code alone with the SDK tracer and a dropping exporter (issue 12)
 MESSAGES = [{"role": "user", "content": "Hi! What is the capital of France?"}]
 CONTEXT = RequestContext(user_id="u1", tier="pro")
 ANY_TIER = RequestContext(user_id="u1")  # the minimal config has only the default tier
@@ -191,7 +194,7 @@ async def over_http(base: str, rounds: int, per_round: int) -> list[str]:
     return lines
 
 
-async def stubbed(base: str, rounds: int, per_round: int) -> tuple[list[str], float]:
+async def stubbed(base: str, rounds: int, per_round: int, target: float) -> tuple[list[str], float]:
     """Our own code per call: litellm.(a)completion replaced by a stub returning a real reply."""
     litellm = litellm_module()
     kwargs = direct_kwargs(base)
@@ -247,7 +250,7 @@ async def stubbed(base: str, rounds: int, per_round: int) -> tuple[list[str], fl
     sync_added = sync_stats["ours complete"].p50 - sync_stats["stub"].p50
     lines = [
         f"our code alone: acomplete {added:.1f} µs p50 wall ({cpu_added:.1f} µs CPU), "
-        f"complete {sync_added:.1f} µs p50 wall (target <= {TARGET_US:.0f})",
+        f"complete {sync_added:.1f} µs p50 wall (target <= {target:.0f})",
         f"breakdown (CPU p50): planning {part_stats['planning (router.aprepare)'].p50:.1f} µs, "
         f"the whole call {part_stats['ours acomplete'].p50:.1f} µs",
     ]
@@ -291,11 +294,14 @@ def profile(base: str, calls: int = 3000) -> None:
             print("    " + line.replace(str(Path(sys.prefix)), "<venv>").rstrip()[:150])
 
 
-async def phase(name: str, base: str, rounds: int, per_round: int) -> tuple[list[str], float]:
+async def phase(
+    name: str, base: str, rounds: int, per_round: int, target: float
+) -> tuple[list[str], float]:
+    """The rows of one tracer setting, and how far our code alone is over ``target`` (µs)."""
     print(f"\n== {name}")
     lines = await over_http(base, rounds, per_round)
-    stub_lines, added = await stubbed(base, rounds, per_round)
-    return [*lines, *stub_lines], added
+    stub_lines, added = await stubbed(base, rounds, per_round, target)
+    return [*lines, *stub_lines], added - target
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -309,11 +315,17 @@ def main(argv: Sequence[str] | None = None) -> int:
     print("overhead.py: acomplete()/complete() vs litellm, fake provider on 127.0.0.1")
     print(machine())
     results: dict[str, list[str]] = {}
-    worst = 0.0
+    worst = -math.inf  # the most our code alone is over its target, in µs
     with FakeProvider() as provider:
         base = provider.base_url
         results["no tracer provider"], added = asyncio.run(
-            phase("no tracer provider (OpenTelemetry API no-op)", base, args.rounds, args.per_round)
+            phase(
+                "no tracer provider (OpenTelemetry API no-op)",
+                base,
+                args.rounds,
+                args.per_round,
+                TARGET_US,
+            )
         )
         worst = max(worst, added)
         sdk = TracerProvider()
@@ -325,10 +337,11 @@ def main(argv: Sequence[str] | None = None) -> int:
                 base,
                 args.rounds,
                 args.per_round,
+                SDK_TARGET_US,
             )
         )
         worst = max(worst, added)
-        if args.profile or worst > TARGET_US:
+        if args.profile or worst > 0:
             profile(base)
         sdk.shutdown()
     print("\n== summary (p50 differences; HTTP figures carry the round trip's noise)")
