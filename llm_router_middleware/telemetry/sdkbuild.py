@@ -24,7 +24,7 @@ from __future__ import annotations
 import inspect
 import threading
 from collections import deque
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from time import time_ns
 from typing import Any
 
@@ -250,21 +250,41 @@ def _probe(tracer: Any, sampled: Decisions) -> bool:
 
 
 def _same(ours: Any, theirs: Any, parent: SpanContext) -> bool:
+    def same_context(mine: Any, value: Any) -> bool:
+        # our own span id, the rest as the SDK's; the parent's trace id when it has one
+        if mine[2:] != value[2:] or not mine.is_valid or mine.span_id == value.span_id:
+            return False
+        return not parent.is_valid or mine.trace_id == value.trace_id == parent.trace_id
+
+    return same_fields(ours, theirs, {"_context": same_context, "_start_time": _any})
+
+
+def _any(mine: Any, value: Any) -> bool:
+    return True
+
+
+_CONTAINERS = ("_attributes", "_events", "_links")
+
+
+def same_fields(ours: Any, theirs: Any, checks: Mapping[str, Callable[[Any, Any], bool]]) -> bool:
+    """Two spans (the SDK's classes) alike field for field: the same class, the same fields in
+    the same order, each of the same type, and the same object or equal; the attributes, events
+    and links containers field by field (``_same_container``); the spans' own locks aside.
+    ``checks``: how a field that may differ is compared instead (``sdkend``'s probe too)."""
     if type(ours) is not type(theirs) or list(vars(ours)) != list(vars(theirs)):
         return False
     for key, value in vars(theirs).items():
         mine = getattr(ours, key)
         if type(mine) is not type(value):
             return False
-        if key in ("_attributes", "_events", "_links"):
+        check = checks.get(key)
+        if check is not None:
+            if not check(mine, value):
+                return False
+        elif key in _CONTAINERS:
             if not _same_container(mine, value):
                 return False
-        elif key == "_context":
-            if mine[2:] != value[2:] or not mine.is_valid or mine.span_id == value.span_id:
-                return False
-            if parent.is_valid and not mine.trace_id == value.trace_id == parent.trace_id:
-                return False
-        elif key not in ("_start_time", "_lock") and not (mine is value or mine == value):
+        elif key != "_lock" and not (mine is value or mine == value):
             return False
     return True
 

@@ -21,11 +21,12 @@ multi-processor again. Where
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
 from time import time_ns
 from typing import Any
 
 from opentelemetry.trace import Span
+
+from .sdkbuild import same_fields
 
 new = object.__new__
 
@@ -127,35 +128,17 @@ def _ended_alike(span_class: Any, context: Any, base: Any, multi_class: Any) -> 
     spans[0].end()
     end(spans[1])
     return (
-        len(kept.ended) == 2 and _alike(spans[0], spans[1]) and _alike(kept.ended[0], kept.ended[1])
+        len(kept.ended) == 2
+        and same_fields(spans[1], spans[0], _ENDED)
+        and same_fields(kept.ended[1], kept.ended[0], _ENDED)
     )
 
 
-def _alike(a: Any, b: Any) -> bool:
-    """The same class and the same fields in the same order, each the same object or of the
-    same type and equal (mappings and sequences by their items, mappings' immutability too), the
-    end times both set; the spans' own locks aside."""
-    if type(a) is not type(b) or list(vars(a)) != list(vars(b)):
-        return False
-    for key, x in vars(a).items():
-        y = getattr(b, key)
-        if key == "_end_time":
-            if not (isinstance(x, int) and isinstance(y, int)):
-                return False
-        elif key == "_lock" or x is y:
-            continue
-        elif type(x) is not type(y):
-            return False
-        elif isinstance(x, Mapping):
-            same = dict(x) == dict(y)
-            if not same or getattr(x, "_immutable", None) != getattr(y, "_immutable", None):
-                return False
-        elif isinstance(x, Sequence) and not isinstance(x, str):
-            if list(x) != list(y):
-                return False
-        elif x != y:
-            return False
-    return True
+def _ended(mine: Any, value: Any) -> bool:
+    return mine is not None  # an end time, on both (``same_fields`` checked the types alike)
+
+
+_ENDED = {"_end_time": _ended}
 
 
 def _quiet(processors: Any) -> bool:
