@@ -101,21 +101,17 @@ class MemoryStore:
                 for key, limit in limits:
                     entry = data.get(key)
                     if entry is not None and entry[1] > now:
-                        value = entry[0] + amount
-                        if value > limit + 1e-12:
-                            self._put_back(limits, replaced)
-                            return key
-                        data[key] = (value, entry[1])
-                        replaced.append(entry)
+                        value, expires = entry[0] + amount, entry[1]
                     else:
                         if entry is not None:  # expired: the key is inserted anew
                             del data[key]
-                        value = 0.0 + amount
-                        if value > limit + 1e-12:
-                            self._put_back(limits, replaced)
-                            return key
-                        data[key] = (value, new_expiry)
-                        replaced.append(None)
+                            entry = None
+                        value, expires = 0.0 + amount, new_expiry
+                    if value > limit + 1e-12:
+                        self._put_back(limits, replaced)
+                        return key
+                    data[key] = (value, expires)
+                    replaced.append(entry)
             except TypeError:  # a number stored as a string (set): parsed, as Redis would
                 self._put_back(limits, replaced)
                 return self._reserve_parsed(limits, amount, new_expiry, now)
