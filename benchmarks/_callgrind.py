@@ -1,11 +1,11 @@
 """Instruction counts by valgrind's callgrind, shared by the ``*_instructions.py`` benchmarks.
 
 A script measures in two parts: outside valgrind it compiles a tiny helper (``build_helper``)
-and starts itself again inside valgrind (``run``); inside, it loads the helper with ctypes and
-switches callgrind on only after imports and warm-up, so that only the measured calls count.
-Counts are repeatable on a loaded machine, where wall-clock figures are not; the script runs with
-``PYTHONHASHSEED=0`` unless the environment sets another seed. Needs valgrind and
-a C compiler with ``valgrind/callgrind.h``.
+and starts itself again inside valgrind (``run``; ``dumped`` does both and collects the
+dumps); inside, it loads the helper with ctypes and switches callgrind on only after imports
+and warm-up, so that only the measured calls count. Counts are repeatable on a loaded machine,
+where wall-clock figures are not; the script runs with ``PYTHONHASHSEED=0`` unless the
+environment sets another seed. Needs valgrind and a C compiler with ``valgrind/callgrind.h``.
 """
 
 from __future__ import annotations
@@ -14,6 +14,7 @@ import os
 import re
 import subprocess
 import sys
+import tempfile
 from pathlib import Path
 
 HELPER_C = r"""
@@ -73,3 +74,12 @@ def dumps(directory: str) -> dict[str, int]:
         if trigger and total:
             totals[trigger.group(1).strip()] = int(total.group(1))
     return totals
+
+
+def dumped(script: str, args: list[str]) -> dict[str, int]:
+    """Run ``script`` with ``args`` and ``--helper <the compiled helper>`` under callgrind, in a
+    temporary directory; the instructions of each dump it made, by name (``dumps``)."""
+    with tempfile.TemporaryDirectory() as directory:
+        helper = build_helper(directory)
+        run(script, [*args, "--helper", helper], Path(directory) / "callgrind.out")
+        return dumps(directory)

@@ -14,7 +14,6 @@ from __future__ import annotations
 import argparse
 import ctypes
 import sys
-import tempfile
 from pathlib import Path
 from typing import Any
 
@@ -116,16 +115,13 @@ def main() -> int:
         return 0
     print("complexity_instructions.py: classify_complexity per call, counted by callgrind")
     print(machine())
-    with tempfile.TemporaryDirectory() as directory:
-        helper = _callgrind.build_helper(directory)
-        inside = ["--inside", "--cases", args.cases, "--calls", str(args.calls)]
-        _callgrind.run(__file__, [*inside, "--helper", helper], Path(directory) / "callgrind.out")
-        totals = _callgrind.dumps(directory)
-        table = cases()
-        for name in names:
-            text, spec_name = table[name]
-            per_call = totals[name] / args.calls
-            print(f"  {name:<10} {len(text):>5} chars, {spec_name:<9} {per_call:>9,.0f} per call")
+    inside = ["--inside", "--cases", args.cases, "--calls", str(args.calls)]
+    totals = _callgrind.dumped(__file__, inside)
+    table = cases()
+    for name in names:
+        text, spec_name = table[name]
+        per_call = totals[name] / args.calls
+        print(f"  {name:<10} {len(text):>5} chars, {spec_name:<9} {per_call:>9,.0f} per call")
     return 0
 
 
