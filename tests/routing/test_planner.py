@@ -100,6 +100,22 @@ def budget(remaining: float | None, scope: str | None = "user:u1") -> BudgetSnap
     return BudgetSnapshot(remaining, scope, "2026-11-26")
 
 
+def same_but_the_lead(plan: Plan, direct: Plan, lead: str) -> bool:
+    """Assert ``plan`` (a semantic miss falling through) is ``direct`` (its strategy selected
+    directly) but for the semantic ``lead`` in its reason, downgraded or not; whether it was."""
+    assert plan.order == direct.order
+    assert plan.downgraded == direct.downgraded
+    assert [(r.model, r.code, r.reason) for r in plan.rejected] == [
+        (r.model, r.code, r.reason) for r in direct.rejected
+    ]
+    if direct.downgraded:
+        head, _, tail = direct.reason.partition("; ")
+        assert plan.reason == f"{head}; {lead}{tail}"
+    else:
+        assert plan.reason == lead + direct.reason
+    return direct.downgraded
+
+
 def codes(plan: Plan) -> dict[str, str]:
     return {r.model: r.code for r in plan.rejected}
 
