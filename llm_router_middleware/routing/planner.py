@@ -190,7 +190,7 @@ def make_plan(config: RouterConfig, inp: PlanInput, view: StateView) -> Plan:
     judged: Judgement | None = None
     if strategy == "latency":
         figures, weakness, floor = view.latency, found.weakness, float(floor)
-        if brief:  # the ranking alone (as fastest's brief one, without its call)
+        if brief:  # the ranking alone: fastest narrows it once the pick stands
             order = by_speed(eligible, figures, weakness)
             selected, reason = order[0], ""
         else:
@@ -251,7 +251,7 @@ def make_plan(config: RouterConfig, inp: PlanInput, view: StateView) -> Plan:
             removed = over if downgraded else ()
             if strategy == "latency":
                 selected, reason, order = fastest(
-                    eligible, figures, weakness, floor, False, order, removed
+                    eligible, figures, weakness, floor, order, removed
                 )
             else:
                 selected, reason, order = select_learned(

@@ -97,14 +97,13 @@ def fastest(
     figures: Mapping[str, LatencyFigures],
     weakness: Mapping[str, float],
     floor: float,
-    brief: bool = False,
     earlier: list[str] | None = None,
     removed: Sequence[str] = (),
 ) -> tuple[str, str, list[str]]:
-    """(selected, reason, the pool ordered fastest first, as ``by_speed``). ``brief``: no
-    reason. ``earlier``: the order this gave ``pool``: the selection is then from ``pool``
-    without ``removed``, whose order is that one without them (no sorting again; ``earlier``
-    itself is narrowed and returned)."""
+    """(selected, reason, the pool ordered fastest first, as ``by_speed``). ``earlier``: the
+    order ``by_speed`` gave ``pool``: the selection is then from ``pool`` without ``removed``,
+    whose order is that one without them (no sorting again; ``earlier`` itself is narrowed and
+    returned)."""
     if earlier is None:
         ranked = by_speed(pool, figures, weakness)
     else:  # narrowed in place: the caller's list, not read again (no copy, no call)
@@ -112,8 +111,6 @@ def fastest(
         for m in removed:
             ranked.remove(m)
     first = ranked[0]
-    if brief:
-        return first, "", ranked
     lead = _leads.get(floor) if floor else None  # a zero's sign the key would lose
     if lead is None:  # the floor is configuration: its text is made once
         if len(_leads) > 64:

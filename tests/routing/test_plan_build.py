@@ -264,9 +264,9 @@ def test_a_narrowed_earlier_order_is_what_selecting_again_gives() -> None:
         narrowed = select_learned(judged, pool, found, est, [], plan_inp, False, first[2], removed)
         assert narrowed == again
         figures = {m: LatencyFigures(rng.choice((0.1, 0.3)), 0.5, 3) for m in pool[1:]}
-        first = fastest(pool, figures, found.weakness, 0.5, True)
+        first = by_speed(pool, figures, found.weakness)  # make_plan's brief ranking
         again = fastest(part, figures, found.weakness, 0.5)
-        assert fastest(pool, figures, found.weakness, 0.5, False, first[2], removed) == again
+        assert fastest(pool, figures, found.weakness, 0.5, first, removed) == again
 
 
 def test_the_learned_level_matches_the_step_by_step_rule() -> None:
