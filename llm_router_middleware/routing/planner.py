@@ -183,9 +183,9 @@ def make_plan(config: RouterConfig, inp: PlanInput, view: StateView) -> Plan:
 
     # with models over the budget the latency and learned strategies' pick may be downgraded:
     # their reasons cost the most, so it is left unformatted until it stands (``brief``). They
-    # and the complexity strategy (and a semantic miss falling through to it) select here, not
-    # through a Selector (no object to build, no dispatch: a plan over the budget selects twice);
-    # the other strategies through one.
+    # and the complexity strategy (and a semantic miss falling through to it, in one branch)
+    # select here, not through a Selector (no object to build, no dispatch: a plan over the
+    # budget selects twice); the other strategies through one.
     brief = bool(over)
     judged: Judgement | None = None
     if strategy == "latency":
@@ -200,25 +200,24 @@ def make_plan(config: RouterConfig, inp: PlanInput, view: StateView) -> Plan:
         if learned is not None and learned.difficulty is not None:
             judged = judge(learned, found.levels, attrs)
         selected, reason, order = select_learned(judged, eligible, found, est, rejected, inp, brief)
-    elif strategy == "complexity":  # also without a Selector: it classifies once
-        brief = False
-        # the level and reason alone: the signals and the result nobody reads are not built
-        level, why, _, _ = decide(inp.text, routing.complexity)
-        attrs["complexity.level"] = level
-        selected, reason, order = by_level(level, why, eligible, "", rejected, found, inp)
     else:
         brief = False
-        selector: Selector | None = None  # None: a semantic miss selected by level here
-        if (
+        selector: Selector | None = None  # None: selected by level here
+        if strategy == "complexity" or (
             strategy == "semantic"
             and (pre := inp.preselection) is not None
             and pre.model is None
             and (inp.fallthrough == "complexity" or inp.fallthrough == "semantic")
         ):
-            # a semantic miss falling through to complexity, as Selector.select would (its
-            # attributes, the lead, one classification), without a Selector
-            attrs.update(pre.attributes)
-            lead = f"semantic: no match ({pre.reason}); "
+            # the complexity strategy, or a semantic miss falling through to it as
+            # Selector.select would (its attributes, the lead), without a Selector: it
+            # classifies once, and reads the level and reason alone (the signals and the result
+            # nobody reads are not built)
+            lead = ""
+            if strategy == "semantic":
+                assert pre is not None  # as the condition found
+                attrs.update(pre.attributes)
+                lead = f"semantic: no match ({pre.reason}); "
             level, why, _, _ = decide(inp.text, routing.complexity)
             attrs["complexity.level"] = level
             selected, reason, order = by_level(level, why, eligible, lead, rejected, found, inp)
@@ -261,9 +260,7 @@ def make_plan(config: RouterConfig, inp: PlanInput, view: StateView) -> Plan:
             affordable = eligible.copy()
             for m in over:
                 affordable.remove(m)
-            if strategy == "complexity":
-                selected, reason, order = by_level(level, why, affordable, "", rejected, found, inp)
-            elif selector is None:  # the semantic miss's selection by level, with its lead
+            if selector is None:  # selected by level above, with its lead
                 selected, reason, order = by_level(
                     level, why, affordable, lead, rejected, found, inp
                 )
