@@ -62,7 +62,6 @@ class StateReads:
         self.all_closed = frozenset(self.models)
         # the memory store reads string and numeric keys under one lock and one clock read
         memory = store if type(store) is MemoryStore else None
-        self.read_both = memory.read_both if memory is not None else None
         self.read_memory = memory.read_plan if memory is not None else None
 
     def plan_reads(self, context: RequestContext, tier: TierSpec) -> tuple[list[str], Finish]:
@@ -113,8 +112,10 @@ class StateReads:
         )
 
     def read(self, numeric: list[str], finish: Finish) -> State:
-        if self.read_both is not None:
-            return finish(*self.read_both(self.keys, numeric))
+        read = self.read_memory
+        if read is not None:
+            raws, values = read(self.keys, numeric)
+            return finish(raws if raws is not None else [None] * len(self.keys), values)
         store = self.store
         return finish(store.get_many(self.keys), store.get_numbers(numeric))
 

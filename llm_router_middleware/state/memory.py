@@ -208,36 +208,12 @@ class MemoryStore:
                 out.append(entry[0] if entry is not None else None)
             return out
 
-    def read_both(
-        self, keys: Sequence[str], numeric: Sequence[str]
-    ) -> tuple[list[str | None], list[float]]:
-        """``get_many(keys)`` and ``get_numbers(numeric)`` under one lock and one clock read
-        (planning's two reads of every call)."""
-        now = self._clock()
-        data = self._data
-        lock = self._lock
-        lock.acquire()  # not ``with``: half the instructions, on every call's path
-        try:
-            out = self._read_strings(keys, now)
-            values: list[float] = []
-            for key in numeric:
-                entry = data.get(key)
-                if entry is None:
-                    values.append(0.0)
-                elif entry[1] <= now:
-                    del data[key]
-                    values.append(0.0)
-                else:
-                    values.append(float(entry[0]))
-            return out, values
-        finally:
-            lock.release()
-
     def read_plan(
         self, keys: Sequence[str], numeric: Sequence[str]
     ) -> tuple[list[str | None] | None, list[float]]:
-        """``read_both(keys, numeric)``, with None for the string values when every key is
-        absent (planning's common case: no breaker record, no cooldown). ``keys`` is a list
+        """``get_many(keys)`` and ``get_numbers(numeric)`` under one lock and one clock read
+        (planning's two reads of every call), with None for the string values when every key
+        is absent (planning's common case: no breaker record, no cooldown). ``keys`` is a list
         fixed at start-up (``StateReads.keys``): once found all absent, it is read again only
         after a write through ``_put`` (``set``, ``compare_and_set``, the writers of string
         records; also ``incr``, ``hincr``): a key does not appear otherwise (the budget and

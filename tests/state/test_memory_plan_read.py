@@ -12,7 +12,7 @@ KEYS = ["b:one", "b:two", "c:one"]
 
 def check(store: MemoryStore, keys: list[str], numeric: list[str]) -> None:
     raws, values = store.read_plan(keys, numeric)
-    expected_raws, expected_values = store.read_both(keys, numeric)
+    expected_raws, expected_values = store.get_many(keys), store.get_numbers(numeric)
     assert values == expected_values
     assert raws == (None if not any(expected_raws) else expected_raws)
 
@@ -42,7 +42,7 @@ def test_read_plan_reads_every_write_of_a_string_record() -> None:
 
 
 @pytest.mark.parametrize("writer", ["set", "compare_and_set", "incr", "hincr"])
-def test_read_plan_after_any_writer_matches_read_both(writer: str) -> None:
+def test_read_plan_after_any_writer_matches_the_general_reads(writer: str) -> None:
     store = MemoryStore()
     keys = list(KEYS)
     check(store, keys, ["n"])
