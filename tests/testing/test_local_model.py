@@ -1,5 +1,6 @@
 """End to end with a real model: llama-cpp-python's OpenAI-compatible server running Gemma 3
-270M on loopback, behind the router, with the fake provider as the fallback.
+270M on loopback, behind the router, with the fake provider as the fallback, on each transport
+(the native OpenAI-compatible client and litellm).
 
 Needs the ``[local]`` extra. Under ``make test`` (``LLM_ROUTER_REQUIRE_LOCAL=1``) a missing
 extra fails this test; run by hand without it, the test is skipped and says why.
@@ -17,13 +18,15 @@ import pytest
 from llm_router_middleware import RequestContext, Router
 from llm_router_middleware.testing import Behavior, FakeProvider
 from llm_router_middleware.testing.local_model import LocalModelServer, missing_local_extra
+from llm_router_middleware.transport.reply import Reply
 
 ASK = [{"role": "user", "content": "Name one colour."}]
 MAX_TOKENS = 8
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture
 def local_server() -> Iterator[LocalModelServer]:
+    """A server per test: the test stops it halfway."""
     missing = missing_local_extra()
     if missing is not None:
         if os.environ.get("LLM_ROUTER_REQUIRE_LOCAL") == "1":
@@ -33,7 +36,7 @@ def local_server() -> Iterator[LocalModelServer]:
         yield server
 
 
-def config(server: LocalModelServer, provider: FakeProvider) -> dict[str, Any]:
+def config(server: LocalModelServer, provider: FakeProvider, transport: str) -> dict[str, Any]:
     return {
         "models": [
             {
@@ -45,6 +48,7 @@ def config(server: LocalModelServer, provider: FakeProvider) -> dict[str, Any]:
                 "output_cost_per_1m": 0.0,
                 "context_window": server.n_ctx,
                 "timeout_s": 60.0,
+                "transport": transport,
             },
             {
                 "name": "cloud",
@@ -54,6 +58,7 @@ def config(server: LocalModelServer, provider: FakeProvider) -> dict[str, Any]:
                 "input_cost_per_1m": 2.5,
                 "output_cost_per_1m": 10.0,
                 "context_window": 8000,
+                "transport": transport,
             },
         ],
         "routing": {"strategy": "fixed", "fallbacks": ["local", "cloud"]},
@@ -61,14 +66,16 @@ def config(server: LocalModelServer, provider: FakeProvider) -> dict[str, Any]:
     }
 
 
+@pytest.mark.parametrize("transport", ["native", "litellm"])
 def test_a_real_model_answers_and_streams_for_free_then_falls_back_when_it_stops(
-    local_server: LocalModelServer, fake_provider: FakeProvider
+    local_server: LocalModelServer, fake_provider: FakeProvider, transport: str
 ) -> None:
     fake_provider.set("fake-cloud", Behavior(reply="From the cloud.", completion_tokens=3))
-    router = Router.from_config(config(local_server, fake_provider))
+    router = Router.from_config(config(local_server, fake_provider, transport))
     handle = router.handle(RequestContext(user_id="u1"))
 
     reply = handle.complete(ASK, max_tokens=MAX_TOKENS)
+    assert (type(reply) is Reply) == (transport == "native")  # the path asked for answered
     assert reply.routing.model == "local"
     assert reply.routing.fallback_count == 0
     assert reply.choices[0].message.content
