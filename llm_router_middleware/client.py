@@ -21,9 +21,9 @@ from .hedging import complete_hedged, hedge_for
 from .params import validate_params
 from .policy import Policy
 from .resilience.replies import check_reply, screen_stream
-from .router import THREADED_STRATEGIES
 from .routing.capabilities import required_features
 from .routing.plan import Plan
+from .strategy_models import THREADED_STRATEGIES
 from .stream_open import close_unread, first_chunk
 from .streaming import AsyncRoutedStream, RoutedStream, stream_kwargs
 from .traffic.retry import recovery_wait

@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Any
 from . import status as reads
 from ._build import builder
 from .cache import ResponseCache
+from .client import RequestLLM
 from .config import RouterConfig, TierSpec, load_config
 from .context import ANONYMOUS, RequestContext
 from .errors import ContextError
@@ -34,13 +35,11 @@ from .state.base import AsyncStateStore
 from .state_reads import State, StateReads
 from .state_setup import default_store
 from .status import HealthReport, ModelStatus, SpendReport
-from .strategy_models import load_learned, load_semantic, preselect
+from .strategy_models import THREADED_STRATEGIES, load_learned, load_semantic, preselect
 from .traffic import DeploymentBoard, TokenLimiter
 
 if TYPE_CHECKING:
     from litellm import ModelResponse
-
-    from .client import RequestLLM
 
 
 # A validated request before planning: the messages, the context, the tier, the strategy, the
@@ -49,7 +48,6 @@ if TYPE_CHECKING:
 _Request = tuple[list[Mapping[str, Any]], RequestContext, TierSpec, str, str, int | None]
 
 
-THREADED_STRATEGIES = frozenset({"semantic", "learned"})  # aprepare runs these in a thread
 _default_store = default_store  # where learned/cli.py imports it from
 _new_input = builder(PlanInput)
 _new_prepared = builder(Prepared)
@@ -129,8 +127,6 @@ class Router:
     def handle(
         self, context: RequestContext = ANONYMOUS, *, policy: Policy | None = None
     ) -> RequestLLM:
-        from .client import RequestLLM
-
         return RequestLLM(self, context=context, policy=policy)
 
     def complete(

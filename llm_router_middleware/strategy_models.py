@@ -14,6 +14,10 @@ if TYPE_CHECKING:
     from .semantic.settings import SemanticSettings
     from .state import StateStore
 
+# the strategies whose first step runs a model on the prompt: Router.aprepare runs them in a
+# thread, and a call plans inline only without them
+THREADED_STRATEGIES = frozenset({"semantic", "learned"})
+
 
 def load_semantic(settings: SemanticSettings | None) -> Any:
     """The SemanticRouter of ``[routing.semantic]``, its encoder loaded and examples embedded."""
