@@ -76,9 +76,6 @@ class Deferred(Rejection):
     __init__ = object.__init__
 
 
-_new = object.__new__
-
-
 def _empty_attrs() -> Mapping[str, AttributeValue]:
     return MappingProxyType({})
 
