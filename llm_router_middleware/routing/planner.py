@@ -16,7 +16,7 @@ from typing import Any
 from .._build import plain_twin
 from ..config.schema import RouterConfig
 from ..errors import BudgetExhaustedError, DeadlineExceededError, InvalidRequestError
-from .candidates import candidates
+from .candidates import candidates, narrow
 from .capabilities import missing, model_lacks, no_capable_model, why_capability
 from .complexity import decide
 from .inputs import PlanInput, Preselection, StateView
@@ -257,9 +257,7 @@ def make_plan(config: RouterConfig, inp: PlanInput, view: StateView) -> Plan:
                     judged, eligible, found, est, rejected, inp, False, order, removed
                 )
         elif downgraded:
-            affordable = eligible.copy()
-            for m in over:
-                affordable.remove(m)
+            affordable = narrow(eligible, over)
             if selector is None:  # selected by level above, with its lead
                 selected, reason, order = by_level(
                     level, why, affordable, lead, rejected, found, inp
