@@ -26,14 +26,24 @@ except ImportError:  # pragma: no cover - a future API without the module
     _metrics_internal = None  # type: ignore[assignment]
 
 
-def env_reader(name: str) -> Callable[[], str | None]:
-    """A function returning the variable ``name``'s current value (None when unset)."""
+def _raw_environ() -> tuple[Mapping[Any, Any], Callable[[str], Any], Callable[[Any], str]]:
+    """The mapping to look a variable up in (``.get(key) is None`` when unset), the key of a name
+    in it and a value's decoding: ``os.environ``'s own dict, its encoded keys and values on
+    CPython; else ``os.environ`` itself."""
     data = getattr(os.environ, "_data", None)
     encode = getattr(os.environ, "encodekey", None)
     decode = getattr(os.environ, "decodevalue", None)
     if not isinstance(data, dict) or encode is None or decode is None:
-        return lambda: os.environ.get(name)
-    key = encode(name)
+        return os.environ, str, str
+    return data, encode, decode
+
+
+_ENVIRON, _key, _decode = _raw_environ()
+
+
+def env_reader(name: str) -> Callable[[], str | None]:
+    """A function returning the variable ``name``'s current value (None when unset)."""
+    data, key, decode = _ENVIRON, _key(name), _decode
     last: list[object] = [None, None]  # the raw value last seen and its decoding
 
     def read() -> str | None:
@@ -49,18 +59,7 @@ def env_reader(name: str) -> Callable[[], str | None]:
     return read
 
 
-def _raw_environ() -> tuple[Mapping[Any, Any], Callable[[str], Any]]:
-    """The mapping to look a variable up in (set or not: ``.get(key) is None`` when unset) and
-    the key of a name in it: ``os.environ``'s own dict and its encoded keys on CPython."""
-    data = getattr(os.environ, "_data", None)
-    encode = getattr(os.environ, "encodekey", None)
-    if not isinstance(data, dict) or encode is None:
-        return os.environ, str
-    return data, encode
-
-
 # Whether a provider variable is set, read inline below (one dict lookup, no call per check)
-_ENVIRON, _key = _raw_environ()
 _TRACER_KEY = _key(OTEL_PYTHON_TRACER_PROVIDER)
 _METER_KEY = _key(OTEL_PYTHON_METER_PROVIDER)
 _PROXY_METER_PROVIDER = "_ProxyMeterProvider"
